@@ -1,0 +1,177 @@
+import { Broadcast } from './broadcast.ts';
+import { type ClusterSnapshot, ClusterView } from './cluster-view.ts';
+import type { ResolvedConfig } from './config.ts';
+import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
+import { LeadershipTracker } from './leadership.ts';
+import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
+
+type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
+
+/**
+ * What every backend shares: the lifecycle, this node's view of the cluster, change fan-out, the
+ * leader stream and local leadership. A backend implements how to join, leave and campaign in its
+ * store, and reports what it sees through {@link publishSnapshot} and {@link setLeadership}.
+ */
+export abstract class BaseElection implements LeaderElection {
+  protected readonly config: ResolvedConfig;
+  protected readonly view = new ClusterView();
+  readonly #changes: Broadcast<ClusterStateChange>;
+  readonly #leaders = new Broadcast<Node | undefined>({ bufferSize: 1, overflow: 'keep-latest' });
+  readonly #leadership: LeadershipTracker;
+  #lifecycle: Lifecycle = 'idle';
+  #stopping: Promise<void> | undefined;
+  #detachStartSignal: (() => void) | undefined;
+
+  protected constructor(config: ResolvedConfig) {
+    this.config = config;
+    this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error' });
+    this.#leadership = new LeadershipTracker(config.nodeId);
+  }
+
+  /** Joins the store and begins campaigning; resolves once this node is a member. */
+  protected abstract onStart(signal: AbortSignal | undefined): Promise<void>;
+  /** Resigns and leaves the store; must not throw (log or swallow what cannot be undone). */
+  protected abstract onStop(): Promise<void>;
+  /** Gives up leadership in the store, keeping membership and candidacy. */
+  protected abstract onResign(): Promise<void>;
+  abstract registerNode(node: NodeRegistration): Promise<void>;
+  abstract deregisterNode(nodeId: string): Promise<void>;
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  /** Whether `start()` has completed and `stop()` has not begun. */
+  protected get running(): boolean {
+    return this.#lifecycle === 'running' || this.#lifecycle === 'starting';
+  }
+
+  isLeader(): boolean {
+    return this.#leadership.isLeader;
+  }
+
+  get term(): number | undefined {
+    return this.#leadership.term;
+  }
+
+  get leadershipSignal(): AbortSignal {
+    return this.#leadership.signal;
+  }
+
+  getLeader(): Node | undefined {
+    return this.view.leader;
+  }
+
+  getState(): ClusterState {
+    return this.view.state;
+  }
+
+  getNodes(): Node[] {
+    return this.view.nodes();
+  }
+
+  getNode(nodeId: string): Node | undefined {
+    return this.view.getNode(nodeId);
+  }
+
+  watch(options: WatchOptions = {}): AsyncIterable<ClusterStateChange> {
+    const initial = options.includeExisting ? this.view.currentAsChanges(this.config.clock.wallNow()) : [];
+    return this.#changes.subscribe({ signal: options.signal, initial });
+  }
+
+  leaderChanges(options: SignalOptions = {}): AsyncIterable<Node | undefined> {
+    return this.#leaders.subscribe({ signal: options.signal, initial: [this.view.leader] });
+  }
+
+  waitForLeadership(options: SignalOptions = {}): Promise<Leadership> {
+    if (!this.running) {
+      return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before waiting for leadership'));
+    }
+    return this.#leadership.waitFor(options.signal);
+  }
+
+  async runWhileLeader<T>(fn: (leadership: Leadership) => Promise<T> | T, options: SignalOptions = {}): Promise<T> {
+    const leadership = await this.waitForLeadership(options);
+    const signal = options.signal ? AbortSignal.any([leadership.signal, options.signal]) : leadership.signal;
+    return fn({ term: leadership.term, signal });
+  }
+
+  async resign(): Promise<void> {
+    if (!this.#leadership.isLeader) return;
+    // Local first: the application must stop acting as leader before anyone else can be elected.
+    this.#leadership.lose('resigned');
+    await this.onResign();
+  }
+
+  async start(options: SignalOptions = {}): Promise<void> {
+    if (this.#lifecycle !== 'idle') throw new AlreadyStartedError(this.nodeId);
+    const { signal } = options;
+    signal?.throwIfAborted();
+    this.#lifecycle = 'starting';
+    try {
+      await this.onStart(signal);
+      signal?.throwIfAborted();
+    } catch (error) {
+      await this.#shutdown();
+      throw error;
+    }
+    this.#lifecycle = 'running';
+    if (signal) {
+      const onAbort = () => void this.stop();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#detachStartSignal = () => signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.#lifecycle === 'idle') return Promise.resolve();
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#lifecycle = 'stopping';
+    this.#detachStartSignal?.();
+    this.#detachStartSignal = undefined;
+    this.#leadership.lose('stopped');
+    this.#leadership.rejectWaiters('the election stopped');
+    try {
+      await this.onStop();
+    } finally {
+      // Watchers first get what the departure produced (leader_lost, node_left), then their end.
+      this.#changes.close();
+      this.#leaders.close();
+      this.view.reset();
+      this.#lifecycle = 'idle';
+      this.#stopping = undefined;
+    }
+  }
+
+  /**
+   * Backends call this with each new picture of the store. Turns it into ordered changes for every
+   * watcher and a new value for `leaderChanges()` when the leader or term moved.
+   */
+  protected publishSnapshot(snapshot: ClusterSnapshot): void {
+    const leaderBefore = this.view.leader;
+    const termBefore = this.view.term;
+    const changes = this.view.apply(snapshot, this.config.clock.wallNow());
+    for (const change of changes) this.#changes.publish(change);
+    if (this.view.leader?.id !== leaderBefore?.id || this.view.term !== termBefore) {
+      this.#leaders.publish(this.view.leader);
+    }
+  }
+
+  /**
+   * This node's own leadership: `term` when it leads, `undefined` (with the reason) when it does not.
+   * Separate from snapshots because a backend may have to step down before its store says so.
+   */
+  protected setLeadership(term: number | undefined, lossReason: LeadershipLossReason = 'superseded'): void {
+    if (term === undefined) this.#leadership.lose(lossReason);
+    else if (this.running) this.#leadership.gain(term);
+  }
+}

@@ -1,0 +1,135 @@
+import { type Clock, systemClock } from './clock.ts';
+import { ValidationError } from './errors.ts';
+import type { NodeMetadata } from './types.ts';
+import { validateAddress, validateMetadata, validateNodeId } from './validation.ts';
+
+/**
+ * The application's own opinion of this node's health, asked once per heartbeat. Return (or resolve)
+ * `false`, throw, or take longer than a heartbeat interval, and the node is unhealthy: it gives up
+ * leadership and stops campaigning until the check passes again. The signal aborts when the check
+ * has run out of time.
+ */
+export type HealthCheck = (options: { signal: AbortSignal }) => boolean | Promise<boolean>;
+
+/** The seed's `LeaderElectionConfig`, durations in milliseconds. Shared by every backend. */
+export interface LeaderElectionConfig {
+  /** This node's id, unique in the cluster (1-128 characters, no `/`, no control characters). */
+  readonly nodeId: string;
+  /** Where this node serves, `host:port`. */
+  readonly nodeAddress: string;
+  /** Labels published with this node. */
+  readonly metadata?: NodeMetadata;
+  /** How often the node proves it is alive. Default 1000 ms; at most a third of `electionTimeout`. */
+  readonly heartbeatInterval?: number;
+  /** How long a silent node keeps its place (and a leader its leadership). Default 5000 ms. */
+  readonly electionTimeout?: number;
+  /** How long a freshly started node waits before it may lead. Default 3000 ms; 0 to lead at once. */
+  readonly initialLeadership?: number;
+  /** How often a failed backend call is retried before the error surfaces. Default 3. */
+  readonly maxRetries?: number;
+  /** Optional application health check, run every heartbeat. */
+  readonly healthCheck?: HealthCheck;
+  /** How many changes one `watch()` consumer may fall behind before it gets a `WatchOverflowError`. Default 1024. */
+  readonly watchBufferSize?: number;
+  /** Time source; defaults to the system clock. */
+  readonly clock?: Clock;
+}
+
+/** A config with every default filled in and every rule checked. */
+export interface ResolvedConfig {
+  readonly nodeId: string;
+  readonly nodeAddress: string;
+  readonly metadata: NodeMetadata;
+  readonly heartbeatInterval: number;
+  readonly electionTimeout: number;
+  readonly initialLeadership: number;
+  readonly maxRetries: number;
+  readonly healthCheck: HealthCheck | undefined;
+  readonly watchBufferSize: number;
+  readonly clock: Clock;
+}
+
+/** The seed's defaults. */
+export const DEFAULT_CONFIG = Object.freeze({
+  heartbeatInterval: 1000,
+  electionTimeout: 5000,
+  initialLeadership: 3000,
+  maxRetries: 3,
+  watchBufferSize: 1024,
+});
+
+const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
+
+function integerInRange(field: string, value: unknown, min: number, max: number, unit: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new ValidationError(field, `must be a whole number of ${unit} (got ${String(value)})`);
+  }
+  if (value < min || value > max) {
+    throw new ValidationError(field, `must be from ${min} to ${max} ${unit} (got ${value})`);
+  }
+  return value;
+}
+
+/**
+ * Fills in defaults and checks every rule; throws a {@link ValidationError} naming the field and the
+ * rule. Pure: no I/O, safe to call from constructors.
+ */
+export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new ValidationError('config', 'must be an object with at least nodeId and nodeAddress');
+  }
+  const nodeId = validateNodeId(config.nodeId, 'nodeId');
+  const nodeAddress = validateAddress(config.nodeAddress, 'nodeAddress');
+  const metadata = validateMetadata(config.metadata, 'metadata');
+  const heartbeatInterval = integerInRange(
+    'heartbeatInterval',
+    config.heartbeatInterval ?? DEFAULT_CONFIG.heartbeatInterval,
+    1,
+    MAX_DURATION_MS,
+    'milliseconds',
+  );
+  const electionTimeout = integerInRange(
+    'electionTimeout',
+    config.electionTimeout ?? DEFAULT_CONFIG.electionTimeout,
+    1,
+    MAX_DURATION_MS,
+    'milliseconds',
+  );
+  // Three heartbeats per timeout: one lost heartbeat must never cost a healthy node its place.
+  if (heartbeatInterval * 3 > electionTimeout) {
+    throw new ValidationError(
+      'heartbeatInterval',
+      `must be at most a third of electionTimeout (${heartbeatInterval} ms > ${electionTimeout} ms / 3)`,
+    );
+  }
+  const initialLeadership = integerInRange(
+    'initialLeadership',
+    config.initialLeadership ?? DEFAULT_CONFIG.initialLeadership,
+    0,
+    MAX_DURATION_MS,
+    'milliseconds',
+  );
+  const maxRetries = integerInRange('maxRetries', config.maxRetries ?? DEFAULT_CONFIG.maxRetries, 0, 100, 'retries');
+  const watchBufferSize = integerInRange(
+    'watchBufferSize',
+    config.watchBufferSize ?? DEFAULT_CONFIG.watchBufferSize,
+    1,
+    1_000_000,
+    'changes',
+  );
+  if (config.healthCheck !== undefined && typeof config.healthCheck !== 'function') {
+    throw new ValidationError('healthCheck', 'must be a function returning a boolean or a promise of one');
+  }
+  return Object.freeze({
+    nodeId,
+    nodeAddress,
+    metadata,
+    heartbeatInterval,
+    electionTimeout,
+    initialLeadership,
+    maxRetries,
+    healthCheck: config.healthCheck,
+    watchBufferSize,
+    clock: config.clock ?? systemClock,
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * Every error this library throws is a {@link ZtapError} with a stable `code`. Each concept has its own
+ * class and a guard (`isValidationError(e)`, ...). The guards compare `code`, not the prototype chain,
+ * so they also recognise errors thrown by a second copy of this package in the same process.
+ */
+export class ZtapError extends Error {
+  /** Stable, machine-readable identifier, e.g. `ZTAP_VALIDATION`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === code;
+}
+
+/** Any error from this library (any copy of it). */
+export function isZtapError(error: unknown): error is ZtapError {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('ZTAP_');
+}
+
+/**
+ * Bad input: a config field, a node id, an address, metadata. `field` names what was wrong and the
+ * message states the rule, e.g. `heartbeatInterval must be at most a third of electionTimeout`.
+ */
+export class ValidationError extends ZtapError {
+  static readonly code = 'ZTAP_VALIDATION';
+  /** The config field or argument that broke a rule, e.g. `nodeId` or `metadata.zone`. */
+  readonly field: string;
+
+  constructor(field: string, rule: string, options?: ErrorOptions) {
+    super(ValidationError.code, `${field} ${rule}`, options);
+    this.field = field;
+  }
+}
+export const isValidationError = (error: unknown): error is ValidationError =>
+  hasCode(error, ValidationError.code);
+
+/** `registerNode` was given an id that is already a member of the cluster. */
+export class NodeExistsError extends ZtapError {
+  static readonly code = 'ZTAP_NODE_EXISTS';
+  readonly nodeId: string;
+
+  constructor(nodeId: string) {
+    super(NodeExistsError.code, `node ${JSON.stringify(nodeId)} is already a member of the cluster`);
+    this.nodeId = nodeId;
+  }
+}
+export const isNodeExistsError = (error: unknown): error is NodeExistsError =>
+  hasCode(error, NodeExistsError.code);
+
+/** `deregisterNode` was given an id that is not a member of the cluster. */
+export class NodeNotFoundError extends ZtapError {
+  static readonly code = 'ZTAP_NODE_NOT_FOUND';
+  readonly nodeId: string;
+
+  constructor(nodeId: string) {
+    super(NodeNotFoundError.code, `node ${JSON.stringify(nodeId)} is not a member of the cluster`);
+    this.nodeId = nodeId;
+  }
+}
+export const isNodeNotFoundError = (error: unknown): error is NodeNotFoundError =>
+  hasCode(error, NodeNotFoundError.code);
+
+/** Why a leadership ended; carried by {@link LeadershipLostError}. */
+export type LeadershipLossReason =
+  /** `resign()` was called. */
+  | 'resigned'
+  /** `stop()` was called or the start signal aborted. */
+  | 'stopped'
+  /** Another node was elected (e.g. a healthier or lower-id candidate in memory). */
+  | 'superseded'
+  /** The application health check failed. */
+  | 'unhealthy'
+  /** The lease or campaign key is gone (expired, revoked, deleted by an operator). */
+  | 'lease_lost'
+  /** No keepalive succeeded in time: stepped down before the server could expire the lease. */
+  | 'deadline';
+
+/**
+ * The abort reason of a leadership signal, and the rejection of work that needed leadership that
+ * ended. `term` is the fencing token of the leadership that ended.
+ */
+export class LeadershipLostError extends ZtapError {
+  static readonly code = 'ZTAP_LEADERSHIP_LOST';
+  readonly term: number;
+  readonly reason: LeadershipLossReason;
+
+  constructor(term: number, reason: LeadershipLossReason, options?: ErrorOptions) {
+    super(LeadershipLostError.code, `leadership of term ${term} ended (${reason})`, options);
+    this.term = term;
+    this.reason = reason;
+  }
+}
+export const isLeadershipLostError = (error: unknown): error is LeadershipLostError =>
+  hasCode(error, LeadershipLostError.code);
+
+/** An operation that only the leader may perform was attempted by a node that is not the leader. */
+export class NotLeaderError extends ZtapError {
+  static readonly code = 'ZTAP_NOT_LEADER';
+  readonly nodeId: string;
+
+  constructor(nodeId: string, operation: string) {
+    super(NotLeaderError.code, `node ${JSON.stringify(nodeId)} cannot ${operation}: it is not the leader`);
+    this.nodeId = nodeId;
+  }
+}
+export const isNotLeaderError = (error: unknown): error is NotLeaderError =>
+  hasCode(error, NotLeaderError.code);
+
+/**
+ * A write guarded by a fencing token was refused because the token is stale: the writer's leadership
+ * of that term has ended (possibly without the writer knowing yet). Nothing was written.
+ */
+export class FencedWriteError extends ZtapError {
+  static readonly code = 'ZTAP_FENCED';
+  readonly term: number;
+
+  constructor(term: number, options?: ErrorOptions) {
+    super(
+      FencedWriteError.code,
+      `write refused: leadership of term ${term} is no longer current, nothing was written`,
+      options,
+    );
+    this.term = term;
+  }
+}
+export const isFencedWriteError = (error: unknown): error is FencedWriteError =>
+  hasCode(error, FencedWriteError.code);
+
+/** An operation needs a running election, or the election stopped while the operation waited. */
+export class ElectionStoppedError extends ZtapError {
+  static readonly code = 'ZTAP_STOPPED';
+
+  constructor(nodeId: string, detail = 'the election is not running') {
+    super(ElectionStoppedError.code, `node ${JSON.stringify(nodeId)}: ${detail}`);
+  }
+}
+export const isElectionStoppedError = (error: unknown): error is ElectionStoppedError =>
+  hasCode(error, ElectionStoppedError.code);
+
+/** `start()` was called on an election that is already starting or running. */
+export class AlreadyStartedError extends ZtapError {
+  static readonly code = 'ZTAP_ALREADY_STARTED';
+
+  constructor(nodeId: string) {
+    super(AlreadyStartedError.code, `node ${JSON.stringify(nodeId)}: start() was called twice; call stop() first`);
+  }
+}
+export const isAlreadyStartedError = (error: unknown): error is AlreadyStartedError =>
+  hasCode(error, AlreadyStartedError.code);
+
+/**
+ * A `watch()` consumer stopped reading while changes kept coming. Rather than grow memory without
+ * bound or silently drop changes, its iterator delivers what it had buffered and then throws this.
+ * Recover by reading `getState()` and calling `watch()` again.
+ */
+export class WatchOverflowError extends ZtapError {
+  static readonly code = 'ZTAP_WATCH_OVERFLOW';
+  readonly bufferSize: number;
+
+  constructor(bufferSize: number) {
+    super(
+      WatchOverflowError.code,
+      `watcher fell more than ${bufferSize} changes behind; read getState() and watch() again`,
+    );
+    this.bufferSize = bufferSize;
+  }
+}
+export const isWatchOverflowError = (error: unknown): error is WatchOverflowError =>
+  hasCode(error, WatchOverflowError.code);

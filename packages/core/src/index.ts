@@ -1,0 +1,30 @@
+/**
+ * `@ztap/cluster`: the model, the `LeaderElection` contract, config and errors shared by every ZTAP
+ * cluster backend, and the machinery backends build on.
+ * @packageDocumentation
+ */
+export { BaseElection } from './base-election.ts';
+export { Broadcast, type OverflowPolicy, type SubscribeOptions } from './broadcast.ts';
+export { type Clock, systemClock, type TimerHandle } from './clock.ts';
+export { type ClusterSnapshot, ClusterView, type MemberRecord } from './cluster-view.ts';
+export {
+  DEFAULT_CONFIG,
+  type HealthCheck,
+  type LeaderElectionConfig,
+  type ResolvedConfig,
+  resolveConfig,
+} from './config.ts';
+export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+export * from './errors.ts';
+export { runHealthCheck } from './health.ts';
+export { LeadershipTracker } from './leadership.ts';
+export * from './types.ts';
+export {
+  MAX_METADATA_BYTES,
+  MAX_METADATA_KEY_LENGTH,
+  MAX_NODE_ID_LENGTH,
+  validateAddress,
+  validateMetadata,
+  validateNodeId,
+  validateRegistration,
+} from './validation.ts';

@@ -1,0 +1,92 @@
+import { ElectionStoppedError, type LeadershipLossReason, LeadershipLostError, NotLeaderError } from './errors.ts';
+import type { Leadership } from './types.ts';
+
+type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unknown) => void };
+
+/**
+ * This node's own leadership: the term it holds, the signal that aborts when it ends, and callers
+ * waiting to become leader. Backends decide *when* leadership begins and ends; this class makes the
+ * local consequences (signal, waiters) happen the same way everywhere.
+ */
+export class LeadershipTracker {
+  #current: { term: number; controller: AbortController } | undefined;
+  readonly #waiters = new Set<Waiter>();
+
+  readonly #nodeId: string;
+
+  constructor(nodeId: string) {
+    this.#nodeId = nodeId;
+  }
+
+  get isLeader(): boolean {
+    return this.#current !== undefined;
+  }
+
+  get term(): number | undefined {
+    return this.#current?.term;
+  }
+
+  get current(): Leadership | undefined {
+    const current = this.#current;
+    return current ? { term: current.term, signal: current.controller.signal } : undefined;
+  }
+
+  /** The current leadership's signal; while not leader, an already aborted one. */
+  get signal(): AbortSignal {
+    return this.#current?.controller.signal ?? AbortSignal.abort(new NotLeaderError(this.#nodeId, 'act as leader'));
+  }
+
+  /** Leadership of `term` begins (a no-op if it already holds that term). Returns true if it began now. */
+  gain(term: number): boolean {
+    if (this.#current?.term === term) return false;
+    if (this.#current) this.lose('superseded');
+    this.#current = { term, controller: new AbortController() };
+    const leadership = this.current as Leadership;
+    for (const waiter of this.#waiters) waiter.resolve(leadership);
+    this.#waiters.clear();
+    return true;
+  }
+
+  /** Leadership ends now: its signal aborts with a {@link LeadershipLostError}. Returns the ended term. */
+  lose(reason: LeadershipLossReason, cause?: unknown): number | undefined {
+    const current = this.#current;
+    if (!current) return undefined;
+    this.#current = undefined;
+    current.controller.abort(
+      new LeadershipLostError(current.term, reason, cause === undefined ? undefined : { cause }),
+    );
+    return current.term;
+  }
+
+  /** Resolves with the leadership once this node leads (at once if it does). */
+  waitFor(signal?: AbortSignal): Promise<Leadership> {
+    signal?.throwIfAborted();
+    const current = this.current;
+    if (current) return Promise.resolve(current);
+    return new Promise<Leadership>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        resolve: (leadership) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(leadership);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Rejects everyone waiting to lead (the election stopped). */
+  rejectWaiters(detail: string): void {
+    const error = new ElectionStoppedError(this.#nodeId, detail);
+    for (const waiter of this.#waiters) waiter.reject(error);
+    this.#waiters.clear();
+  }
+}

@@ -1,0 +1,237 @@
+import {
+  type Clock,
+  type ClusterSnapshot,
+  type MemberRecord,
+  NodeExistsError,
+  type NodeMetadata,
+  NodeNotFoundError,
+  type NodeRegistration,
+  type NodeState,
+  systemClock,
+} from '@ztap/cluster';
+
+/** A running election's claim on a member record: only its owner heartbeats, leaves or resigns it. */
+export type CandidateToken = symbol;
+
+interface HubMember {
+  readonly id: string;
+  address: string;
+  metadata: NodeMetadata;
+  state: NodeState;
+  joinedAt: Date;
+  lastSeen: Date;
+  lastHeartbeatMs: number;
+  /** Silence longer than this makes the member unhealthy (the electionTimeout of whoever added it). */
+  timeoutMs: number;
+  candidate: { token: CandidateToken; eligibleAtMs: number; yieldRank: number } | undefined;
+}
+
+export interface CandidateJoin extends NodeRegistration {
+  readonly healthy: boolean;
+  readonly electionTimeout: number;
+  readonly initialLeadership: number;
+}
+
+type Listener = (snapshot: ClusterSnapshot) => void;
+
+/**
+ * The shared store of in-memory elections: the members, the leader and its term. Elections that share
+ * a hub see each other, like nodes sharing one etcd. Every change is pushed synchronously, in order,
+ * to every attached election.
+ *
+ * The leader is the eligible candidate that comes first by (resigned-most-recently last, id): the seed's
+ * lexicographic rule, except that a node that resigned queues behind the others until it leads again.
+ * A candidate is eligible when it is healthy and its `initialLeadership` has passed.
+ */
+export class MemoryHub {
+  static #default: MemoryHub | undefined;
+
+  /** The process-wide hub that elections use when given none. */
+  static get default(): MemoryHub {
+    MemoryHub.#default ??= new MemoryHub();
+    return MemoryHub.#default;
+  }
+
+  readonly #clock: Clock;
+  readonly #members = new Map<string, HubMember>();
+  readonly #listeners = new Set<Listener>();
+  readonly #eligibilityTimers = new Map<string, unknown>();
+  #leader: { id: string; term: number } | undefined;
+  #lastTerm = 0;
+  #lastYieldRank = 0;
+  #notifying = false;
+  #changedWhileNotifying = false;
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Calls `listener` with every new snapshot until the returned function is called. */
+  attach(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  snapshot(): ClusterSnapshot {
+    const members: MemberRecord[] = [...this.#members.values()].map((member) => ({
+      id: member.id,
+      address: member.address,
+      metadata: member.metadata,
+      state: member.state,
+      joinedAt: member.joinedAt,
+      lastSeen: member.lastSeen,
+    }));
+    return { members, leader: this.#leader ? { ...this.#leader } : undefined };
+  }
+
+  /** Whether `id` is currently held by the running election with `token`. */
+  holds(id: string, token: CandidateToken): boolean {
+    return this.#members.get(id)?.candidate?.token === token;
+  }
+
+  /**
+   * A running election joins as a candidate. It adopts a record an operator registered under its id,
+   * but a record held by another running election is a conflict.
+   */
+  join(node: CandidateJoin, token: CandidateToken): void {
+    const existing = this.#members.get(node.id);
+    if (existing?.candidate && existing.candidate.token !== token) throw new NodeExistsError(node.id);
+    const nowMs = this.#clock.monotonicNow();
+    const wallNow = this.#clock.wallNow();
+    const eligibleAtMs = nowMs + node.initialLeadership;
+    this.#members.set(node.id, {
+      id: node.id,
+      address: node.address,
+      metadata: node.metadata ?? {},
+      state: node.healthy ? 'healthy' : 'unhealthy',
+      joinedAt: existing?.joinedAt ?? wallNow,
+      lastSeen: wallNow,
+      lastHeartbeatMs: nowMs,
+      timeoutMs: node.electionTimeout,
+      candidate: { token, eligibleAtMs, yieldRank: 0 },
+    });
+    if (node.initialLeadership > 0) this.#scheduleEligibility(node.id, node.initialLeadership);
+    this.#changed();
+  }
+
+  /** The owner reports it is alive and whether its health check passes. Returns false if its record is gone. */
+  heartbeat(id: string, token: CandidateToken, healthy: boolean): boolean {
+    const member = this.#members.get(id);
+    if (member?.candidate?.token !== token) return false;
+    member.lastHeartbeatMs = this.#clock.monotonicNow();
+    member.lastSeen = this.#clock.wallNow();
+    member.state = healthy ? 'healthy' : 'unhealthy';
+    this.#markSilentMembersUnhealthy();
+    this.#changed();
+    return true;
+  }
+
+  /** The owner leaves: its record goes, and with it any leadership it held. */
+  leave(id: string, token: CandidateToken): void {
+    if (this.#members.get(id)?.candidate?.token !== token) return;
+    this.#members.delete(id);
+    this.#clearEligibilityTimer(id);
+    this.#changed();
+  }
+
+  /** The owner gives up leadership and queues behind every other candidate. */
+  resign(id: string, token: CandidateToken): void {
+    const member = this.#members.get(id);
+    if (member?.candidate?.token !== token) return;
+    member.candidate.yieldRank = ++this.#lastYieldRank;
+    // Forget the leader so that even a lone candidate that is chosen again starts a new term.
+    if (this.#leader?.id === id) this.#leader = undefined;
+    this.#changed();
+  }
+
+  /** An operator adds a member that no election runs for (yet): `unknown` until heard from. */
+  register(node: NodeRegistration, electionTimeout: number): void {
+    if (this.#members.has(node.id)) throw new NodeExistsError(node.id);
+    const wallNow = this.#clock.wallNow();
+    this.#members.set(node.id, {
+      id: node.id,
+      address: node.address,
+      metadata: node.metadata ?? {},
+      state: 'unknown',
+      joinedAt: wallNow,
+      lastSeen: wallNow,
+      lastHeartbeatMs: this.#clock.monotonicNow(),
+      timeoutMs: electionTimeout,
+      candidate: undefined,
+    });
+    this.#changed();
+  }
+
+  /** An operator removes a member. A running election whose record is removed joins again on its next heartbeat. */
+  deregister(id: string): void {
+    if (!this.#members.delete(id)) throw new NodeNotFoundError(id);
+    this.#clearEligibilityTimer(id);
+    this.#changed();
+  }
+
+  #markSilentMembersUnhealthy(): void {
+    const nowMs = this.#clock.monotonicNow();
+    for (const member of this.#members.values()) {
+      if (member.state !== 'unhealthy' && nowMs - member.lastHeartbeatMs > member.timeoutMs) {
+        member.state = 'unhealthy';
+      }
+    }
+  }
+
+  #chooseLeader(): HubMember | undefined {
+    const nowMs = this.#clock.monotonicNow();
+    let best: HubMember | undefined;
+    for (const member of this.#members.values()) {
+      const candidate = member.candidate;
+      if (!candidate || member.state !== 'healthy' || candidate.eligibleAtMs > nowMs) continue;
+      const bestRank = best?.candidate?.yieldRank ?? Number.POSITIVE_INFINITY;
+      if (!best || candidate.yieldRank < bestRank || (candidate.yieldRank === bestRank && member.id < best.id)) {
+        best = member;
+      }
+    }
+    return best;
+  }
+
+  #changed(): void {
+    const chosen = this.#chooseLeader();
+    if (chosen?.id !== this.#leader?.id) {
+      this.#leader = chosen ? { id: chosen.id, term: ++this.#lastTerm } : undefined;
+    }
+    if (chosen?.candidate) chosen.candidate.yieldRank = 0;
+    this.#notify();
+  }
+
+  // A listener may change the hub while being notified (e.g. stop() inside a leadership-abort
+  // handler). Nested changes are folded into another round, so every listener sees snapshots in order.
+  #notify(): void {
+    if (this.#notifying) {
+      this.#changedWhileNotifying = true;
+      return;
+    }
+    this.#notifying = true;
+    try {
+      do {
+        this.#changedWhileNotifying = false;
+        const snapshot = this.snapshot();
+        for (const listener of [...this.#listeners]) listener(snapshot);
+      } while (this.#changedWhileNotifying);
+    } finally {
+      this.#notifying = false;
+    }
+  }
+
+  #scheduleEligibility(id: string, delayMs: number): void {
+    this.#clearEligibilityTimer(id);
+    const timer = this.#clock.setTimeout(() => {
+      this.#eligibilityTimers.delete(id);
+      this.#changed();
+    }, delayMs);
+    this.#eligibilityTimers.set(id, timer);
+  }
+
+  #clearEligibilityTimer(id: string): void {
+    const timer = this.#eligibilityTimers.get(id);
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
+    this.#eligibilityTimers.delete(id);
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * `@ztap/cluster-memory`: the in-memory `LeaderElection` backend, for tests, demos and single-process use.
+ * @packageDocumentation
+ */
+export { type CandidateJoin, type CandidateToken, MemoryHub } from './hub.ts';
+export { InMemoryElection, type InMemoryElectionOptions } from './memory-election.ts';

@@ -1,0 +1,29 @@
+import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
+import { describeConformance, ManualClock } from '@ztap/testkit';
+
+describeConformance('memory', async () => {
+  const clock = new ManualClock();
+  const hub = new MemoryHub({ clock });
+  const nodes: InMemoryElection[] = [];
+  return {
+    createNode: (nodeId, options = {}) => {
+      const election = new InMemoryElection({
+        nodeId,
+        nodeAddress: options.address ?? '127.0.0.1:9090',
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+        heartbeatInterval: 100,
+        electionTimeout: 300,
+        initialLeadership: 0,
+        clock,
+        hub,
+      });
+      nodes.push(election);
+      return election;
+    },
+    settle: (promise) => clock.settle(promise),
+    cleanup: async () => {
+      await Promise.all(nodes.map((election) => election.stop()));
+    },
+  };
+});

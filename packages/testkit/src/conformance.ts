@@ -1,0 +1,329 @@
+import {
+  type ClusterStateChange,
+  type HealthCheck,
+  isElectionStoppedError,
+  isLeadershipLostError,
+  isNodeExistsError,
+  isNodeNotFoundError,
+  isValidationError,
+  type LeaderElection,
+  type Node,
+  type NodeMetadata,
+} from '@ztap/cluster';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Recorder } from './recorder.ts';
+
+export interface ConformanceNodeOptions {
+  readonly address?: string;
+  readonly metadata?: NodeMetadata;
+  readonly healthCheck?: HealthCheck;
+}
+
+/** What a backend provides to be held to the `LeaderElection` contract. */
+export interface ConformanceFixture {
+  /**
+   * A new, not yet started election in this test's own cluster, with timings of the backend's choice
+   * (fast enough for tests). Throws exactly what the backend's constructor throws for bad input.
+   */
+  createNode(nodeId: string, options?: ConformanceNodeOptions): LeaderElection;
+  /** Lets time pass (simulated or real) until `promise` settles; fails after a bounded time. */
+  settle<T>(promise: Promise<T>): Promise<T>;
+  /** Stops every node this fixture created and releases the cluster. */
+  cleanup(): Promise<void>;
+}
+
+const summary = (changes: readonly ClusterStateChange[]) => changes.map((change) => `${change.type}:${change.node.id}`);
+
+/**
+ * The `LeaderElection` contract as tests: any backend must pass them all. Call it inside a test file
+ * with a factory that builds a fresh fixture for every test.
+ */
+export function describeConformance(backend: string, createFixture: () => Promise<ConformanceFixture>): void {
+  describe(`LeaderElection contract (${backend})`, () => {
+    let fixture: ConformanceFixture;
+    beforeEach(async () => {
+      fixture = await createFixture();
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const node = (id: string, options?: ConformanceNodeOptions) => fixture.createNode(id, options);
+    const started = async (...nodes: LeaderElection[]) => {
+      await Promise.all(nodes.map((candidate) => candidate.start()));
+      return nodes;
+    };
+    /** Waits until some node leads; returns it. */
+    const leaderAmong = async (nodes: LeaderElection[]) => {
+      const leadership = await fixture.settle(Promise.any(nodes.map((candidate) => candidate.waitForLeadership())));
+      const leader = nodes.find((candidate) => candidate.term === leadership.term);
+      if (!leader) throw new Error(`no node holds term ${leadership.term}`);
+      return leader;
+    };
+    /** Waits until `observer`'s view names `leaderId` (or no leader) as leader. */
+    const seesLeader = (observer: LeaderElection, leaderId: string | undefined) =>
+      fixture.settle(
+        new Recorder(observer.leaderChanges()).until(
+          (leaders) => leaders.at(-1)?.id === leaderId,
+          `${observer.nodeId} to see leader ${leaderId ?? '(none)'}`,
+        ),
+      );
+
+    it('a lone node elects itself and reports it consistently', async () => {
+      const [solo] = (await started(node('solo'))) as [LeaderElection];
+      const leadership = await fixture.settle(solo.waitForLeadership());
+      expect(solo.isLeader()).toBe(true);
+      expect(solo.term).toBe(leadership.term);
+      expect(solo.leadershipSignal.aborted).toBe(false);
+      await seesLeader(solo, 'solo');
+      expect(solo.getLeader()).toMatchObject({ id: 'solo', role: 'leader', state: 'healthy' });
+      expect(solo.getState()).toMatchObject({ term: leadership.term, leader: { id: 'solo' } });
+      expect(solo.getNodes().map((member) => member.id)).toEqual(['solo']);
+    });
+
+    it('elects exactly one leader among healthy candidates, and every node agrees', async () => {
+      const nodes = await started(node('n1'), node('n2'), node('n3'));
+      const leader = await leaderAmong(nodes);
+      for (const observer of nodes) await seesLeader(observer, leader.nodeId);
+      expect(nodes.filter((candidate) => candidate.isLeader())).toEqual([leader]);
+      for (const observer of nodes) {
+        expect(observer.getNodes().map((member) => member.id)).toEqual(['n1', 'n2', 'n3']);
+        expect(observer.getNodes().filter((member) => member.role === 'leader').map((m) => m.id)).toEqual([
+          leader.nodeId,
+        ]);
+      }
+    });
+
+    it('when the leader stops, another is elected with a higher term; followers hear leader_lost first', async () => {
+      const nodes = await started(node('a'), node('b'), node('c'));
+      const first = await leaderAmong(nodes);
+      const firstTerm = first.term as number;
+      const followers = nodes.filter((candidate) => candidate !== first);
+      for (const follower of followers) await seesLeader(follower, first.nodeId);
+      const recorders = followers.map((follower) => new Recorder(follower.watch()));
+
+      await first.stop();
+      expect(first.leadershipSignal.aborted).toBe(true);
+      const second = await leaderAmong(followers);
+      expect(second.term).toBeGreaterThan(firstTerm);
+      for (const recorder of recorders) {
+        const changes = await fixture.settle(
+          recorder.until((all) => all.some((c) => c.type === 'leader_elected' && c.node.id === second.nodeId)),
+        );
+        const lost = changes.findIndex((c) => c.type === 'leader_lost' && c.node.id === first.nodeId);
+        const elected = changes.findIndex((c) => c.type === 'leader_elected' && c.node.id === second.nodeId);
+        expect(lost).toBeGreaterThanOrEqual(0);
+        expect(lost).toBeLessThan(elected);
+        expect(changes[lost]?.term).toBe(firstTerm);
+        expect(changes[elected]?.term).toBe(second.term);
+        await fixture.settle(recorder.first((c) => c.type === 'node_left' && c.node.id === first.nodeId));
+      }
+    });
+
+    it('stop() resigns: the leadership signal aborts with reason "stopped" and iterators end', async () => {
+      const [solo] = (await started(node('solo'))) as [LeaderElection];
+      await fixture.settle(solo.waitForLeadership());
+      const signal = solo.leadershipSignal;
+      const changes = new Recorder(solo.watch());
+      const leaders = new Recorder(solo.leaderChanges());
+      await solo.stop();
+      expect(signal.aborted).toBe(true);
+      expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('stopped');
+      expect(solo.isLeader()).toBe(false);
+      expect(solo.term).toBeUndefined();
+      await fixture.settle(Promise.all([changes.ended(), leaders.ended()]));
+      expect(changes.error).toBeUndefined();
+    });
+
+    it('an unhealthy leader steps down, a healthy node takes over, and it campaigns again once healthy', async () => {
+      const health = new Map([
+        ['x', true],
+        ['y', true],
+      ]);
+      const check = (id: string) => () => health.get(id) === true;
+      const nodes = await started(node('x', { healthCheck: check('x') }), node('y', { healthCheck: check('y') }));
+      const sick = await leaderAmong(nodes);
+      const other = nodes.find((candidate) => candidate !== sick) as LeaderElection;
+      const signal = sick.leadershipSignal;
+      const seen = new Recorder(other.watch());
+
+      health.set(sick.nodeId, false);
+      const successor = await leaderAmong([other]);
+      expect(successor).toBe(other);
+      expect(signal.aborted).toBe(true);
+      expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('unhealthy');
+      await fixture.settle(seen.first((c) => c.type === 'node_unhealthy' && c.node.id === sick.nodeId));
+      expect(sick.isLeader()).toBe(false);
+
+      health.set(sick.nodeId, true);
+      await fixture.settle(seen.first((c) => c.type === 'node_healthy' && c.node.id === sick.nodeId));
+      await other.stop();
+      await leaderAmong([sick]);
+    });
+
+    it('delivers every change, in the same order, to every watcher', async () => {
+      const [a, b] = (await started(node('a'), node('b'))) as [LeaderElection, LeaderElection];
+      const leader = await leaderAmong([a, b]);
+      await seesLeader(a, leader.nodeId);
+      await seesLeader(b, leader.nodeId);
+      const watchers = [new Recorder(a.watch()), new Recorder(a.watch()), new Recorder(b.watch())];
+      for (const id of ['w1', 'w2', 'w3']) await a.registerNode({ id, address: '127.0.0.1:7000' });
+      await b.deregisterNode('w2');
+      await a.registerNode({ id: 'w4', address: '127.0.0.1:7001', metadata: { zone: 'z1' } });
+      await b.deregisterNode('w1');
+      const expected = [
+        'node_joined:w1',
+        'node_joined:w2',
+        'node_joined:w3',
+        'node_left:w2',
+        'node_joined:w4',
+        'node_left:w1',
+      ];
+      for (const watcher of watchers) {
+        const changes = await fixture.settle(watcher.until((all) => summary(all).includes('node_left:w1')));
+        expect(summary(changes).filter((entry) => /:w\d$/.test(entry))).toEqual(expected);
+      }
+    });
+
+    it('terms strictly increase with each new leadership', async () => {
+      const nodes = await started(node('p'), node('q'));
+      const terms: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const leader = await leaderAmong(nodes);
+        terms.push(leader.term as number);
+        await leader.resign();
+      }
+      expect(terms).toEqual([...terms].sort((x, y) => x - y));
+      expect(new Set(terms).size).toBe(terms.length);
+    });
+
+    it('resign() hands leadership to another candidate; the resigner stays a member', async () => {
+      const nodes = await started(node('r1'), node('r2'));
+      const resigner = await leaderAmong(nodes);
+      const other = nodes.find((candidate) => candidate !== resigner) as LeaderElection;
+      const signal = resigner.leadershipSignal;
+      await resigner.resign();
+      expect(resigner.isLeader()).toBe(false);
+      expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('resigned');
+      expect(await leaderAmong([other])).toBe(other);
+      await seesLeader(resigner, other.nodeId);
+      expect(resigner.getNode(resigner.nodeId)).toMatchObject({ role: 'follower' });
+    });
+
+    it('runWhileLeader runs once leader, with the term and a signal that aborts when leadership ends', async () => {
+      const [solo] = (await started(node('solo'))) as [LeaderElection];
+      const outcome = solo.runWhileLeader(async ({ term, signal }) => {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        return { term, reason: signal.reason as unknown };
+      });
+      const leadership = await fixture.settle(solo.waitForLeadership());
+      await solo.resign();
+      const { term, reason } = await fixture.settle(outcome);
+      expect(term).toBe(leadership.term);
+      expect(isLeadershipLostError(reason) && reason.reason).toBe('resigned');
+    });
+
+    it('waiting for leadership rejects when not running, on abort, and when the election stops', async () => {
+      const [leader, follower] = [node('l1', {}), node('l2', { healthCheck: () => false })];
+      await expect(leader.waitForLeadership()).rejects.toSatisfy(isElectionStoppedError);
+      await started(leader, follower);
+      await leaderAmong([leader]);
+      const controller = new AbortController();
+      const aborted = follower.waitForLeadership({ signal: controller.signal });
+      controller.abort(new Error('caller gave up'));
+      await expect(aborted).rejects.toThrow('caller gave up');
+      const stopped = follower.runWhileLeader(() => 'never');
+      await follower.stop();
+      await expect(stopped).rejects.toSatisfy(isElectionStoppedError);
+    });
+
+    it('leaderChanges() starts with the current leader and reports "no leader"', async () => {
+      const observer = node('observer', { healthCheck: () => false });
+      const leader = node('leader');
+      await started(observer, leader);
+      await leaderAmong([leader]);
+      const leaders = new Recorder<Node | undefined>(observer.leaderChanges());
+      await fixture.settle(leaders.until((all) => all.at(-1)?.id === 'leader'));
+      await leader.stop();
+      await fixture.settle(leaders.until((all) => all.length > 1 && all.at(-1) === undefined, 'no leader'));
+      expect(observer.getLeader()).toBeUndefined();
+      expect(observer.getState().term).toBeUndefined();
+    });
+
+    it('aborting a signal ends watch() and leaderChanges() iterators', async () => {
+      const [solo] = (await started(node('solo'))) as [LeaderElection];
+      const controller = new AbortController();
+      const changes = new Recorder(solo.watch({ signal: controller.signal }));
+      const leaders = new Recorder(solo.leaderChanges({ signal: controller.signal }));
+      controller.abort();
+      await fixture.settle(Promise.all([changes.ended(), leaders.ended()]));
+      expect(changes.error).toBeUndefined();
+      await solo.registerNode({ id: 'late', address: '127.0.0.1:7000' });
+      expect(changes.items.map((c) => c.node.id)).not.toContain('late');
+    });
+
+    it('watch({ includeExisting: true }) starts with the current picture', async () => {
+      const [a, b] = (await started(node('a'), node('b'))) as [LeaderElection, LeaderElection];
+      const leader = await leaderAmong([a, b]);
+      await seesLeader(a, leader.nodeId);
+      const watcher = new Recorder(a.watch({ includeExisting: true }));
+      const changes = await fixture.settle(watcher.until((all) => all.length >= 3));
+      expect(summary(changes).slice(0, 3)).toEqual(['node_joined:a', 'node_joined:b', `leader_elected:${leader.nodeId}`]);
+    });
+
+    it('rejects bad input with typed errors and changes nothing', async () => {
+      expect(() => node('bad/id')).toThrow(expect.objectContaining({ field: 'nodeId' }));
+      expect(() => node('ok', { address: 'no-port' })).toThrow(expect.objectContaining({ field: 'nodeAddress' }));
+      const [solo] = (await started(node('solo'))) as [LeaderElection];
+      await expect(solo.registerNode({ id: '', address: '127.0.0.1:1' })).rejects.toSatisfy(isValidationError);
+      await expect(solo.registerNode({ id: 'x', address: '127.0.0.1:99999' })).rejects.toSatisfy(isValidationError);
+      await expect(
+        solo.registerNode({ id: 'x', address: '127.0.0.1:1', metadata: { zone: 7 as unknown as string } }),
+      ).rejects.toSatisfy(isValidationError);
+      await expect(solo.registerNode({ id: 'solo', address: '127.0.0.1:1' })).rejects.toSatisfy(isNodeExistsError);
+      await expect(solo.deregisterNode('missing')).rejects.toSatisfy(isNodeNotFoundError);
+      await expect(solo.deregisterNode('a/b')).rejects.toSatisfy(isValidationError);
+      await expect(solo.start()).rejects.toMatchObject({ code: 'ZTAP_ALREADY_STARTED' });
+      expect(solo.getNodes().map((member) => member.id)).toEqual(['solo']);
+    });
+
+    it('nodes registered by an operator are seen by every node, as "unknown" until heard from', async () => {
+      const [a, b] = (await started(node('a'), node('b'))) as [LeaderElection, LeaderElection];
+      const seenByB = new Recorder(b.watch());
+      await a.registerNode({ id: 'ext', address: 'ext.internal:9090', metadata: { role: 'batch' } });
+      const joined = await fixture.settle(seenByB.first((c) => c.type === 'node_joined' && c.node.id === 'ext'));
+      expect(joined.node).toMatchObject({ address: 'ext.internal:9090', state: 'unknown', metadata: { role: 'batch' } });
+      await b.deregisterNode('ext');
+      await fixture.settle(seenByB.first((c) => c.type === 'node_left' && c.node.id === 'ext'));
+      expect(a.getNode('ext')).toBeUndefined();
+    });
+
+    it('`await using` stops the election at the end of the scope, and it can start again', async () => {
+      const watcherNode = node('watcher');
+      await watcherNode.start();
+      const seen = new Recorder(watcherNode.watch());
+      let scoped: LeaderElection | undefined;
+      {
+        await using temporary = node('temporary');
+        scoped = temporary;
+        await temporary.start();
+        await fixture.settle(seen.first((c) => c.type === 'node_joined' && c.node.id === 'temporary'));
+      }
+      await fixture.settle(seen.first((c) => c.type === 'node_left' && c.node.id === 'temporary'));
+      await expect(scoped.waitForLeadership()).rejects.toSatisfy(isElectionStoppedError);
+      await scoped.start();
+      await fixture.settle(
+        seen.until((all) => summary(all).filter((entry) => entry === 'node_joined:temporary').length === 2),
+      );
+      await scoped.stop();
+    });
+
+    it('start() with an aborted signal rejects with its reason and leaves nothing behind', async () => {
+      const [observer] = (await started(node('observer'))) as [LeaderElection];
+      const late = node('late');
+      await expect(late.start({ signal: AbortSignal.abort(new Error('not today')) })).rejects.toThrow('not today');
+      expect(observer.getNode('late')).toBeUndefined();
+      expect(late.isLeader()).toBe(false);
+    });
+  });
+}
