@@ -86,12 +86,17 @@ export abstract class BaseElection implements LeaderElection {
 
   waitForLeadership(options: SignalOptions = {}): Promise<Leadership> {
     if (!this.running) {
-      return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before waiting for leadership'));
+      return Promise.reject(
+        new ElectionStoppedError(this.nodeId, 'call start() before waiting for leadership'),
+      );
     }
     return this.#leadership.waitFor(options.signal);
   }
 
-  async runWhileLeader<T>(fn: (leadership: Leadership) => Promise<T> | T, options: SignalOptions = {}): Promise<T> {
+  async runWhileLeader<T>(
+    fn: (leadership: Leadership) => Promise<T> | T,
+    options: SignalOptions = {},
+  ): Promise<T> {
     const leadership = await this.waitForLeadership(options);
     const signal = options.signal ? AbortSignal.any([leadership.signal, options.signal]) : leadership.signal;
     return fn({ term: leadership.term, signal });

@@ -63,7 +63,10 @@ export class Broadcast<T> {
   }
 }
 
-type Waiter<T> = { resolve: (result: IteratorResult<T, undefined>) => void; reject: (error: unknown) => void };
+type Waiter<T> = {
+  resolve: (result: IteratorResult<T, undefined>) => void;
+  reject: (error: unknown) => void;
+};
 
 class Subscription<T> implements AsyncIterableIterator<T, undefined> {
   // A ring would save a copy, but an array with a moving head is simple and amortised O(1).

@@ -11,17 +11,16 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** An opaque timer handle; `unref()` is honoured where the platform has it. */
+/** An opaque timer handle. */
 export type TimerHandle = unknown;
 
+/**
+ * The real clock. Its timers are not unref'd on purpose: a running election keeps its process alive
+ * (as a running node should) until `stop()`.
+ */
 export const systemClock: Clock = {
   monotonicNow: () => performance.now(),
   wallNow: () => new Date(),
-  setTimeout: (callback, delayMs) => {
-    const handle = setTimeout(callback, delayMs);
-    // Background timers must never keep a process alive on their own.
-    (handle as { unref?: () => void }).unref?.();
-    return handle;
-  },
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

@@ -84,7 +84,10 @@ export class ClusterView {
     }
     // A leader whose member record is missing (e.g. deleted by an operator) still leads: show it.
     if (nextLeader && !nextNodes.has(nextLeader.id)) {
-      nextNodes.set(nextLeader.id, placeholderLeader(nextLeader.id, previousNodes.get(nextLeader.id), timestamp));
+      nextNodes.set(
+        nextLeader.id,
+        placeholderLeader(nextLeader.id, previousNodes.get(nextLeader.id), timestamp),
+      );
     }
 
     const leaderChanged = previousLeader?.id !== nextLeader?.id || previousLeader?.term !== nextLeader?.term;
@@ -104,7 +107,8 @@ export class ClusterView {
       if (!before) joined.push(node);
       else {
         if (before.state !== node.state && node.state !== 'unknown') healthChanged.push(node);
-        if (before.address !== node.address || !sameMetadata(before.metadata, node.metadata)) updated.push(node);
+        if (before.address !== node.address || !sameMetadata(before.metadata, node.metadata))
+          updated.push(node);
         else if (before.state !== node.state && node.state === 'unknown') updated.push(node);
       }
     }
@@ -158,6 +162,11 @@ function sameMetadata(a: NodeMetadata, b: NodeMetadata): boolean {
   return aKeys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
-function change(type: ClusterStateChange['type'], node: Node, timestamp: Date, term?: number): ClusterStateChange {
+function change(
+  type: ClusterStateChange['type'],
+  node: Node,
+  timestamp: Date,
+  term?: number,
+): ClusterStateChange {
   return Object.freeze(term === undefined ? { type, node, timestamp } : { type, node, term, timestamp });
 }

@@ -109,7 +109,13 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     MAX_DURATION_MS,
     'milliseconds',
   );
-  const maxRetries = integerInRange('maxRetries', config.maxRetries ?? DEFAULT_CONFIG.maxRetries, 0, 100, 'retries');
+  const maxRetries = integerInRange(
+    'maxRetries',
+    config.maxRetries ?? DEFAULT_CONFIG.maxRetries,
+    0,
+    100,
+    'retries',
+  );
   const watchBufferSize = integerInRange(
     'watchBufferSize',
     config.watchBufferSize ?? DEFAULT_CONFIG.watchBufferSize,

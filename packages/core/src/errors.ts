@@ -149,7 +149,10 @@ export class AlreadyStartedError extends ZtapError {
   static readonly code = 'ZTAP_ALREADY_STARTED';
 
   constructor(nodeId: string) {
-    super(AlreadyStartedError.code, `node ${JSON.stringify(nodeId)}: start() was called twice; call stop() first`);
+    super(
+      AlreadyStartedError.code,
+      `node ${JSON.stringify(nodeId)}: start() was called twice; call stop() first`,
+    );
   }
 }
 export const isAlreadyStartedError = (error: unknown): error is AlreadyStartedError =>

@@ -1,5 +1,5 @@
-import type { HealthCheck } from './config.ts';
 import type { Clock } from './clock.ts';
+import type { HealthCheck } from './config.ts';
 
 /**
  * Runs an application health check with a deadline. Anything but a timely `true` counts as unhealthy:

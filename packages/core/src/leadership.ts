@@ -1,4 +1,9 @@
-import { ElectionStoppedError, type LeadershipLossReason, LeadershipLostError, NotLeaderError } from './errors.ts';
+import {
+  ElectionStoppedError,
+  type LeadershipLossReason,
+  LeadershipLostError,
+  NotLeaderError,
+} from './errors.ts';
 import type { Leadership } from './types.ts';
 
 type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unknown) => void };
@@ -33,7 +38,9 @@ export class LeadershipTracker {
 
   /** The current leadership's signal; while not leader, an already aborted one. */
   get signal(): AbortSignal {
-    return this.#current?.controller.signal ?? AbortSignal.abort(new NotLeaderError(this.#nodeId, 'act as leader'));
+    return (
+      this.#current?.controller.signal ?? AbortSignal.abort(new NotLeaderError(this.#nodeId, 'act as leader'))
+    );
   }
 
   /** Leadership of `term` begins (a no-op if it already holds that term). Returns true if it began now. */
@@ -60,7 +67,7 @@ export class LeadershipTracker {
 
   /** Resolves with the leadership once this node leads (at once if it does). */
   waitFor(signal?: AbortSignal): Promise<Leadership> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const current = this.current;
     if (current) return Promise.resolve(current);
     return new Promise<Leadership>((resolve, reject) => {

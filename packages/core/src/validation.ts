@@ -9,7 +9,8 @@ export const MAX_METADATA_BYTES = 8192;
 // C0 controls, DEL and C1 controls: invisible in logs and terminals, and they break key layouts.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?$/;
 
@@ -39,7 +40,8 @@ export function validateNodeId(id: unknown, field = 'nodeId'): string {
  */
 export function validateAddress(address: unknown, field = 'nodeAddress'): string {
   const rule = 'must be host:port, e.g. 10.0.0.7:9090, node-1.internal:9090 or [::1]:9090';
-  if (typeof address !== 'string') throw new ValidationError(field, `must be a string (got ${typeof address})`);
+  if (typeof address !== 'string')
+    throw new ValidationError(field, `must be a string (got ${typeof address})`);
   const separator = address.lastIndexOf(':');
   if (separator <= 0) throw new ValidationError(field, `${rule} (got ${JSON.stringify(address)})`);
   const host = address.slice(0, separator);

@@ -185,7 +185,11 @@ export class MemoryHub {
       const candidate = member.candidate;
       if (!candidate || member.state !== 'healthy' || candidate.eligibleAtMs > nowMs) continue;
       const bestRank = best?.candidate?.yieldRank ?? Number.POSITIVE_INFINITY;
-      if (!best || candidate.yieldRank < bestRank || (candidate.yieldRank === bestRank && member.id < best.id)) {
+      if (
+        !best ||
+        candidate.yieldRank < bestRank ||
+        (candidate.yieldRank === bestRank && member.id < best.id)
+      ) {
         best = member;
       }
     }

@@ -101,7 +101,10 @@ export class InMemoryElection extends BaseElection {
   }
 
   #scheduleHeartbeat(token: CandidateToken): void {
-    this.#heartbeatTimer = this.config.clock.setTimeout(() => void this.#heartbeat(token), this.config.heartbeatInterval);
+    this.#heartbeatTimer = this.config.clock.setTimeout(
+      () => void this.#heartbeat(token),
+      this.config.heartbeatInterval,
+    );
   }
 
   async #heartbeat(token: CandidateToken): Promise<void> {

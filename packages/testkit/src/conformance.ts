@@ -32,7 +32,8 @@ export interface ConformanceFixture {
   cleanup(): Promise<void>;
 }
 
-const summary = (changes: readonly ClusterStateChange[]) => changes.map((change) => `${change.type}:${change.node.id}`);
+const summary = (changes: readonly ClusterStateChange[]) =>
+  changes.map((change) => `${change.type}:${change.node.id}`);
 
 /**
  * The `LeaderElection` contract as tests: any backend must pass them all. Call it inside a test file
@@ -55,7 +56,9 @@ export function describeConformance(backend: string, createFixture: () => Promis
     };
     /** Waits until some node leads; returns it. */
     const leaderAmong = async (nodes: LeaderElection[]) => {
-      const leadership = await fixture.settle(Promise.any(nodes.map((candidate) => candidate.waitForLeadership())));
+      const leadership = await fixture.settle(
+        Promise.any(nodes.map((candidate) => candidate.waitForLeadership())),
+      );
       const leader = nodes.find((candidate) => candidate.term === leadership.term);
       if (!leader) throw new Error(`no node holds term ${leadership.term}`);
       return leader;
@@ -88,9 +91,12 @@ export function describeConformance(backend: string, createFixture: () => Promis
       expect(nodes.filter((candidate) => candidate.isLeader())).toEqual([leader]);
       for (const observer of nodes) {
         expect(observer.getNodes().map((member) => member.id)).toEqual(['n1', 'n2', 'n3']);
-        expect(observer.getNodes().filter((member) => member.role === 'leader').map((m) => m.id)).toEqual([
-          leader.nodeId,
-        ]);
+        expect(
+          observer
+            .getNodes()
+            .filter((member) => member.role === 'leader')
+            .map((m) => m.id),
+        ).toEqual([leader.nodeId]);
       }
     });
 
@@ -108,7 +114,9 @@ export function describeConformance(backend: string, createFixture: () => Promis
       expect(second.term).toBeGreaterThan(firstTerm);
       for (const recorder of recorders) {
         const changes = await fixture.settle(
-          recorder.until((all) => all.some((c) => c.type === 'leader_elected' && c.node.id === second.nodeId)),
+          recorder.until((all) =>
+            all.some((c) => c.type === 'leader_elected' && c.node.id === second.nodeId),
+          ),
         );
         const lost = changes.findIndex((c) => c.type === 'leader_lost' && c.node.id === first.nodeId);
         const elected = changes.findIndex((c) => c.type === 'leader_elected' && c.node.id === second.nodeId);
@@ -141,7 +149,10 @@ export function describeConformance(backend: string, createFixture: () => Promis
         ['y', true],
       ]);
       const check = (id: string) => () => health.get(id) === true;
-      const nodes = await started(node('x', { healthCheck: check('x') }), node('y', { healthCheck: check('y') }));
+      const nodes = await started(
+        node('x', { healthCheck: check('x') }),
+        node('y', { healthCheck: check('y') }),
+      );
       const sick = await leaderAmong(nodes);
       const other = nodes.find((candidate) => candidate !== sick) as LeaderElection;
       const signal = sick.leadershipSignal;
@@ -268,19 +279,31 @@ export function describeConformance(backend: string, createFixture: () => Promis
       await seesLeader(a, leader.nodeId);
       const watcher = new Recorder(a.watch({ includeExisting: true }));
       const changes = await fixture.settle(watcher.until((all) => all.length >= 3));
-      expect(summary(changes).slice(0, 3)).toEqual(['node_joined:a', 'node_joined:b', `leader_elected:${leader.nodeId}`]);
+      expect(summary(changes).slice(0, 3)).toEqual([
+        'node_joined:a',
+        'node_joined:b',
+        `leader_elected:${leader.nodeId}`,
+      ]);
     });
 
     it('rejects bad input with typed errors and changes nothing', async () => {
       expect(() => node('bad/id')).toThrow(expect.objectContaining({ field: 'nodeId' }));
-      expect(() => node('ok', { address: 'no-port' })).toThrow(expect.objectContaining({ field: 'nodeAddress' }));
+      expect(() => node('ok', { address: 'no-port' })).toThrow(
+        expect.objectContaining({ field: 'nodeAddress' }),
+      );
       const [solo] = (await started(node('solo'))) as [LeaderElection];
-      await expect(solo.registerNode({ id: '', address: '127.0.0.1:1' })).rejects.toSatisfy(isValidationError);
-      await expect(solo.registerNode({ id: 'x', address: '127.0.0.1:99999' })).rejects.toSatisfy(isValidationError);
+      await expect(solo.registerNode({ id: '', address: '127.0.0.1:1' })).rejects.toSatisfy(
+        isValidationError,
+      );
+      await expect(solo.registerNode({ id: 'x', address: '127.0.0.1:99999' })).rejects.toSatisfy(
+        isValidationError,
+      );
       await expect(
         solo.registerNode({ id: 'x', address: '127.0.0.1:1', metadata: { zone: 7 as unknown as string } }),
       ).rejects.toSatisfy(isValidationError);
-      await expect(solo.registerNode({ id: 'solo', address: '127.0.0.1:1' })).rejects.toSatisfy(isNodeExistsError);
+      await expect(solo.registerNode({ id: 'solo', address: '127.0.0.1:1' })).rejects.toSatisfy(
+        isNodeExistsError,
+      );
       await expect(solo.deregisterNode('missing')).rejects.toSatisfy(isNodeNotFoundError);
       await expect(solo.deregisterNode('a/b')).rejects.toSatisfy(isValidationError);
       await expect(solo.start()).rejects.toMatchObject({ code: 'ZTAP_ALREADY_STARTED' });
@@ -291,8 +314,14 @@ export function describeConformance(backend: string, createFixture: () => Promis
       const [a, b] = (await started(node('a'), node('b'))) as [LeaderElection, LeaderElection];
       const seenByB = new Recorder(b.watch());
       await a.registerNode({ id: 'ext', address: 'ext.internal:9090', metadata: { role: 'batch' } });
-      const joined = await fixture.settle(seenByB.first((c) => c.type === 'node_joined' && c.node.id === 'ext'));
-      expect(joined.node).toMatchObject({ address: 'ext.internal:9090', state: 'unknown', metadata: { role: 'batch' } });
+      const joined = await fixture.settle(
+        seenByB.first((c) => c.type === 'node_joined' && c.node.id === 'ext'),
+      );
+      expect(joined.node).toMatchObject({
+        address: 'ext.internal:9090',
+        state: 'unknown',
+        metadata: { role: 'batch' },
+      });
       await b.deregisterNode('ext');
       await fixture.settle(seenByB.first((c) => c.type === 'node_left' && c.node.id === 'ext'));
       expect(a.getNode('ext')).toBeUndefined();
@@ -321,7 +350,9 @@ export function describeConformance(backend: string, createFixture: () => Promis
     it('start() with an aborted signal rejects with its reason and leaves nothing behind', async () => {
       const [observer] = (await started(node('observer'))) as [LeaderElection];
       const late = node('late');
-      await expect(late.start({ signal: AbortSignal.abort(new Error('not today')) })).rejects.toThrow('not today');
+      await expect(late.start({ signal: AbortSignal.abort(new Error('not today')) })).rejects.toThrow(
+        'not today',
+      );
       expect(observer.getNode('late')).toBeUndefined();
       expect(late.isLeader()).toBe(false);
     });

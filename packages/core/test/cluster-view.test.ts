@@ -1,0 +1,119 @@
+import { type ClusterSnapshot, ClusterView, type MemberRecord, type NodeState } from '@ztap/cluster';
+import { describe, expect, it } from 'vitest';
+
+const at = new Date('2026-01-01T00:00:00Z');
+const member = (
+  id: string,
+  state: NodeState = 'healthy',
+  extra: Partial<MemberRecord> = {},
+): MemberRecord => ({
+  id,
+  address: `${id}.internal:9090`,
+  metadata: {},
+  state,
+  joinedAt: at,
+  lastSeen: at,
+  ...extra,
+});
+const snapshot = (members: MemberRecord[], leader?: [string, number]): ClusterSnapshot => ({
+  members,
+  leader: leader ? { id: leader[0], term: leader[1] } : undefined,
+});
+const summary = (view: ClusterView, next: ClusterSnapshot) =>
+  view
+    .apply(next, at)
+    .map((change) => `${change.type}:${change.node.id}${change.term ? `@${change.term}` : ''}`);
+
+describe('ClusterView', () => {
+  it('reports joins in id order, then the leader', () => {
+    const view = new ClusterView();
+    expect(summary(view, snapshot([member('b'), member('a')], ['a', 1]))).toEqual([
+      'node_joined:a',
+      'node_joined:b',
+      'leader_elected:a@1',
+    ]);
+    expect(view.state).toMatchObject({ term: 1, leader: { id: 'a', role: 'leader' } });
+    expect(view.getNode('b')?.role).toBe('follower');
+  });
+
+  it('reports leader_lost first and leader_elected last', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a'), member('b'), member('c', 'unhealthy')], ['a', 1]), at);
+    const changes = summary(
+      view,
+      snapshot([member('b', 'healthy', { metadata: { v: '2' } }), member('c'), member('d')], ['b', 2]),
+    );
+    expect(changes).toEqual([
+      'leader_lost:a@1',
+      'node_left:a',
+      'node_joined:d',
+      'node_healthy:c',
+      'node_updated:b',
+      'leader_elected:b@2',
+    ]);
+  });
+
+  it('treats a new term for the same leader as a new leadership', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a')], ['a', 1]), at);
+    expect(summary(view, snapshot([member('a')], ['a', 2]))).toEqual([
+      'leader_lost:a@1',
+      'leader_elected:a@2',
+    ]);
+  });
+
+  it('does not report lastSeen moving on its own, but keeps it current', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a')]), at);
+    const later = new Date(at.getTime() + 1000);
+    expect(summary(view, snapshot([member('a', 'healthy', { lastSeen: later })]))).toEqual([]);
+    expect(view.getNode('a')?.lastSeen).toEqual(later);
+  });
+
+  it('reports health transitions and address changes', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a')]), at);
+    expect(summary(view, snapshot([member('a', 'unhealthy')]))).toEqual(['node_unhealthy:a']);
+    expect(summary(view, snapshot([member('a', 'unhealthy', { address: 'a:1' })]))).toEqual([
+      'node_updated:a',
+    ]);
+    expect(summary(view, snapshot([member('a', 'unknown', { address: 'a:1' })]))).toEqual(['node_updated:a']);
+  });
+
+  it('reports "no leader"', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a')], ['a', 4]), at);
+    expect(summary(view, snapshot([member('a')]))).toEqual(['leader_lost:a@4']);
+    expect(view.state).toMatchObject({ leader: undefined, term: undefined });
+    expect(view.getNode('a')?.role).toBe('follower');
+  });
+
+  it('shows a leader whose member record is missing rather than hiding it', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a')], ['a', 1]), at);
+    const changes = summary(view, snapshot([], ['a', 1]));
+    expect(changes).toEqual([]);
+    expect(view.leader).toMatchObject({ id: 'a', address: 'a.internal:9090', role: 'leader' });
+  });
+
+  it('replays the current picture for a new watcher and forgets it on reset', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('b'), member('a')], ['b', 9]), at);
+    expect(view.currentAsChanges(at).map((c) => `${c.type}:${c.node.id}`)).toEqual([
+      'node_joined:a',
+      'node_joined:b',
+      'leader_elected:b',
+    ]);
+    view.reset();
+    expect(view.nodes()).toEqual([]);
+    expect(view.leader).toBeUndefined();
+  });
+
+  it('hands out frozen nodes', () => {
+    const view = new ClusterView();
+    view.apply(snapshot([member('a', 'healthy', { metadata: { zone: 'z' } })]), at);
+    const node = view.getNode('a');
+    expect(Object.isFrozen(node)).toBe(true);
+    expect(Object.isFrozen(node?.metadata)).toBe(true);
+  });
+});

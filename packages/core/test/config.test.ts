@@ -1,0 +1,91 @@
+import {
+  DEFAULT_CONFIG,
+  isValidationError,
+  resolveConfig,
+  systemClock,
+  ValidationError,
+} from '@ztap/cluster';
+import { describe, expect, it } from 'vitest';
+
+const base = { nodeId: 'node-1', nodeAddress: '192.168.1.1:9090' };
+
+function ruleBroken(config: object): ValidationError {
+  try {
+    resolveConfig({ ...base, ...config });
+  } catch (error) {
+    if (isValidationError(error)) return error;
+    throw error;
+  }
+  throw new Error(`config was accepted: ${JSON.stringify(config)}`);
+}
+
+describe('resolveConfig', () => {
+  it("fills in the seed's defaults", () => {
+    const config = resolveConfig(base);
+    expect(config).toMatchObject({
+      nodeId: 'node-1',
+      nodeAddress: '192.168.1.1:9090',
+      heartbeatInterval: 1000,
+      electionTimeout: 5000,
+      initialLeadership: 3000,
+      maxRetries: 3,
+      watchBufferSize: 1024,
+      metadata: {},
+    });
+    expect(config.clock).toBe(systemClock);
+    expect(DEFAULT_CONFIG).toMatchObject({ heartbeatInterval: 1000, electionTimeout: 5000 });
+  });
+
+  it('keeps values that follow the rules', () => {
+    const config = resolveConfig({
+      ...base,
+      heartbeatInterval: 500,
+      electionTimeout: 2000,
+      initialLeadership: 0,
+      maxRetries: 0,
+    });
+    expect(config).toMatchObject({
+      heartbeatInterval: 500,
+      electionTimeout: 2000,
+      initialLeadership: 0,
+      maxRetries: 0,
+    });
+  });
+
+  it('returns a frozen copy', () => {
+    const metadata = { zone: 'a' };
+    const config = resolveConfig({ ...base, metadata });
+    metadata.zone = 'changed';
+    expect(config.metadata).toEqual({ zone: 'a' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    [
+      { heartbeatInterval: 2000, electionTimeout: 5000 },
+      'heartbeatInterval',
+      'at most a third of electionTimeout',
+    ],
+    [{ heartbeatInterval: 0 }, 'heartbeatInterval', 'from 1 to'],
+    [{ heartbeatInterval: 1.5 }, 'heartbeatInterval', 'whole number of milliseconds'],
+    [{ electionTimeout: -1 }, 'electionTimeout', 'from 1 to'],
+    [{ electionTimeout: Number.NaN }, 'electionTimeout', 'whole number'],
+    [{ initialLeadership: -5 }, 'initialLeadership', 'from 0 to'],
+    [{ maxRetries: 1000 }, 'maxRetries', 'from 0 to 100'],
+    [{ watchBufferSize: 0 }, 'watchBufferSize', 'from 1 to'],
+    [{ nodeId: '' }, 'nodeId', 'must not be empty'],
+    [{ nodeAddress: 'localhost' }, 'nodeAddress', 'host:port'],
+    [{ metadata: { zone: 1 } }, 'metadata.zone', 'must be a string'],
+    [{ healthCheck: 'yes' }, 'healthCheck', 'must be a function'],
+  ])('rejects %j naming %s and the rule', (config, field, rule) => {
+    const error = ruleBroken(config);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+    expect(error.message).toContain(rule);
+    expect(error.code).toBe('ZTAP_VALIDATION');
+  });
+
+  it('rejects a missing config object', () => {
+    expect(() => resolveConfig(undefined as never)).toThrow(ValidationError);
+  });
+});

@@ -1,0 +1,48 @@
+import {
+  FencedWriteError,
+  isFencedWriteError,
+  isLeadershipLostError,
+  isNodeExistsError,
+  isValidationError,
+  isZtapError,
+  LeadershipLostError,
+  NodeExistsError,
+  ValidationError,
+} from '@ztap/cluster';
+import { describe, expect, it } from 'vitest';
+
+describe('errors', () => {
+  it('have a name, a stable code and a message that says what to do', () => {
+    const error = new NodeExistsError('n1');
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('NodeExistsError');
+    expect(error.code).toBe('ZTAP_NODE_EXISTS');
+    expect(error.message).toBe('node "n1" is already a member of the cluster');
+  });
+
+  it('pass their cause through', () => {
+    const cause = new Error('etcd said no');
+    expect(new FencedWriteError(7, { cause }).cause).toBe(cause);
+  });
+
+  it('guards recognise errors from another copy of the library by their code', () => {
+    const foreign = Object.assign(new Error('x'), { code: 'ZTAP_LEADERSHIP_LOST' });
+    expect(isLeadershipLostError(foreign)).toBe(true);
+    expect(isZtapError(foreign)).toBe(true);
+    expect(isFencedWriteError(foreign)).toBe(false);
+  });
+
+  it('guards reject look-alikes that are not errors', () => {
+    expect(isValidationError({ code: 'ZTAP_VALIDATION' })).toBe(false);
+    expect(isNodeExistsError(undefined)).toBe(false);
+    expect(isZtapError(new Error('plain'))).toBe(false);
+  });
+
+  it('carry their details', () => {
+    expect(new ValidationError('nodeId', 'must not be empty')).toMatchObject({
+      field: 'nodeId',
+      message: 'nodeId must not be empty',
+    });
+    expect(new LeadershipLostError(3, 'deadline')).toMatchObject({ term: 3, reason: 'deadline' });
+  });
+});
