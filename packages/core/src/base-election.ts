@@ -1,5 +1,5 @@
 import { Broadcast } from './broadcast.ts';
-import { type ClusterSnapshot, ClusterView } from './cluster-view.ts';
+import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
@@ -162,10 +162,18 @@ export abstract class BaseElection implements LeaderElection {
    * watcher and a new value for `leaderChanges()` when the leader or term moved.
    */
   protected publishSnapshot(snapshot: ClusterSnapshot): void {
+    this.#publish(() => this.view.apply(snapshot, this.config.clock.wallNow()));
+  }
+
+  /** Like {@link publishSnapshot}, for backends that know exactly what changed (cheaper for big clusters). */
+  protected publishDelta(delta: ClusterDelta): void {
+    this.#publish(() => this.view.update(delta, this.config.clock.wallNow()));
+  }
+
+  #publish(applyToView: () => ClusterStateChange[]): void {
     const leaderBefore = this.view.leader;
     const termBefore = this.view.term;
-    const changes = this.view.apply(snapshot, this.config.clock.wallNow());
-    for (const change of changes) this.#changes.publish(change);
+    for (const change of applyToView()) this.#changes.publish(change);
     if (this.view.leader?.id !== leaderBefore?.id || this.view.term !== termBefore) {
       this.#leaders.publish(this.view.leader);
     }

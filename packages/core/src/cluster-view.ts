@@ -1,6 +1,6 @@
 import type { ClusterState, ClusterStateChange, Node, NodeMetadata, NodeState } from './types.ts';
 
-/** A member as a backend reads it from its store; the role is derived from the snapshot's leader. */
+/** A member as a backend reads it from its store; the role is derived from the leader. */
 export interface MemberRecord {
   readonly id: string;
   readonly address: string;
@@ -10,31 +10,46 @@ export interface MemberRecord {
   readonly lastSeen: Date;
 }
 
+export interface LeaderRecord {
+  readonly id: string;
+  readonly term: number;
+}
+
 /** Everything a backend knows about the cluster at one moment (one store revision). */
 export interface ClusterSnapshot {
   readonly members: Iterable<MemberRecord>;
-  readonly leader: { readonly id: string; readonly term: number } | undefined;
+  readonly leader: LeaderRecord | undefined;
+}
+
+/** What changed between two moments: members added or rewritten, members gone, and the leader after. */
+export interface ClusterDelta {
+  readonly upserts: Iterable<MemberRecord>;
+  readonly removals: Iterable<string>;
+  readonly leader: LeaderRecord | undefined;
 }
 
 const EMPTY_METADATA: NodeMetadata = Object.freeze({});
 
 /**
- * The cluster as this node sees it, and the one place that turns successive snapshots into ordered
- * change events, so that every backend reports the same transitions in the same order:
+ * The cluster as this node sees it, and the one place that turns store updates into ordered change
+ * events, so that every backend reports the same transitions in the same order:
  *
  * 1. `leader_lost` (first, so nobody trusts a departed leader a moment longer than needed),
  * 2. `node_left`, 3. `node_joined`, 4. `node_healthy` / `node_unhealthy`, 5. `node_updated`,
  * 6. `leader_elected` (last, once the new leader's own record is current).
  *
  * Within each group nodes come in id order. `lastSeen` alone never makes an event: it moves with every
- * heartbeat and would flood watchers.
+ * heartbeat and would flood watchers. Updates cost O(changed members), so a process hosting many
+ * nodes does not pay O(members) per event per node.
  */
 export class ClusterView {
   #nodes = new Map<string, Node>();
-  #leader: { id: string; term: number } | undefined;
+  #leader: LeaderRecord | undefined;
+  /** Leaders shown without a member record of their own (e.g. deleted by an operator). */
+  #placeholders = new Set<string>();
 
   get state(): ClusterState {
-    const leaderNode = this.#leader ? this.#nodes.get(this.#leader.id) : undefined;
+    const leaderNode = this.leader;
     return Object.freeze({
       leader: leaderNode,
       term: leaderNode ? this.#leader?.term : undefined,
@@ -50,6 +65,10 @@ export class ClusterView {
     return this.#leader?.term;
   }
 
+  get size(): number {
+    return this.#nodes.size;
+  }
+
   getNode(id: string): Node | undefined {
     return this.#nodes.get(id);
   }
@@ -63,6 +82,7 @@ export class ClusterView {
   reset(): void {
     this.#nodes = new Map();
     this.#leader = undefined;
+    this.#placeholders = new Set();
   }
 
   /** The changes that lead from an empty cluster to the current one (a new watcher's starting picture). */
@@ -73,58 +93,94 @@ export class ClusterView {
     return changes;
   }
 
-  /** Replaces the view with `snapshot` and returns the changes between them, in the documented order. */
+  /** Replaces the whole view with `snapshot`; returns the changes between them, in the documented order. */
   apply(snapshot: ClusterSnapshot, timestamp: Date): ClusterStateChange[] {
-    const previousNodes = this.#nodes;
-    const previousLeader = this.#leader;
-    const nextLeader = snapshot.leader;
-    const nextNodes = new Map<string, Node>();
-    for (const member of snapshot.members) {
-      nextNodes.set(member.id, toNode(member, member.id === nextLeader?.id));
-    }
-    // A leader whose member record is missing (e.g. deleted by an operator) still leads: show it.
-    if (nextLeader && !nextNodes.has(nextLeader.id)) {
-      nextNodes.set(
-        nextLeader.id,
-        placeholderLeader(nextLeader.id, previousNodes.get(nextLeader.id), timestamp),
-      );
-    }
+    const upserts = [...snapshot.members];
+    const present = new Set(upserts.map((member) => member.id));
+    const removals = [...this.#nodes.keys()].filter((id) => !present.has(id) && !this.#placeholders.has(id));
+    return this.update({ upserts, removals, leader: snapshot.leader }, timestamp);
+  }
 
+  /** Applies what changed; returns the changes, in the documented order. */
+  update(delta: ClusterDelta, timestamp: Date): ClusterStateChange[] {
+    const previousLeader = this.#leader;
+    const nextLeader = delta.leader;
     const leaderChanged = previousLeader?.id !== nextLeader?.id || previousLeader?.term !== nextLeader?.term;
     const changes: ClusterStateChange[] = [];
-    if (leaderChanged && previousLeader) {
-      const lost = previousNodes.get(previousLeader.id);
-      if (lost) changes.push(change('leader_lost', lost, timestamp, previousLeader.term));
+    const lostNode = previousLeader && this.#nodes.get(previousLeader.id);
+    if (leaderChanged && lostNode)
+      changes.push(change('leader_lost', lostNode, timestamp, previousLeader.term));
+
+    for (const id of [...delta.removals].sort()) {
+      const node = this.#nodes.get(id);
+      if (!node) continue;
+      if (id === nextLeader?.id) {
+        // A leader whose record vanished still leads: keep showing it rather than hide the leader.
+        this.#placeholders.add(id);
+        continue;
+      }
+      this.#nodes.delete(id);
+      this.#placeholders.delete(id);
+      changes.push(change('node_left', node, timestamp));
     }
+
     const joined: Node[] = [];
     const healthChanged: Node[] = [];
     const updated: Node[] = [];
-    for (const node of [...previousNodes.values()].sort(byId)) {
-      if (!nextNodes.has(node.id)) changes.push(change('node_left', node, timestamp));
+    for (const member of [...delta.upserts].sort(byId)) {
+      const before = this.#nodes.get(member.id);
+      const node = toNode(member, member.id === nextLeader?.id);
+      this.#nodes.set(member.id, node);
+      this.#placeholders.delete(member.id);
+      if (!before) {
+        joined.push(node);
+        continue;
+      }
+      const stateChanged = before.state !== node.state;
+      if (stateChanged && node.state !== 'unknown') healthChanged.push(node);
+      if (before.address !== node.address || !sameMetadata(before.metadata, node.metadata))
+        updated.push(node);
+      else if (stateChanged && node.state === 'unknown') updated.push(node);
     }
-    for (const node of [...nextNodes.values()].sort(byId)) {
-      const before = previousNodes.get(node.id);
-      if (!before) joined.push(node);
-      else {
-        if (before.state !== node.state && node.state !== 'unknown') healthChanged.push(node);
-        if (before.address !== node.address || !sameMetadata(before.metadata, node.metadata))
-          updated.push(node);
-        else if (before.state !== node.state && node.state === 'unknown') updated.push(node);
+
+    if (leaderChanged) {
+      if (previousLeader) this.#demote(previousLeader.id, nextLeader?.id, changes, timestamp);
+      if (nextLeader && !this.#nodes.has(nextLeader.id)) {
+        this.#placeholders.add(nextLeader.id);
+        joined.push(placeholderLeader(nextLeader.id, timestamp));
+        this.#nodes.set(nextLeader.id, joined.at(-1) as Node);
       }
     }
-    for (const node of joined) changes.push(change('node_joined', node, timestamp));
+    for (const node of joined.sort(byId)) changes.push(change('node_joined', node, timestamp));
     for (const node of healthChanged) {
       changes.push(change(node.state === 'healthy' ? 'node_healthy' : 'node_unhealthy', node, timestamp));
     }
     for (const node of updated) changes.push(change('node_updated', node, timestamp));
-    if (leaderChanged && nextLeader) {
-      const elected = nextNodes.get(nextLeader.id);
-      if (elected) changes.push(change('leader_elected', elected, timestamp, nextLeader.term));
-    }
 
-    this.#nodes = nextNodes;
     this.#leader = nextLeader ? { id: nextLeader.id, term: nextLeader.term } : undefined;
+    if (leaderChanged && nextLeader) {
+      const elected = withRole(this.#nodes.get(nextLeader.id) as Node, 'leader');
+      this.#nodes.set(nextLeader.id, elected);
+      changes.push(change('leader_elected', elected, timestamp, nextLeader.term));
+    }
     return changes;
+  }
+
+  /** The former leader becomes a follower, or disappears if it was only shown because it led. */
+  #demote(
+    id: string,
+    nextLeaderId: string | undefined,
+    changes: ClusterStateChange[],
+    timestamp: Date,
+  ): void {
+    const node = this.#nodes.get(id);
+    if (!node || id === nextLeaderId) return;
+    if (this.#placeholders.delete(id)) {
+      this.#nodes.delete(id);
+      changes.push(change('node_left', node, timestamp));
+    } else {
+      this.#nodes.set(id, withRole(node, 'follower'));
+    }
   }
 }
 
@@ -144,15 +200,19 @@ function toNode(member: MemberRecord, isLeader: boolean): Node {
   });
 }
 
-function placeholderLeader(id: string, previous: Node | undefined, timestamp: Date): Node {
+function withRole(node: Node, role: Node['role']): Node {
+  return node.role === role ? node : Object.freeze({ ...node, role });
+}
+
+function placeholderLeader(id: string, timestamp: Date): Node {
   return Object.freeze({
     id,
-    address: previous?.address ?? '',
-    state: previous?.state ?? 'unknown',
+    address: '',
+    state: 'unknown',
     role: 'leader',
-    joinedAt: previous?.joinedAt ?? timestamp,
-    lastSeen: previous?.lastSeen ?? timestamp,
-    metadata: previous?.metadata ?? EMPTY_METADATA,
+    joinedAt: timestamp,
+    lastSeen: timestamp,
+    metadata: EMPTY_METADATA,
   });
 }
 

@@ -6,7 +6,13 @@
 export { BaseElection } from './base-election.ts';
 export { Broadcast, type OverflowPolicy, type SubscribeOptions } from './broadcast.ts';
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
-export { type ClusterSnapshot, ClusterView, type MemberRecord } from './cluster-view.ts';
+export {
+  type ClusterDelta,
+  type ClusterSnapshot,
+  ClusterView,
+  type LeaderRecord,
+  type MemberRecord,
+} from './cluster-view.ts';
 export {
   DEFAULT_CONFIG,
   type HealthCheck,

@@ -15,6 +15,7 @@ type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unkno
  */
 export class LeadershipTracker {
   #current: { term: number; controller: AbortController } | undefined;
+  #lastEndedTerm = 0;
   readonly #waiters = new Set<Waiter>();
 
   readonly #nodeId: string;
@@ -31,6 +32,11 @@ export class LeadershipTracker {
     return this.#current?.term;
   }
 
+  /** The highest term whose leadership has ended here (0 if none): an ended term never comes back. */
+  get lastEndedTerm(): number {
+    return this.#lastEndedTerm;
+  }
+
   get current(): Leadership | undefined {
     const current = this.#current;
     return current ? { term: current.term, signal: current.controller.signal } : undefined;
@@ -43,9 +49,13 @@ export class LeadershipTracker {
     );
   }
 
-  /** Leadership of `term` begins (a no-op if it already holds that term). Returns true if it began now. */
+  /**
+   * Leadership of `term` begins (a no-op if it already holds that term). Returns true if it began
+   * now. A term at or below one that already ended is refused: a store view that lags behind our own
+   * resignation must never hand us the old term back.
+   */
   gain(term: number): boolean {
-    if (this.#current?.term === term) return false;
+    if (this.#current?.term === term || term <= this.#lastEndedTerm) return false;
     if (this.#current) this.lose('superseded');
     this.#current = { term, controller: new AbortController() };
     const leadership = this.current as Leadership;
@@ -59,6 +69,7 @@ export class LeadershipTracker {
     const current = this.#current;
     if (!current) return undefined;
     this.#current = undefined;
+    this.#lastEndedTerm = Math.max(this.#lastEndedTerm, current.term);
     current.controller.abort(
       new LeadershipLostError(current.term, reason, cause === undefined ? undefined : { cause }),
     );

@@ -117,3 +117,49 @@ describe('ClusterView', () => {
     expect(Object.isFrozen(node?.metadata)).toBe(true);
   });
 });
+
+describe('ClusterView.update (deltas)', () => {
+  it('applies only what changed, with the same ordering as a full snapshot', () => {
+    const view = new ClusterView();
+    view.update({ upserts: [member('a'), member('b')], removals: [], leader: { id: 'a', term: 1 } }, at);
+    const changes = view
+      .update(
+        { upserts: [member('c'), member('b', 'unhealthy')], removals: ['a'], leader: { id: 'c', term: 5 } },
+        at,
+      )
+      .map((c) => `${c.type}:${c.node.id}`);
+    expect(changes).toEqual([
+      'leader_lost:a',
+      'node_left:a',
+      'node_joined:c',
+      'node_unhealthy:b',
+      'leader_elected:c',
+    ]);
+    expect(view.nodes().map((node) => `${node.id}:${node.role}`)).toEqual(['b:follower', 'c:leader']);
+  });
+
+  it('demotes the former leader to follower when only the leader moves', () => {
+    const view = new ClusterView();
+    view.update({ upserts: [member('a'), member('b')], removals: [], leader: { id: 'a', term: 1 } }, at);
+    view.update({ upserts: [], removals: [], leader: { id: 'b', term: 2 } }, at);
+    expect(view.getNode('a')?.role).toBe('follower');
+    expect(view.getNode('b')?.role).toBe('leader');
+  });
+
+  it('shows a leader that has no member record, and drops it once it no longer leads', () => {
+    const view = new ClusterView();
+    const first = view.update({ upserts: [member('b')], removals: [], leader: { id: 'ghost', term: 3 } }, at);
+    expect(first.map((c) => `${c.type}:${c.node.id}`)).toEqual([
+      'node_joined:b',
+      'node_joined:ghost',
+      'leader_elected:ghost',
+    ]);
+    const second = view.update({ upserts: [], removals: [], leader: { id: 'b', term: 4 } }, at);
+    expect(second.map((c) => `${c.type}:${c.node.id}`)).toEqual([
+      'leader_lost:ghost',
+      'node_left:ghost',
+      'leader_elected:b',
+    ]);
+    expect(view.nodes().map((node) => node.id)).toEqual(['b']);
+  });
+});

@@ -37,6 +37,17 @@ describe('LeadershipTracker', () => {
     expect(tracker.term).toBe(2);
   });
 
+  it('never gives back a term that ended', () => {
+    const tracker = new LeadershipTracker('n1');
+    tracker.gain(7);
+    tracker.lose('resigned');
+    expect(tracker.gain(7)).toBe(false);
+    expect(tracker.gain(6)).toBe(false);
+    expect(tracker.isLeader).toBe(false);
+    expect(tracker.lastEndedTerm).toBe(7);
+    expect(tracker.gain(8)).toBe(true);
+  });
+
   it('wakes waiters when leadership begins', async () => {
     const tracker = new LeadershipTracker('n1');
     const waiting = tracker.waitFor();

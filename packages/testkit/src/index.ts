@@ -1,8 +1,22 @@
 /**
  * `@ztap/testkit` (private): what ZTAP cluster's own tests share — the `LeaderElection` conformance
- * suite, a manual clock, and a recorder for async streams.
+ * suite, a manual clock, a recorder for async streams, and an etcd launcher (a container, local
+ * processes, or an external etcd) for integration tests, chaos tests and benchmarks.
  * @packageDocumentation
  */
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
+export { DEFAULT_ETCD_IMAGE } from './etcd/container.ts';
+export { ETCD_INSTALL_HINT, EtcdUnavailableError } from './etcd/errors.ts';
+export { startEtcdCluster } from './etcd/local-cluster.ts';
+export { startEtcd } from './etcd/start-etcd.ts';
+export type {
+  EtcdCluster,
+  EtcdClusterOptions,
+  EtcdHandle,
+  EtcdMember,
+  EtcdProvider,
+  RestartOptions,
+  StartEtcdOptions,
+} from './etcd/types.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
 export { Recorder } from './recorder.ts';

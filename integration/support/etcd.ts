@@ -1,0 +1,64 @@
+import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll } from 'vitest';
+
+export interface SharedEtcd {
+  readonly endpoints: string[];
+  /** A plain client for the test itself (operator actions, reading what is really in etcd). */
+  readonly client: Etcd3;
+  readonly handle: EtcdHandle;
+}
+
+let counter = 0;
+
+/** A cluster name no other test in this run uses, so tests sharing one etcd never see each other. */
+export function uniqueCluster(label: string): string {
+  counter++;
+  return `${label}-${process.pid}-${counter}`;
+}
+
+/**
+ * Starts one etcd for the test file (container, local binary or external, as the testkit decides)
+ * and stops it afterwards. With no etcd available this fails with an install hint: never a skip.
+ */
+export function useEtcd(): SharedEtcd {
+  const shared = {} as { endpoints: string[]; client: Etcd3; handle: EtcdHandle };
+  beforeAll(async () => {
+    shared.handle = await startEtcd();
+    shared.endpoints = [...shared.handle.endpoints];
+    shared.client = new Etcd3({ hosts: shared.endpoints });
+    console.info(`[integration] etcd: ${shared.handle.description}`);
+  }, 60_000);
+  afterAll(async () => {
+    shared.client?.close();
+    await shared.handle?.stop();
+  });
+  return shared;
+}
+
+/** Waits for `promise`, failing with a clear message after `ms` instead of hanging the run. */
+export async function within<T>(promise: Promise<T>, ms = 20_000, what = 'the expected event'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `condition` until it holds, for at most `ms`: for states no event announces. */
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  ms = 20_000,
+  what = 'the condition',
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Recorder } from '@ztap/testkit';
+import type { NodeProcessConfig } from './node-process-config.ts';
+
+/** One line a node process reported. `at` is process.hrtime in nanoseconds. */
+export interface NodeEvent {
+  readonly event: 'started' | 'leader' | 'lost' | 'write' | 'stopped' | 'follow-ended';
+  readonly at: string;
+  readonly term?: number;
+  readonly reason?: string;
+  readonly ok?: boolean;
+  readonly error?: string;
+  readonly pid?: number;
+  readonly leaseId?: string;
+}
+
+const entry = fileURLToPath(new URL('./node-process.ts', import.meta.url));
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** A node running in a child process, and everything it reported. */
+export class NodeProcess {
+  readonly nodeId: string;
+  readonly events: Recorder<NodeEvent>;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  #stderr = '';
+
+  constructor(config: NodeProcessConfig) {
+    this.nodeId = config.nodeId;
+    // Only this test's variables: never our own ETCD_* (or anything else a developer has set).
+    const env = { PATH: process.env.PATH ?? '', ZTAP_TEST_NODE: JSON.stringify(config) };
+    this.#child = spawn(process.execPath, ['--conditions=@ztap/source', entry], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    live.add(this.#child);
+    this.#child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr += chunk.toString();
+    });
+    this.#exited = new Promise((resolve) =>
+      this.#child.on('exit', (code) => {
+        live.delete(this.#child);
+        resolve(code);
+      }),
+    );
+    this.events = new Recorder(parseLines(this.#child));
+  }
+
+  get pid(): number {
+    return this.#child.pid as number;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Resolves with the first reported event (from the start) that matches. */
+  next(predicate: (event: NodeEvent) => boolean, description: string): Promise<NodeEvent> {
+    return this.events.first(
+      predicate,
+      `${this.nodeId}: ${description} (stderr: ${this.#stderr.slice(-500)})`,
+    );
+  }
+
+  started(): Promise<NodeEvent> {
+    return this.next((event) => event.event === 'started', 'started');
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.#child.kill(signal);
+  }
+
+  /** Asks for a graceful stop and waits for the exit. */
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    this.#child.stdin?.write('stop\n');
+    await this.#exited;
+  }
+
+  async kill(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  exited(): Promise<number | null> {
+    return this.#exited;
+  }
+}
+
+async function* parseLines(child: ChildProcess): AsyncIterable<NodeEvent> {
+  let buffered = '';
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) yield JSON.parse(line) as NodeEvent;
+  }
+}
+
+/** Leadership intervals per process, [gained, lost) in hrtime ns; an open interval ends at +∞. */
+export function leadershipIntervals(node: NodeProcess): { term: number; from: bigint; to: bigint }[] {
+  const intervals: { term: number; from: bigint; to: bigint }[] = [];
+  for (const event of node.events.items) {
+    if (event.event === 'leader')
+      intervals.push({ term: event.term as number, from: BigInt(event.at), to: BigInt(2) ** BigInt(63) });
+    if (event.event === 'lost') {
+      const open = intervals.findLast((interval) => interval.term === event.term);
+      if (open) open.to = BigInt(event.at);
+    }
+  }
+  return intervals;
+}

@@ -1,0 +1,126 @@
+import { ZtapError } from '@ztap/cluster';
+
+function hasCode(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === code;
+}
+
+/** etcd could not be reached, or did not answer in time, even after retries. Worth retrying later. */
+export class EtcdUnavailableError extends ZtapError {
+  static readonly code = 'ZTAP_ETCD_UNAVAILABLE';
+  readonly endpoints: readonly string[];
+
+  constructor(endpoints: readonly string[], detail: string, options?: ErrorOptions) {
+    super(
+      EtcdUnavailableError.code,
+      `etcd at ${endpoints.join(', ')} is unreachable (${detail}) — is etcd running, and are the endpoints right?`,
+      options,
+    );
+    this.endpoints = endpoints;
+  }
+}
+export const isEtcdUnavailableError = (error: unknown): error is EtcdUnavailableError =>
+  hasCode(error, EtcdUnavailableError.code);
+
+/** etcd's backend quota is exhausted: it refuses every write until an operator compacts and defragments. */
+export class EtcdNoSpaceError extends ZtapError {
+  static readonly code = 'ZTAP_ETCD_NOSPACE';
+
+  constructor(options?: ErrorOptions) {
+    super(
+      EtcdNoSpaceError.code,
+      'etcd refused the write: database space exceeded (NOSPACE alarm). An operator must compact, defragment ' +
+        'and disarm the alarm (etcdctl compact / defrag / alarm disarm); retrying will not help.',
+      options,
+    );
+  }
+}
+export const isEtcdNoSpaceError = (error: unknown): error is EtcdNoSpaceError =>
+  hasCode(error, EtcdNoSpaceError.code);
+
+/** The etcd user lacks a permission (RBAC) for the key range. */
+export class EtcdPermissionError extends ZtapError {
+  static readonly code = 'ZTAP_ETCD_PERMISSION_DENIED';
+
+  constructor(operation: string, options?: ErrorOptions) {
+    super(
+      EtcdPermissionError.code,
+      `etcd denied permission to ${operation}: the user's role does not cover this key range`,
+      options,
+    );
+  }
+}
+export const isEtcdPermissionError = (error: unknown): error is EtcdPermissionError =>
+  hasCode(error, EtcdPermissionError.code);
+
+/** The username/password (or token) was rejected. */
+export class EtcdAuthError extends ZtapError {
+  static readonly code = 'ZTAP_ETCD_AUTH';
+
+  constructor(detail: string, options?: ErrorOptions) {
+    super(EtcdAuthError.code, `etcd rejected the credentials: ${detail}`, options);
+  }
+}
+export const isEtcdAuthError = (error: unknown): error is EtcdAuthError => hasCode(error, EtcdAuthError.code);
+
+/** Any other failure reported by etcd; `cause` holds the original. */
+export class EtcdRequestError extends ZtapError {
+  static readonly code = 'ZTAP_ETCD_REQUEST';
+
+  constructor(operation: string, detail: string, options?: ErrorOptions) {
+    super(EtcdRequestError.code, `etcd failed to ${operation}: ${detail}`, options);
+  }
+}
+export const isEtcdRequestError = (error: unknown): error is EtcdRequestError =>
+  hasCode(error, EtcdRequestError.code);
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Whether a failed call may succeed if simply tried again: the server was unreachable, slow, or between
+ * raft leaders. Quota, auth and permission errors are never transient — unlike `etcd3`'s own policy,
+ * which retries NOSPACE and then opens its circuit breaker for unrelated reads.
+ */
+export function isTransientEtcdError(error: unknown): boolean {
+  const message = messageOf(error);
+  if (/database space exceeded|permission denied|authentication failed|invalid auth token/i.test(message)) {
+    return false;
+  }
+  const name = error instanceof Error ? error.constructor.name : '';
+  return (
+    /GRPCUnavailableError|GRPCDeadlineExceededError|GRPCCancelledError|GRPCInternalError|GRPCAbortedError/.test(
+      name,
+    ) ||
+    /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|no leader|leader changed|timed out|too many requests|Deadline exceeded/i.test(
+      message,
+    )
+  );
+}
+
+/** The short reason inside a gRPC error, e.g. `connect ECONNREFUSED 127.0.0.1:2379`. */
+function connectionDetail(message: string): string {
+  const lastError = /Last error: (.*)$/m.exec(message)?.[1];
+  if (lastError) return lastError.trim();
+  if (/DEADLINE_EXCEEDED|Deadline exceeded/i.test(message)) return 'no answer before the deadline';
+  return message.replace(/^\w+Error: /, '').trim();
+}
+
+/**
+ * Translates whatever the etcd client threw into this package's typed errors, with a message that
+ * says what went wrong and what to do. Errors that are already ours pass through.
+ */
+export function translateEtcdError(error: unknown, operation: string, endpoints: readonly string[]): Error {
+  if (error instanceof ZtapError) return error;
+  const message = messageOf(error);
+  const options = { cause: error };
+  if (/database space exceeded/i.test(message)) return new EtcdNoSpaceError(options);
+  if (/permission denied/i.test(message)) return new EtcdPermissionError(operation, options);
+  if (/authentication failed|invalid auth token|UNAUTHENTICATED|user name is empty/i.test(message)) {
+    return new EtcdAuthError(message.replace(/^.*etcdserver: /, ''), options);
+  }
+  if (/certificate|SSL|TLS|handshake|self.signed|unable to verify|wrong version number/i.test(message)) {
+    return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, options);
+  }
+  if (isTransientEtcdError(error))
+    return new EtcdUnavailableError(endpoints, connectionDetail(message), options);
+  return new EtcdRequestError(operation, message, options);
+}

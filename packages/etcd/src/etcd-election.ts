@@ -1,0 +1,580 @@
+import {
+  BaseElection,
+  FencedWriteError,
+  type LeaderRecord,
+  type LeadershipLossReason,
+  type MemberRecord,
+  NodeExistsError,
+  NodeNotFoundError,
+  type NodeRegistration,
+  resolveConfig,
+  runHealthCheck,
+  type TimerHandle,
+  validateNodeId,
+  validateRegistration,
+} from '@ztap/cluster';
+import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
+import { EtcdCaller } from './calls.ts';
+import { createEtcdClient } from './client.ts';
+import { keepaliveChannelFor } from './keepalive.ts';
+import { decodeMember, encodeMember, KeyLayout } from './keys.ts';
+import { LeaseSession } from './lease-session.ts';
+import { acquireMirror, type MirrorBatch, type PrefixMirror } from './mirror.ts';
+import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
+
+/** A transaction that commits only while a leadership term is current (see {@link EtcdElection.guardedTxn}). */
+export interface GuardedTxn {
+  /** The fencing token the writer believes it holds. */
+  readonly term: number;
+  /** Further conditions (e.g. a version compare-and-set); they decide between `success` and `failure`. */
+  readonly compare?: ICompare[];
+  readonly success?: IRequestOp[];
+  readonly failure?: IRequestOp[];
+}
+
+const bytes = (text: string) => Buffer.from(text);
+
+/**
+ * `LeaderElection` on etcd — the production backend.
+ *
+ * One lease per node (TTL = `electionTimeout`), kept alive every `heartbeatInterval`; the member record
+ * and the campaign key hang off it, so a crashed node vanishes by itself. Heartbeats write nothing.
+ * Leadership follows etcd's Go `concurrency` recipe: the campaign key with the lowest create revision
+ * under `<prefix>election/` leads, and its create revision is the fencing token (`term`).
+ *
+ * Safety rules (see docs/safety.md):
+ * - leadership is decided from a revision-ordered mirror of the prefix: at revision R the live
+ *   campaign key with the lowest create revision leads, and stays first until it is deleted, so
+ *   re-checking "still mine, still first" after every change costs no request and no second leader;
+ * - the node stops acting as leader when `send time of the last successful keepalive + TTL − margin`
+ *   passes (monotonic clock), even if etcd is unreachable;
+ * - leader-only writes go through {@link guardedTxn}, which etcd refuses once the term is stale.
+ *
+ * The constructor validates and does no I/O.
+ */
+export class EtcdElection extends BaseElection {
+  readonly #etcd: ResolvedEtcdOptions;
+  readonly #keys: KeyLayout;
+  readonly #caller: EtcdCaller;
+  #client: Etcd3 | undefined;
+  #mirror: PrefixMirror | undefined;
+  #releaseMirror: (() => Promise<void>) | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #session: LeaseSession | undefined;
+  #granting: Promise<LeaseSession> | undefined;
+  #healthy = true;
+  #eligibleAtMs = 0;
+  /** Our campaign key must go and come back at the end of the queue (after resign or a missed deadline). */
+  #requeue = false;
+  /** The revision of our last write: the mirror must reach it before we judge our own keys from it. */
+  #writeFloor = 0;
+  #reconciling: Promise<void> | undefined;
+  #reconcileAgain = false;
+  #heartbeatTimer: TimerHandle | undefined;
+  #eligibilityTimer: TimerHandle | undefined;
+  #joinedAt = new Date(0);
+  #leadershipKey: string | undefined;
+  #lastError: Error | undefined;
+
+  constructor(options: EtcdElectionOptions) {
+    const config = resolveConfig(options);
+    super(config);
+    this.#etcd = resolveEtcdOptions(options, config);
+    this.#keys = new KeyLayout(this.#etcd.prefix);
+    this.#caller = new EtcdCaller({
+      endpoints: this.#etcd.endpoints,
+      maxRetries: config.maxRetries,
+      requestTimeout: this.#etcd.requestTimeout,
+    });
+  }
+
+  /** The key prefix of this cluster (ends in `/`). */
+  get prefix(): string {
+    return this.#keys.prefix;
+  }
+
+  /** The keys this election uses. */
+  get keys(): KeyLayout {
+    return this.#keys;
+  }
+
+  /** The etcd client (created on first use when the election builds its own). */
+  get client(): Etcd3 {
+    this.#client ??=
+      this.#etcd.client ??
+      createEtcdClient({
+        endpoints: this.#etcd.endpoints,
+        tls: this.#etcd.tls,
+        auth: this.#etcd.auth,
+        requestTimeout: this.#etcd.requestTimeout,
+      });
+    return this.#client;
+  }
+
+  /** The current lease id (decimal), while running. */
+  get leaseId(): string | undefined {
+    return this.#session?.id;
+  }
+
+  /** The last error met talking to etcd, cleared by the next success; for health endpoints. */
+  get lastError(): Error | undefined {
+    return this.#lastError ?? this.#mirror?.lastError;
+  }
+
+  /** How many requests this election has sent to etcd (retries included; keepalives and the watch are streams). */
+  get requestCount(): number {
+    return this.#caller.attempts;
+  }
+
+  /** How many times the membership view was rebuilt from a full list (reconnects, compactions). */
+  get resyncCount(): number {
+    return this.#mirror?.resyncCount ?? 0;
+  }
+
+  // A paused process (SIGSTOP, a long GC) resumes with its timers overdue; leadership must already
+  // be gone when any code asks, not only when the deadline timer gets its turn.
+  override isLeader(): boolean {
+    this.#checkDeadline();
+    return super.isLeader();
+  }
+
+  override get term(): number | undefined {
+    this.#checkDeadline();
+    return super.term;
+  }
+
+  override get leadershipSignal(): AbortSignal {
+    this.#checkDeadline();
+    return super.leadershipSignal;
+  }
+
+  /**
+   * Runs a transaction only while leadership of `term` is current: etcd compares the create revision
+   * of this node's campaign key with `term`, so a deposed leader's write fails with a
+   * `FencedWriteError` and writes nothing — even if this node has not noticed it was deposed. The
+   * inner `compare`/`success`/`failure` run as a nested transaction; its response is returned.
+   * Not retried: the caller decides whether repeating its operations is safe.
+   */
+  async guardedTxn(txn: GuardedTxn): Promise<ITxnResponse> {
+    const key = this.#leadershipKey;
+    if (!this.isLeader() || this.term !== txn.term || key === undefined) throw new FencedWriteError(txn.term);
+    const response = await this.#caller.call(
+      'commit a leader-only write',
+      (options) =>
+        this.client.kv.txn(
+          {
+            compare: [
+              { key: bytes(key), target: 'Create', result: 'Equal', create_revision: String(txn.term) },
+            ],
+            success: [
+              {
+                request_txn: {
+                  compare: txn.compare ?? [],
+                  success: txn.success ?? [],
+                  failure: txn.failure ?? [],
+                },
+              },
+            ],
+            failure: [],
+          },
+          options,
+        ),
+      undefined,
+      { retry: false },
+    );
+    const inner = response.responses[0]?.response_txn;
+    if (!response.succeeded || !inner) throw new FencedWriteError(txn.term);
+    return inner;
+  }
+
+  async registerNode(node: NodeRegistration): Promise<void> {
+    const registration = validateRegistration(node);
+    const key = bytes(this.#keys.memberKey(registration.id));
+    const value = encodeMember({
+      address: registration.address,
+      metadata: registration.metadata ?? {},
+      joinedAt: this.config.clock.wallNow().toISOString(),
+    });
+    const response = await this.#caller.call('register a node', (options) =>
+      this.client.kv.txn(
+        {
+          compare: [{ key, target: 'Create', result: 'Equal', create_revision: '0' }],
+          success: [{ request_put: { key, value: bytes(value) } }],
+          failure: [],
+        },
+        options,
+      ),
+    );
+    if (!response.succeeded) throw new NodeExistsError(registration.id);
+    await this.#awaitMirror(Number(response.header.revision));
+  }
+
+  async deregisterNode(nodeId: string): Promise<void> {
+    const id = validateNodeId(nodeId);
+    const response = await this.#caller.call('deregister a node', (options) =>
+      this.client.kv.deleteRange({ key: bytes(this.#keys.memberKey(id)) }, options),
+    );
+    if (Number(response.deleted) === 0) throw new NodeNotFoundError(id);
+    await this.#awaitMirror(Number(response.header.revision));
+  }
+
+  protected async onStart(signal: AbortSignal | undefined): Promise<void> {
+    const client = this.client;
+    this.#healthy = await this.#checkHealth();
+    const { mirror, release } = acquireMirror(client, this.#keys.prefix, this.#caller, {
+      progressIntervalMs: this.config.electionTimeout,
+      clock: this.config.clock,
+    });
+    this.#mirror = mirror;
+    this.#releaseMirror = release;
+    this.#unsubscribe = mirror.subscribe((batch) => this.#onBatch(batch));
+    await abortable(mirror.start(), signal);
+    this.#publishAll();
+    this.#joinedAt = this.config.clock.wallNow();
+    this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
+    if (this.config.initialLeadership > 0) {
+      this.#eligibilityTimer = this.config.clock.setTimeout(
+        () => this.#kick(),
+        this.config.initialLeadership,
+      );
+    }
+    await abortable(this.#reconcile(), signal);
+    if (this.#lastError) throw this.#lastError;
+    await abortable(this.#awaitMirror(this.#writeFloor), signal);
+    this.#scheduleHeartbeat();
+  }
+
+  protected async onStop(): Promise<void> {
+    this.config.clock.clearTimeout(this.#heartbeatTimer);
+    this.config.clock.clearTimeout(this.#eligibilityTimer);
+    await this.#reconciling?.catch(() => {});
+    const session = this.#session;
+    this.#session = undefined;
+    this.#leadershipKey = undefined;
+    if (session) {
+      // Revoking deletes our member record and campaign key in one revision: the successor is
+      // elected at the speed of one watch event instead of waiting out the TTL.
+      const revision = await session.revoke(this.client, this.#caller).catch(() => undefined);
+      if (revision !== undefined) await this.#awaitMirror(revision).catch(() => {});
+    }
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.#releaseMirror?.();
+    this.#releaseMirror = undefined;
+    this.#mirror = undefined;
+    this.#writeFloor = 0;
+    this.#requeue = false;
+    if (this.#client && this.#client !== this.#etcd.client) {
+      this.#client.close();
+      this.#client = undefined;
+    }
+  }
+
+  protected async onResign(): Promise<void> {
+    this.#requeue = true;
+    this.#publishLeader();
+    await this.#reconcile();
+  }
+
+  // ---- reacting to etcd ------------------------------------------------------------------------
+
+  #onBatch(batch: MirrorBatch): void {
+    // While stopping, keep publishing: our own watchers still get the departure before they end.
+    if (!this.#mirror) return;
+    this.#evaluateLeadership();
+    const upserts: MemberRecord[] = [];
+    const removals: string[] = [];
+    const lastSeen = this.config.clock.wallNow();
+    for (const key of batch.changedKeys) {
+      if (!key.startsWith(this.#keys.membersPrefix)) continue;
+      const id = key.slice(this.#keys.membersPrefix.length);
+      const member = this.#memberFromMirror(id, lastSeen);
+      if (member) upserts.push(member);
+      else removals.push(id);
+    }
+    this.publishDelta({ upserts, removals, leader: this.#leaderRecord() });
+    if (this.#needsReconcile(batch)) this.#kick();
+  }
+
+  /** Our own keys changed, or our writes became visible: the store may no longer match what we want. */
+  #needsReconcile(batch: MirrorBatch): boolean {
+    if (batch.resync || this.#mirror === undefined) return true;
+    const session = this.#session;
+    if (!session) return true;
+    return (
+      batch.changedKeys.has(this.#keys.memberKey(this.nodeId)) ||
+      batch.changedKeys.has(this.#keys.campaignKey(session.id))
+    );
+  }
+
+  #memberFromMirror(id: string, lastSeen: Date): MemberRecord | undefined {
+    const entry = this.#mirror?.get(this.#keys.memberKey(id));
+    return entry ? decodeMember(id, entry.value, entry.lease !== '0', lastSeen) : undefined;
+  }
+
+  #publishAll(): void {
+    const mirror = this.#mirror;
+    if (!mirror) return;
+    const lastSeen = this.config.clock.wallNow();
+    const upserts: MemberRecord[] = [];
+    for (const entry of mirror.entriesUnder(this.#keys.membersPrefix)) {
+      const member = this.#memberFromMirror(entry.key.slice(this.#keys.membersPrefix.length), lastSeen);
+      if (member) upserts.push(member);
+    }
+    this.#evaluateLeadership();
+    this.publishDelta({ upserts, removals: [], leader: this.#leaderRecord() });
+  }
+
+  /** Republishes only the leader (our own leadership changed without a store event). */
+  #publishLeader(): void {
+    this.publishDelta({ upserts: [], removals: [], leader: this.#leaderRecord() });
+  }
+
+  /**
+   * The leader in this node's view: the first campaign key, except that this node never shows itself
+   * as leader while it may not act as one (it stepped down locally before etcd noticed).
+   */
+  #leaderRecord(): LeaderRecord | undefined {
+    const first = this.#mirror?.firstCampaign(this.#keys.electionPrefix);
+    if (!first) return undefined;
+    if (first.value === this.nodeId && !super.isLeader()) return undefined;
+    return { id: first.value, term: first.createRevision };
+  }
+
+  #evaluateLeadership(): void {
+    const session = this.#session;
+    const mirror = this.#mirror;
+    let term: number | undefined;
+    let lossReason: LeadershipLossReason = 'superseded';
+    if (!session || session.lost) lossReason = 'lease_lost';
+    else if (!session.valid) lossReason = 'deadline';
+    else if (!this.#healthy) lossReason = 'unhealthy';
+    else if (this.#requeue) lossReason = 'resigned';
+    else if (mirror) {
+      const campaignKey = this.#keys.campaignKey(session.id);
+      const own = mirror.get(campaignKey);
+      const first = mirror.firstCampaign(this.#keys.electionPrefix);
+      if (!own) lossReason = 'lease_lost';
+      else if (first?.key === campaignKey) term = own.createRevision;
+    }
+    this.#leadershipKey =
+      term === undefined ? undefined : this.#keys.campaignKey((session as LeaseSession).id);
+    this.setLeadership(term, lossReason);
+  }
+
+  #checkDeadline(): void {
+    const session = this.#session;
+    if (session && !session.valid && super.isLeader()) this.#onDeadline();
+  }
+
+  #onDeadline(): void {
+    if (!super.isLeader()) return;
+    this.#requeue = true;
+    this.setLeadership(undefined, 'deadline');
+    this.#publishLeader();
+    this.#kick();
+  }
+
+  #onLeaseLost(session: LeaseSession): void {
+    if (this.#session !== session) return;
+    session.orphan();
+    this.#session = undefined;
+    this.#leadershipKey = undefined;
+    this.setLeadership(undefined, 'lease_lost');
+    this.#publishLeader();
+    this.#kick();
+  }
+
+  // ---- making etcd match what we want ----------------------------------------------------------
+
+  /** Starts a reconcile in the background; failures are recorded and retried on the next heartbeat. */
+  #kick(): void {
+    if (this.running) this.#reconcile().catch(() => {});
+  }
+
+  /** Serialized: one reconcile at a time; a request during one runs another right after it. */
+  #reconcile(): Promise<void> {
+    if (this.#reconciling) {
+      this.#reconcileAgain = true;
+      return this.#reconciling;
+    }
+    this.#reconciling = (async () => {
+      try {
+        do {
+          this.#reconcileAgain = false;
+          await this.#reconcileOnce();
+        } while (this.#reconcileAgain && this.running);
+        this.#lastError = undefined;
+      } catch (error) {
+        this.#lastError = error as Error;
+      } finally {
+        this.#reconciling = undefined;
+      }
+    })();
+    return this.#reconciling;
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    if (!this.running) return;
+    const session = await this.#ensureSession();
+    try {
+      await this.#reconcileKeys(session);
+    } catch (error) {
+      // etcd says the lease is gone before a keepalive told us: same as losing it.
+      if (/requested lease not found/.test(String((error as Error).cause ?? error)))
+        this.#onLeaseLost(session);
+      throw error;
+    }
+  }
+
+  async #reconcileKeys(session: LeaseSession): Promise<void> {
+    const mirror = this.#mirror;
+    // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
+    if (!mirror || mirror.revision < this.#writeFloor || !this.running) return;
+
+    const memberKey = this.#keys.memberKey(this.nodeId);
+    const record = encodeMember({
+      address: this.config.nodeAddress,
+      metadata: this.config.metadata,
+      joinedAt: this.#joinedAt.toISOString(),
+      health: this.#healthy ? 'healthy' : 'unhealthy',
+    });
+    const member = mirror.get(memberKey);
+    if (!member || member.lease !== session.id || member.value !== record) {
+      const response = await this.#caller.call('publish the member record', (options) =>
+        this.client.kv.put({ key: bytes(memberKey), value: bytes(record), lease: session.id }, options),
+      );
+      this.#raiseWriteFloor(response.header.revision);
+    }
+
+    const campaignKey = this.#keys.campaignKey(session.id);
+    const campaign = mirror.get(campaignKey);
+    const eligible = this.#healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
+    if (campaign && (this.#requeue || !eligible)) {
+      const response = await this.#caller.call('withdraw the candidacy', (options) =>
+        this.client.kv.deleteRange({ key: bytes(campaignKey) }, options),
+      );
+      this.#requeue = false;
+      this.#raiseWriteFloor(response.header.revision);
+    } else if (!campaign && eligible) {
+      this.#requeue = false;
+      // Create-if-absent, as in Go's Campaign: never overwrite a key that exists (a retry after a lost
+      // answer must not move us back in the queue).
+      const key = bytes(campaignKey);
+      const response = await this.#caller.call('campaign', (options) =>
+        this.client.kv.txn(
+          {
+            compare: [{ key, target: 'Create', result: 'Equal', create_revision: '0' }],
+            success: [{ request_put: { key, value: bytes(this.nodeId), lease: session.id } }],
+            failure: [],
+          },
+          options,
+        ),
+      );
+      this.#raiseWriteFloor(response.header.revision);
+    }
+  }
+
+  #raiseWriteFloor(revision: string): void {
+    this.#writeFloor = Math.max(this.#writeFloor, Number(revision));
+  }
+
+  async #ensureSession(): Promise<LeaseSession> {
+    if (this.#session && !this.#session.lost) return this.#session;
+    this.#granting ??= LeaseSession.grant(
+      this.client,
+      this.#caller,
+      {
+        ttlSeconds: this.#etcd.leaseTtlSeconds,
+        marginMs: this.#etcd.stepDownMargin,
+        clock: this.config.clock,
+        channel: keepaliveChannelFor(this.client, this.config.clock, this.#etcd.requestTimeout),
+      },
+      {
+        onLost: () => this.#onLeaseLost(session),
+        onDeadline: () => this.#onDeadline(),
+        onRenewed: () => {},
+      },
+    ).finally(() => {
+      this.#granting = undefined;
+    });
+    const session: LeaseSession = await this.#granting;
+    if (!this.running) {
+      await session.revoke(this.client, this.#caller).catch(() => {});
+      throw new Error('stopped while granting a lease');
+    }
+    this.#session = session;
+    return session;
+  }
+
+  /**
+   * Resolves once the mirror reflects `revision` (our own write is visible to us), or after a request
+   * timeout: a lagging watch is the mirror's to repair, not ours to hang on.
+   */
+  async #awaitMirror(revision: number): Promise<void> {
+    const mirror = this.#mirror;
+    if (!mirror || mirror.revision >= revision) return;
+    const clock = this.config.clock;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clock.clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = clock.setTimeout(finish, this.#etcd.requestTimeout);
+      const unsubscribe = mirror.subscribe(() => {
+        if (mirror.revision >= revision) finish();
+      });
+    });
+  }
+
+  // ---- heartbeat -------------------------------------------------------------------------------
+
+  #scheduleHeartbeat(): void {
+    this.#heartbeatTimer = this.config.clock.setTimeout(
+      () => void this.#heartbeat(),
+      this.config.heartbeatInterval,
+    );
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (!this.running) return;
+    this.#session?.keepAlive();
+    const healthy = await this.#checkHealth();
+    if (!this.running) return;
+    if (healthy !== this.#healthy) {
+      this.#healthy = healthy;
+      // Local first: a sick leader stops acting as one before it withdraws in etcd.
+      this.#evaluateLeadership();
+      this.#publishLeader();
+    }
+    this.#kick();
+    this.#scheduleHeartbeat();
+  }
+
+  #checkHealth(): Promise<boolean> {
+    const check = this.config.healthCheck;
+    if (!check) return Promise.resolve(true);
+    return runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
+  }
+}
+
+/** Rejects with the signal's reason when it aborts first; the work itself is left to finish. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

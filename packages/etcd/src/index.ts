@@ -1,0 +1,26 @@
+/**
+ * `@ztap/cluster-etcd`: the production `LeaderElection` backend on etcd — leases, campaign keys in
+ * etcd's Go `concurrency` layout, step-down before lease expiry, and fenced writes.
+ * @packageDocumentation
+ */
+export { type CallDeadline, EtcdCaller } from './calls.ts';
+export { createEtcdClient } from './client.ts';
+export * from './errors.ts';
+export { EtcdElection, type GuardedTxn } from './etcd-election.ts';
+export {
+  clusterPrefix,
+  decodeMember,
+  encodeMember,
+  KeyLayout,
+  leaseIdHex,
+  resolvePrefix,
+  type StoredMember,
+} from './keys.ts';
+export { acquireMirror, type MirrorBatch, type MirrorEntry, PrefixMirror, prefixRangeEnd } from './mirror.ts';
+export {
+  DEFAULT_ENDPOINTS,
+  type EtcdConnectionOptions,
+  type EtcdElectionOptions,
+  type ResolvedEtcdOptions,
+  resolveEtcdOptions,
+} from './options.ts';

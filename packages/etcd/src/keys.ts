@@ -1,0 +1,114 @@
+import { type MemberRecord, type NodeMetadata, ValidationError } from '@ztap/cluster';
+
+/**
+ * Where a cluster lives in etcd. Everything hangs under one prefix that always ends in `/`, so the
+ * cluster `a` never matches keys of the cluster `ab`, nor member `n1` those of `n10`:
+ *
+ * - `<prefix>members/<nodeId>`: the member record (JSON), on the node's lease while an agent runs;
+ * - `<prefix>election/<leaseIdHex>`: a campaign key whose value is the node id. Same form as etcd's
+ *   Go `concurrency` package, so `etcdctl elect -l <prefix>election` shows our leader and Go
+ *   services can take part.
+ */
+export class KeyLayout {
+  readonly prefix: string;
+  readonly membersPrefix: string;
+  readonly electionName: string;
+  readonly electionPrefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.membersPrefix = `${prefix}members/`;
+    this.electionName = `${prefix}election`;
+    this.electionPrefix = `${this.electionName}/`;
+  }
+
+  memberKey(nodeId: string): string {
+    return `${this.membersPrefix}${nodeId}`;
+  }
+
+  campaignKey(leaseId: string): string {
+    return `${this.electionPrefix}${leaseIdHex(leaseId)}`;
+  }
+}
+
+/** The default prefix of a named cluster. */
+export const clusterPrefix = (cluster: string): string => `/ztap/clusters/${cluster}/`;
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** Picks and checks the key prefix from `prefix` (wins) or `cluster` (default `default`). */
+export function resolvePrefix(options: {
+  cluster?: string | undefined;
+  prefix?: string | undefined;
+}): string {
+  if (options.prefix !== undefined) {
+    const prefix = options.prefix;
+    if (typeof prefix !== 'string' || prefix.length === 0 || prefix === '/') {
+      throw new ValidationError(
+        'prefix',
+        'must be a non-empty key prefix other than "/", e.g. /ztap/clusters/prod/',
+      );
+    }
+    if (CONTROL_CHARACTERS.test(prefix))
+      throw new ValidationError('prefix', 'must not contain control characters');
+    return prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+  const cluster = options.cluster ?? 'default';
+  if (typeof cluster !== 'string' || !CLUSTER_NAME.test(cluster)) {
+    throw new ValidationError(
+      'cluster',
+      `must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit (got ${JSON.stringify(cluster)})`,
+    );
+  }
+  return clusterPrefix(cluster);
+}
+
+/** etcd lease ids are int64 in decimal strings; Go's concurrency package names keys with `%x`. */
+export function leaseIdHex(leaseId: string): string {
+  return BigInt(leaseId).toString(16);
+}
+
+/** The member record as stored: what the node says about itself. State comes from the lease. */
+export interface StoredMember {
+  readonly address: string;
+  readonly metadata: NodeMetadata;
+  readonly joinedAt: string;
+  /** `healthy` or `unhealthy` as the node's own health check says; absent for operator records. */
+  readonly health?: 'healthy' | 'unhealthy';
+}
+
+export function encodeMember(member: StoredMember): string {
+  return JSON.stringify(member);
+}
+
+/**
+ * Reads a member record. A record on a live lease is `healthy`/`unhealthy` as its node reports; one
+ * without a lease was registered by an operator and is `unknown`. Returns undefined for a record
+ * that is not ours to read (foreign or corrupt): it is ignored rather than crash every watcher.
+ */
+export function decodeMember(
+  nodeId: string,
+  value: string,
+  hasLease: boolean,
+  lastSeen: Date,
+): MemberRecord | undefined {
+  try {
+    const stored = JSON.parse(value) as Partial<StoredMember>;
+    if (typeof stored.address !== 'string') return undefined;
+    const metadata =
+      stored.metadata && typeof stored.metadata === 'object' ? Object.freeze({ ...stored.metadata }) : {};
+    const joinedAt = new Date(stored.joinedAt ?? Number.NaN);
+    return {
+      id: nodeId,
+      address: stored.address,
+      metadata,
+      state: hasLease ? (stored.health === 'unhealthy' ? 'unhealthy' : 'healthy') : 'unknown',
+      joinedAt: Number.isNaN(joinedAt.getTime()) ? lastSeen : joinedAt,
+      lastSeen,
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,370 @@
+import type { Clock, TimerHandle } from '@ztap/cluster';
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { EtcdCaller } from './calls.ts';
+
+/** One key under the prefix, as etcd last reported it. */
+export interface MirrorEntry {
+  readonly key: string;
+  readonly value: string;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** Decimal lease id, `'0'` when the key has no lease. */
+  readonly lease: string;
+}
+
+/** What one watch response (or one resync) changed. */
+export interface MirrorBatch {
+  /** The store revision the mirror now reflects. */
+  readonly revision: number;
+  /** Keys put or deleted in this batch. */
+  readonly changedKeys: ReadonlySet<string>;
+  /** True when the batch came from a full re-list (after a reconnect, a compaction or a stuck watch). */
+  readonly resync: boolean;
+}
+
+type Listener = (batch: MirrorBatch) => void;
+
+export interface MirrorOptions {
+  /** How often to ask etcd for its current revision, to catch a watch that went silent. */
+  readonly progressIntervalMs: number;
+  readonly clock: Clock;
+}
+
+/** The smallest key greater than every key with this prefix: etcd's `range_end` for a prefix range. */
+export function prefixRangeEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let index = end.length - 1; index >= 0; index--) {
+    if ((end[index] as number) < 0xff) {
+      end[index] = (end[index] as number) + 1;
+      return end.subarray(0, index + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function toEntry(kv: IKeyValue): MirrorEntry {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    lease: kv.lease || '0',
+  };
+}
+
+/**
+ * A revision-ordered copy of everything under one key prefix, kept current by a single etcd watch.
+ *
+ * Correctness rules, because a membership view that silently drifts is worse than none:
+ * - After every (re)connect the prefix is re-listed at revision R and only watch events newer than R
+ *   are applied. This closes the gap `etcd3`'s watcher can leave when it resumes from a revision it
+ *   took from the creation response rather than from the last event delivered.
+ * - A cancelled watch (compaction, or anything else) is replaced and the prefix re-listed.
+ * - Every `progressIntervalMs` the current store revision is read; if the mirror is behind it twice in a
+ *   row, the watch is presumed stuck (an isolated etcd member sends no error at all) and replaced.
+ *
+ * Many elections in one process on the same client and prefix share one mirror ({@link acquireMirror}).
+ */
+export class PrefixMirror {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #caller: EtcdCaller;
+  readonly #options: MirrorOptions;
+  #entries = new Map<string, MirrorEntry>();
+  #revision = 0;
+  #watcher: Watcher | undefined;
+  #listing: Promise<void> | undefined;
+  #queued: IWatchResponse[] = [];
+  #listeners = new Set<Listener>();
+  #firstCampaignCache = new Map<string, MirrorEntry | undefined>();
+  #progressTimer: TimerHandle | undefined;
+  #lagTarget: number | undefined;
+  #ready: Promise<void> | undefined;
+  #stopped = false;
+  #resyncCount = 0;
+  #lastConfirmedMs: number | undefined;
+  #lastError: Error | undefined;
+
+  constructor(client: Etcd3, prefix: string, caller: EtcdCaller, options: MirrorOptions) {
+    this.#client = client;
+    this.#prefix = prefix;
+    this.#caller = caller;
+    this.#options = options;
+  }
+
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  /** The store revision the mirror reflects (0 before the first list). */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** How many full re-lists happened after the first one. */
+  get resyncCount(): number {
+    return this.#resyncCount;
+  }
+
+  /** Monotonic time at which etcd last confirmed the mirror is current, if ever. */
+  get lastConfirmedMs(): number | undefined {
+    return this.#lastConfirmedMs;
+  }
+
+  /** The last failure talking to etcd, cleared by the next success. */
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  get(key: string): MirrorEntry | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Every entry whose key starts with `subPrefix`, in no particular order. */
+  *entriesUnder(subPrefix: string): Iterable<MirrorEntry> {
+    for (const entry of this.#entries.values()) if (entry.key.startsWith(subPrefix)) yield entry;
+  }
+
+  /** The key under `electionPrefix` with the lowest create revision: the leader's campaign key. */
+  firstCampaign(electionPrefix: string): MirrorEntry | undefined {
+    if (this.#firstCampaignCache.has(electionPrefix)) return this.#firstCampaignCache.get(electionPrefix);
+    let first: MirrorEntry | undefined;
+    for (const entry of this.entriesUnder(electionPrefix)) {
+      if (!first || entry.createRevision < first.createRevision) first = entry;
+    }
+    this.#firstCampaignCache.set(electionPrefix, first);
+    return first;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Lists the prefix and starts watching. Resolves after the first list; idempotent. */
+  start(): Promise<void> {
+    if (!this.#ready) {
+      const ready = this.#begin().catch(async (error: unknown) => {
+        // Let the next start() try again from scratch.
+        this.#ready = undefined;
+        const watcher = this.#watcher;
+        this.#watcher = undefined;
+        await watcher?.cancel().catch(() => {});
+        throw error;
+      });
+      // Every caller awaits this; but a caller whose start was aborted has stopped listening, and its
+      // failure must not resurface later as an unhandled rejection.
+      ready.catch(() => {});
+      this.#ready = ready;
+    }
+    return this.#ready;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#options.clock.clearTimeout(this.#progressTimer);
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    await watcher?.cancel().catch(() => {});
+  }
+
+  // List first: a unary call with a deadline fails fast when etcd is unreachable, where creating a
+  // watch would wait for a connection forever. The watch then starts right after the listed revision.
+  async #begin(): Promise<void> {
+    await this.#relist(false);
+    if (this.#stopped) return;
+    await this.#openWatch(this.#revision + 1);
+    this.#scheduleProgressCheck();
+  }
+
+  async #openWatch(startRevision: number): Promise<void> {
+    const creating = this.#client.watch().prefix(this.#prefix).startRevision(String(startRevision)).create();
+    const watcher = await this.#caller
+      .within('start watching the cluster prefix', creating)
+      .catch((error: unknown) => {
+        // Gave up waiting: should the watch still come up later, it must not live on unowned.
+        creating.then((late) => late.cancel()).catch(() => {});
+        throw error;
+      });
+    if (this.#stopped) {
+      await watcher.cancel().catch(() => {});
+      return;
+    }
+    this.#watcher = watcher;
+    watcher.on('data', (response: IWatchResponse) => this.#onWatchResponse(response));
+    // create() resolved on the first 'connected'; every later one is a reconnect that may hide a gap
+    // (etcd3 resumes from the revision in the creation response, not from the last event delivered).
+    // A failed re-list is recorded in lastError; the progress check notices the lag and retries.
+    watcher.on('connected', () => this.#relist(true).catch(() => {}));
+    watcher.on('disconnected', (error: Error) => {
+      this.#lastError = error;
+    });
+    watcher.on('error', (error: Error) => {
+      this.#lastError = error;
+      void this.#replaceWatch();
+    });
+  }
+
+  /** A cancelled or stuck watch: start a fresh one and re-list, so nothing between them is missed. */
+  async #replaceWatch(): Promise<void> {
+    if (this.#stopped) return;
+    const old = this.#watcher;
+    this.#watcher = undefined;
+    await old?.cancel().catch(() => {});
+    try {
+      await this.#relist(true);
+      await this.#openWatch(this.#revision + 1);
+    } catch (error) {
+      this.#lastError = error as Error;
+      // The next progress check tries again.
+    }
+  }
+
+  #onWatchResponse(response: IWatchResponse): void {
+    if (this.#listing) {
+      this.#queued.push(response);
+      return;
+    }
+    this.#applyWatchResponses([response], new Set(), false);
+  }
+
+  #applyWatchResponses(responses: IWatchResponse[], changedKeys: Set<string>, resync: boolean): void {
+    for (const response of responses) {
+      for (const event of response.events) {
+        const entry = toEntry(event.kv);
+        // Anything at or below the listed revision is already in the list.
+        if (entry.modRevision <= this.#revision) continue;
+        if (event.type === 'Delete') this.#entries.delete(entry.key);
+        else this.#entries.set(entry.key, entry);
+        changedKeys.add(entry.key);
+      }
+      this.#revision = Math.max(this.#revision, Number(response.header.revision));
+    }
+    if (changedKeys.size > 0 || resync) this.#emit({ revision: this.#revision, changedKeys, resync });
+  }
+
+  async #relist(resync: boolean): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#listing) return this.#listing;
+    this.#listing = (async () => {
+      try {
+        const response = await this.#caller.call('list the cluster prefix', (options) =>
+          this.#client.kv.range(
+            { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
+            options,
+          ),
+        );
+        const listed = new Map<string, MirrorEntry>();
+        for (const kv of response.kvs) {
+          const entry = toEntry(kv);
+          listed.set(entry.key, entry);
+        }
+        const changedKeys = new Set<string>();
+        for (const [key, entry] of listed) {
+          const before = this.#entries.get(key);
+          if (!before || before.modRevision !== entry.modRevision) changedKeys.add(key);
+        }
+        for (const key of this.#entries.keys()) if (!listed.has(key)) changedKeys.add(key);
+        this.#entries = listed;
+        this.#revision = Number(response.header.revision);
+        this.#lastError = undefined;
+        this.#lastConfirmedMs = this.#options.clock.monotonicNow();
+        if (resync) this.#resyncCount++;
+        const queued = this.#queued;
+        this.#queued = [];
+        this.#listing = undefined;
+        this.#applyWatchResponses(queued, changedKeys, resync);
+      } catch (error) {
+        this.#lastError = error as Error;
+        throw error;
+      } finally {
+        this.#listing = undefined;
+      }
+    })();
+    return this.#listing;
+  }
+
+  #emit(batch: MirrorBatch): void {
+    this.#firstCampaignCache.clear();
+    for (const listener of [...this.#listeners]) listener(batch);
+  }
+
+  #scheduleProgressCheck(): void {
+    if (this.#stopped) return;
+    this.#progressTimer = this.#options.clock.setTimeout(
+      () => void this.#checkProgress().finally(() => this.#scheduleProgressCheck()),
+      this.#options.progressIntervalMs,
+    );
+  }
+
+  async #checkProgress(): Promise<void> {
+    const sentMs = this.#options.clock.monotonicNow();
+    try {
+      const response = await this.#caller.call('read the current revision', (options) =>
+        this.#client.kv.range(
+          { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
+          options,
+        ),
+      );
+      const current = Number(response.header.revision);
+      this.#lastError = undefined;
+      if (current <= this.#revision) {
+        this.#lagTarget = undefined;
+        this.#lastConfirmedMs = sentMs;
+      } else if (this.#lagTarget !== undefined && this.#revision < this.#lagTarget) {
+        // Behind the revision seen one check ago: events are not arriving. Start over.
+        this.#lagTarget = undefined;
+        await this.#replaceWatch();
+      } else {
+        this.#lagTarget = current;
+      }
+    } catch (error) {
+      this.#lastError = error as Error;
+    }
+  }
+}
+
+interface SharedMirror {
+  readonly mirror: PrefixMirror;
+  users: number;
+}
+
+const sharedMirrors = new WeakMap<Etcd3, Map<string, SharedMirror>>();
+
+/**
+ * The mirror of `prefix` on `client`, shared by every election in this process that uses the same
+ * client and prefix; created on first use. Call the returned `release` when done: the last release
+ * stops the watch.
+ */
+export function acquireMirror(
+  client: Etcd3,
+  prefix: string,
+  caller: EtcdCaller,
+  options: MirrorOptions,
+): { mirror: PrefixMirror; release: () => Promise<void> } {
+  let byPrefix = sharedMirrors.get(client);
+  if (!byPrefix) {
+    byPrefix = new Map();
+    sharedMirrors.set(client, byPrefix);
+  }
+  let shared = byPrefix.get(prefix);
+  if (!shared) {
+    shared = { mirror: new PrefixMirror(client, prefix, caller, options), users: 0 };
+    byPrefix.set(prefix, shared);
+  }
+  shared.users++;
+  const acquired = shared;
+  let released = false;
+  return {
+    mirror: acquired.mirror,
+    release: async () => {
+      if (released) return;
+      released = true;
+      acquired.users--;
+      if (acquired.users === 0) {
+        byPrefix.delete(prefix);
+        await acquired.mirror.stop();
+      }
+    },
+  };
+}

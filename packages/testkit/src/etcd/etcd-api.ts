@@ -1,0 +1,45 @@
+import { httpRequest, targetOfUrl } from './http.ts';
+
+/**
+ * Whether the etcd member at `clientUrl` says `{"health":"true"}`: it has a leader and served a quorum
+ * read. Any failure (refused, timed out, unhealthy) is `false`.
+ */
+export async function isHealthy(clientUrl: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const response = await httpRequest(targetOfUrl(clientUrl), { path: '/health', timeoutMs });
+    return response.status === 200 && (JSON.parse(response.body) as { health?: unknown }).health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a member says about itself: its raft member id and the leader it follows, as decimal strings;
+ * `leaderId` is `'0'` while it knows no leader.
+ */
+export interface MemberStatus {
+  readonly memberId: string;
+  readonly leaderId: string;
+}
+
+/**
+ * The member's status through the v3 gRPC gateway (`/v3/...`, etcd 3.4 and later), or `undefined` when it
+ * does not answer within `timeoutMs`.
+ */
+export async function memberStatus(clientUrl: string, timeoutMs: number): Promise<MemberStatus | undefined> {
+  try {
+    const response = await httpRequest(targetOfUrl(clientUrl), {
+      method: 'POST',
+      path: '/v3/maintenance/status',
+      body: '{}',
+      timeoutMs,
+    });
+    if (response.status !== 200) return undefined;
+    const status = JSON.parse(response.body) as { header?: { member_id?: string }; leader?: string };
+    const memberId = status.header?.member_id;
+    // The gateway leaves out zero values: no `leader` means none.
+    return memberId ? { memberId, leaderId: status.leader ?? '0' } : undefined;
+  } catch {
+    return undefined;
+  }
+}

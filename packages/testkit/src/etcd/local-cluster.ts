@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EtcdBinary, resolveEtcdBinary } from './binary.ts';
+import { trackDir, untrackDir } from './cleanup.ts';
+import { memberStatus } from './etcd-api.ts';
+import { EtcdStartError, LocalEtcdMember } from './local-member.ts';
+import { freeLoopbackPorts } from './ports.ts';
+import { pollUntil } from './timing.ts';
+import type { EtcdCluster, EtcdClusterOptions, EtcdMember } from './types.ts';
+
+/** A cluster start that fails because a port was taken between picking and binding it is retried. */
+const START_ATTEMPTS = 3;
+const DEFAULT_STARTUP_TIMEOUT_MS = 20_000;
+const DEFAULT_LEADER_TIMEOUT_MS = 10_000;
+/** How long a leader whose followers are gone gets to exit on SIGTERM at teardown (see `stop()`). */
+const LAST_LEADER_GRACE_MS = 500;
+
+class LocalEtcdCluster implements EtcdCluster {
+  readonly provider = 'local';
+  readonly endpoints: readonly string[];
+  readonly description: string;
+  readonly members: readonly LocalEtcdMember[];
+  readonly version: string;
+  readonly #root: string;
+  #stopped: Promise<void> | undefined;
+
+  constructor(binary: EtcdBinary, root: string, members: readonly LocalEtcdMember[]) {
+    this.#root = root;
+    this.members = members;
+    this.version = binary.version;
+    this.endpoints = members.map((member) => member.clientUrl);
+    const where = this.endpoints.map((url) => new URL(url).host).join(', ');
+    const what = members.length === 1 ? 'local etcd' : `local etcd cluster of ${members.length},`;
+    this.description = `${what} ${binary.version} (${binary.path}) on ${where}`;
+  }
+
+  async leader(timeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<EtcdMember> {
+    return pollUntil(
+      async () => {
+        const candidates = this.members.filter((member) => member.running && !member.paused);
+        const statuses = await Promise.all(candidates.map((member) => memberStatus(member.clientUrl, 500)));
+        const answered = statuses.filter((status) => status !== undefined);
+        const leaderIndex = statuses.findIndex(
+          (status) => status !== undefined && status.leaderId === status.memberId,
+        );
+        const leaderId = statuses[leaderIndex]?.memberId;
+        // Settled: the leader says so and every member that answers follows it (a member that has not
+        // heard of it yet would not forward requests).
+        return answered.every((status) => status.leaderId === leaderId) ? candidates[leaderIndex] : undefined;
+      },
+      {
+        timeoutMs,
+        onTimeout: () => new Error(`the etcd members did not agree on a leader within ${timeoutMs} ms`),
+      },
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      // Followers first, then the leader with a short grace: on SIGTERM a leader hands leadership to a
+      // peer it believes alive, and one that just exited keeps it waiting for seconds (the transfer
+      // timeout); its data is about to be deleted, so there is nothing to wait for.
+      const leaders = await this.#currentLeaders();
+      await Promise.all(
+        this.members.filter((member) => !leaders.includes(member)).map((member) => member.stop()),
+      );
+      await Promise.all(leaders.map((member) => member.stop(LAST_LEADER_GRACE_MS)));
+      await rm(this.#root, { recursive: true, force: true, maxRetries: 5 });
+      untrackDir(this.#root);
+    })();
+    return this.#stopped;
+  }
+
+  /** The members that say they lead, asked once (no waiting for an election). */
+  async #currentLeaders(): Promise<LocalEtcdMember[]> {
+    const candidates = this.members.filter((member) => member.running && !member.paused);
+    const statuses = await Promise.all(candidates.map((member) => memberStatus(member.clientUrl, 500)));
+    return candidates.filter((_, index) => {
+      const status = statuses[index];
+      return status !== undefined && status.leaderId === status.memberId;
+    });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+async function launch(
+  binary: EtcdBinary,
+  size: number,
+  options: EtcdClusterOptions,
+): Promise<LocalEtcdCluster> {
+  const root = await mkdtemp(join(tmpdir(), 'ztap-etcd-'));
+  trackDir(root);
+  const ports = await freeLoopbackPorts(size * 2);
+  const names = Array.from({ length: size }, (_, index) => `etcd-${index + 1}`);
+  const initialCluster = names
+    .map((name, index) => `${name}=http://127.0.0.1:${ports[2 * index + 1]}`)
+    .join(',');
+  const clusterToken = `ztap-${randomUUID()}`;
+  const members = names.map(
+    (name, index) =>
+      new LocalEtcdMember({
+        name,
+        binary: binary.path,
+        dir: join(root, name),
+        clientPort: ports[2 * index] as number,
+        peerPort: ports[2 * index + 1] as number,
+        initialCluster,
+        clusterToken,
+        extraArgs: options.extraArgs ?? [],
+      }),
+  );
+  const cluster = new LocalEtcdCluster(binary, root, members);
+  try {
+    // All members first: none is healthy before a quorum of them runs.
+    for (const member of members) await member.start();
+    const timeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+    await Promise.all(members.map((member) => member.waitForHealth(timeoutMs)));
+    return cluster;
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+}
+
+/**
+ * Starts `size` etcd members from the local binary (`ETCD_BIN`, else `PATH`) on free loopback ports,
+ * each with its own data dir under one fresh temp dir, and resolves once every member is healthy. Fast
+ * raft timers (heartbeat 25 ms, election timeout 250 ms) keep elections short. Throws an
+ * `EtcdUnavailableError` (with install hints) when there is no binary, or an error ending with the
+ * failing member's log. Whatever happens, the processes and dirs are gone by the time this process exits.
+ */
+export async function startEtcdCluster(size: number, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`an etcd cluster needs 1 or more members, not ${size}`);
+  const binary = await resolveEtcdBinary();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(binary, size, options);
+    } catch (error) {
+      if (!(error instanceof EtcdStartError && error.addressInUse) || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Where a test's etcd comes from: a container started by Testcontainers, `etcd` processes started from a
+ * local binary, or an etcd someone else runs (given in `ZTAP_TEST_ETCD_ENDPOINTS`).
+ */
+export type EtcdProvider = 'container' | 'local' | 'external';
+
+/** A running etcd (one server or a cluster) that a test talks to, and owns until {@link stop}. */
+export interface EtcdHandle extends AsyncDisposable {
+  /** Client URLs, e.g. `['http://127.0.0.1:40123']`; what an etcd client takes as `hosts`. */
+  readonly endpoints: readonly string[];
+  readonly provider: EtcdProvider;
+  /** For people reading test output, e.g. `local etcd 3.4.23 (/usr/bin/etcd) on 127.0.0.1:40123`. */
+  readonly description: string;
+  /** The processes behind it when {@link provider} is `'local'`; empty otherwise. */
+  readonly members: readonly EtcdMember[];
+  /**
+   * Ends everything this handle started and removes its data; a no-op for `'external'`. Idempotent:
+   * every call returns the same promise.
+   */
+  stop(): Promise<void>;
+}
+
+/** Options of `startEtcd`. */
+export interface StartEtcdOptions {
+  /**
+   * Forces a provider, ahead of every environment variable. Tests that need a local process (signals,
+   * `extraArgs`) say `'local'`; without it the environment decides (see `startEtcd`).
+   */
+  readonly provider?: EtcdProvider;
+  /**
+   * More etcd flags, after the launcher's own (so they win), e.g. `['--quota-backend-bytes', '16777216']`
+   * or `['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '10']`. Applied to local
+   * processes and containers; an external etcd cannot take them, so asking for them there throws.
+   */
+  readonly extraArgs?: readonly string[];
+  /** How long a start may take before it fails (with etcd's log); 20 s locally, 60 s for a container. */
+  readonly startupTimeoutMs?: number;
+}
+
+/** Options of `startEtcdCluster`. */
+export interface EtcdClusterOptions {
+  /** More etcd flags for every member, after the launcher's own (so they win). */
+  readonly extraArgs?: readonly string[];
+  /** How long the cluster may take to become healthy before the start fails; 20 s by default. */
+  readonly startupTimeoutMs?: number;
+}
+
+/** Options of {@link EtcdMember.restart}. */
+export interface RestartOptions {
+  /**
+   * Wait until the member reports healthy (it has a leader and serves a quorum read); `true` by default.
+   * Say `false` while the cluster has no quorum (e.g. restarting members one by one after killing them
+   * all): the restart then waits only until the member listens on its ports.
+   */
+  readonly waitForHealth?: boolean;
+  /** Bound on that wait; 20 s by default. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * One local etcd process of a cluster, with the levers chaos tests pull. Its name, ports and data survive
+ * {@link kill} and {@link stop}, so {@link restart} brings the same member back.
+ */
+export interface EtcdMember {
+  /** The etcd `--name`, unique within its cluster. */
+  readonly name: string;
+  /** Its client URL, e.g. `http://127.0.0.1:40123`. */
+  readonly clientUrl: string;
+  /** Its peer (raft) URL. */
+  readonly peerUrl: string;
+  /**
+   * The pid of its latest process; a restart changes it, and after an exit it names a process that is
+   * gone (check {@link running} before signalling it yourself).
+   */
+  readonly pid: number;
+  /** Whether its process is alive (paused counts as alive). */
+  readonly running: boolean;
+  /** Whether it is paused by {@link pause}. */
+  readonly paused: boolean;
+  /** Holds its data dir (`data/`) and its log (`etcd.log`, appended to across restarts). */
+  readonly dir: string;
+  /** Its log file: etcd's stdout and stderr. */
+  readonly logFile: string;
+  /**
+   * Ends the process with `signal` (SIGKILL by default: a crash, no goodbye to its peers) and resolves
+   * once it has exited. Does nothing if it is not running.
+   */
+  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Freezes the process (SIGSTOP): it holds its ports and leases but answers nothing. */
+  pause(): void;
+  /** Thaws a paused process (SIGCONT). */
+  resume(): void;
+  /** Stops it if it runs (like {@link stop}), then starts it again with the same data dir and ports. */
+  restart(options?: RestartOptions): Promise<void>;
+  /** Resolves once it reports healthy; rejects after `timeoutMs` (20 s by default) or if it exits. */
+  waitForHealth(timeoutMs?: number): Promise<void>;
+  /** Ends it gracefully (SIGTERM, SIGKILL after a few seconds); keeps its data for {@link restart}. */
+  stop(): Promise<void>;
+}
+
+/** Several local etcd members on loopback forming one cluster; also usable wherever an {@link EtcdHandle} is. */
+export interface EtcdCluster extends EtcdHandle {
+  readonly provider: 'local';
+  readonly members: readonly EtcdMember[];
+  /** The etcd version of the binary, e.g. `3.4.23`. */
+  readonly version: string;
+  /**
+   * The member that is raft leader right now: it says so, and every running, unpaused member that answers
+   * follows it. Polls until that holds (an election may be under way); fails after `timeoutMs` (10 s by
+   * default).
+   */
+  leader(timeoutMs?: number): Promise<EtcdMember>;
+}
