@@ -1,6 +1,7 @@
 /**
- * `pnpm demo`: three nodes elect a leader; the leader stops, then the next leader's health check
- * fails; each failover is printed with how long it took, as seen by a follower.
+ * `pnpm demo`: three nodes elect a leader; the leader stops, then the next leader suffers a fault
+ * (on etcd: it is cut off from etcd; in memory: its health check fails). Each failover is printed
+ * with how long it took, as a follower saw it, and when the old leader stopped acting as one.
  */
 import type { ClusterStateChange, LeaderElection } from '@ztap/cluster';
 import { chooseDemoBackend } from './demo-backend.ts';
@@ -13,11 +14,8 @@ const describeChange = (change: ClusterStateChange) =>
 const backend = await chooseDemoBackend();
 console.log(`ZTAP cluster demo on ${backend.description}\n`);
 
-const healthy = new Map<string, boolean>();
-const nodes = ['node-1', 'node-2', 'node-3'].map((id) => {
-  healthy.set(id, true);
-  return backend.createNode(id, () => healthy.get(id) === true);
-});
+const nodes: LeaderElection[] = [];
+for (const id of ['node-1', 'node-2', 'node-3']) nodes.push(await backend.createNode(id, () => true));
 
 try {
   await Promise.all(nodes.map((node) => node.start()));
@@ -28,10 +26,8 @@ try {
   const afterStop = nodes.filter((node) => node !== first);
   const second = await timeFailover(afterStop, () => first.stop());
 
-  console.log(`\nFailover 2: the health check of ${second.nodeId} starts failing.`);
-  const third = await timeFailover(afterStop, async () => {
-    healthy.set(second.nodeId, false);
-  });
+  console.log(`\nFailover 2: the leader ${second.nodeId} fails: ${backend.fault.description}.`);
+  const third = await timeFailover(afterStop, () => backend.fault.inject(second.nodeId));
 
   console.log(`\n${third.nodeId} leads with term ${third.term}. Cluster as ${third.nodeId} sees it:`);
   for (const node of third.getNodes()) {
@@ -61,18 +57,32 @@ async function timeFailover(
     candidates.find((node) => node.nodeId !== previousLeader) ?? (candidates[0] as LeaderElection);
   const controller = new AbortController();
   const changes = observer.watch({ signal: controller.signal })[Symbol.asyncIterator]();
+  const oldLeader = candidates.find((node) => node.nodeId === previousLeader);
   const faultAt = performance.now();
+  let steppedDownAt: number | undefined;
+  oldLeader?.leadershipSignal.addEventListener('abort', () => {
+    steppedDownAt = performance.now();
+  });
   await fault();
   for (;;) {
     const { value: change, done } = await changes.next();
     if (done) throw new Error(`${observer.nodeId} stopped watching before a new leader was elected`);
     console.log(`${elapsed()}  ${observer.nodeId} saw ${describeChange(change)}`);
     if (change.type === 'leader_elected' && change.node.id !== previousLeader) {
-      const took = performance.now() - faultAt;
+      const heardAt = performance.now();
       controller.abort();
       console.log(
-        `=> ${change.node.id} took over ${took.toFixed(1)} ms after the fault (heard by ${observer.nodeId})`,
+        `=> ${change.node.id} took over ${(heardAt - faultAt).toFixed(1)} ms after the fault (heard by ${observer.nodeId})`,
       );
+      // Only worth saying when stepping down took time (a clean stop resigns at once).
+      if (oldLeader && steppedDownAt !== undefined && steppedDownAt - faultAt > 1) {
+        const lead = heardAt - steppedDownAt;
+        console.log(
+          `   ${oldLeader.nodeId} stopped acting as leader ${(steppedDownAt - faultAt).toFixed(1)} ms after the fault, ` +
+            `${Math.abs(lead).toFixed(1)} ms ${lead >= 0 ? 'before' : 'AFTER'} the new leader was known` +
+            (lead >= 0 ? ': never two leaders.' : ': TWO LEADERS AT ONCE.'),
+        );
+      }
       return leaderAmong(candidates);
     }
   }

@@ -1,23 +1,34 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { startEtcd } from '@ztap/testkit';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const examples = new URL('../src/', import.meta.url);
 const readme = new URL('../../README.md', import.meta.url);
-const runExample = (file: string) =>
-  run(process.execPath, ['--conditions=@ztap/source', new URL(file, examples).pathname], { timeout: 30_000 });
+const runExample = (file: string, env: Record<string, string> = {}) =>
+  run(process.execPath, ['--conditions=@ztap/source', new URL(file, examples).pathname], {
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
 
 describe('examples', () => {
-  it('the README shows the quickstart exactly as it is compiled and run here', async () => {
-    const [text, source] = await Promise.all([
-      readFile(readme, 'utf8'),
-      readFile(new URL('quickstart.ts', examples), 'utf8'),
-    ]);
-    const block = /<!-- quickstart -->\s*```ts\n([\s\S]*?)```/.exec(text)?.[1];
-    expect(block, 'README.md needs a ```ts block right after <!-- quickstart -->').toBeDefined();
-    expect(block).toBe(source);
+  it('every code block the README marks as an example is that file, exactly', async () => {
+    const text = await readFile(readme, 'utf8');
+    const blocks = [...text.matchAll(/<!-- example: ([\w.-]+) -->\s*```ts\n([\s\S]*?)```/g)];
+    expect(blocks.map(([, file]) => file)).toEqual(['on-etcd.ts', 'quickstart.ts']);
+    for (const [, file, block] of blocks) {
+      expect(block, `README block for ${file}`).toBe(
+        await readFile(new URL(file as string, examples), 'utf8'),
+      );
+    }
+  });
+
+  it('the etcd example runs its leader-only job through a fenced write', async () => {
+    await using etcd = await startEtcd({ provider: 'local' });
+    const { stdout } = await runExample('on-etcd.ts', { ZTAP_ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+    expect(stdout.trim()).toMatch(/^ran the leader-only job with term \d+$/);
   });
 
   it('the quickstart runs and reports its leadership and changes', async () => {
@@ -29,10 +40,23 @@ describe('examples', () => {
     ]);
   });
 
-  it('the demo names its backend and reports two failovers', async () => {
-    const { stdout } = await runExample('demo.ts');
-    expect(stdout).toContain('ZTAP cluster demo on the in-memory backend');
+  it('the demo on the memory backend names it and reports two failovers', async () => {
+    const { stdout } = await runExample('demo.ts', { ZTAP_DEMO_BACKEND: 'memory' });
+    expect(stdout).toContain('ZTAP cluster demo on the in-memory backend (ZTAP_DEMO_BACKEND=memory)');
     expect(stdout.match(/=> node-\d took over [\d.]+ ms after the fault/g)).toHaveLength(2);
     expect(stdout).toMatch(/node-3 leads with term 3/);
+    expect(stdout).toContain('never two leaders');
   });
+
+  it('the demo on etcd starts its own etcd when none is reachable, and the isolated leader steps down first', async () => {
+    const { stdout } = await runExample('demo.ts', {
+      ZTAP_DEMO_BACKEND: 'etcd',
+      ZTAP_ETCD_ENDPOINTS: 'http://127.0.0.1:1',
+    });
+    expect(stdout).toMatch(/ZTAP cluster demo on etcd: local etcd [\d.]+ .* started for this demo/);
+    expect(stdout.match(/=> node-\d took over [\d.]+ ms after the fault/g)).toHaveLength(2);
+    expect(stdout).toMatch(
+      /stopped acting as leader [\d.]+ ms after the fault, [\d.]+ ms before the new leader was known: never two leaders/,
+    );
+  }, 60_000);
 });

@@ -9,12 +9,11 @@ import {
   type EtcdElectionOptions,
   isEtcdUnavailableError,
 } from '@ztap/cluster-etcd';
-import { Recorder } from '@ztap/testkit';
+import { Recorder, TcpProxy } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { etcdctl, observeElection } from '../support/etcdctl.ts';
 import { NodeProcess } from '../support/node-processes.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
 
 const etcd = useEtcd();
 const TTL_MS = 2000;

@@ -20,3 +20,4 @@ export type {
 } from './etcd/types.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
 export { Recorder } from './recorder.ts';
+export { TcpProxy } from './tcp-proxy.ts';
