@@ -1,0 +1,120 @@
+/**
+ * Errors that must never be retried, on a real etcd: NOSPACE (backend quota exhausted) and RBAC
+ * (authentication, permission). Each surfaces at once as its own typed error with a clear message.
+ */
+import {
+  EtcdElection,
+  type EtcdElectionOptions,
+  isEtcdAuthError,
+  isEtcdNoSpaceError,
+  isEtcdPermissionError,
+} from '@ztap/cluster-etcd';
+import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { Etcd3 } from 'etcd3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueCluster, within } from '../support/etcd.ts';
+import { etcdctl } from '../support/etcdctl.ts';
+
+const elections: EtcdElection[] = [];
+afterEach(async () => {
+  await Promise.all(elections.splice(0).map((election) => election.stop()));
+});
+
+function node(nodeId: string, options: Partial<EtcdElectionOptions>): EtcdElection {
+  const election = new EtcdElection({
+    nodeId,
+    nodeAddress: '127.0.0.1:9090',
+    heartbeatInterval: 200,
+    electionTimeout: 2000,
+    initialLeadership: 0,
+    maxRetries: 3,
+    ...options,
+  });
+  elections.push(election);
+  return election;
+}
+
+describe('database space exceeded (NOSPACE)', () => {
+  let etcd: EtcdHandle;
+  let client: Etcd3;
+  beforeAll(async () => {
+    etcd = await startEtcd({ provider: 'local', extraArgs: ['--quota-backend-bytes=4194304'] });
+    client = new Etcd3({ hosts: [...etcd.endpoints] });
+  }, 60_000);
+  afterAll(async () => {
+    client?.close();
+    await etcd?.stop();
+  });
+
+  it('is reported once, typed and explained; the leader keeps leading (keepalives are not writes)', async () => {
+    const leader = node('a', { endpoints: [...etcd.endpoints], cluster: uniqueCluster('nospace') });
+    await leader.start();
+    await within(leader.waitForLeadership());
+    const filler = Buffer.alloc(512 * 1024, 'x');
+    let filled = false;
+    for (let index = 0; index < 64 && !filled; index++) {
+      filled = await client
+        .put(`/fill/${index}`)
+        .value(filler)
+        .exec()
+        .then(
+          () => false,
+          (error: Error) => /database space exceeded/.test(error.message),
+        );
+    }
+    expect(filled).toBe(true);
+
+    const requestsBefore = leader.requestCount;
+    const error = await leader
+      .registerNode({ id: 'late', address: '127.0.0.1:1' })
+      .catch((caught: unknown) => caught);
+    expect(isEtcdNoSpaceError(error)).toBe(true);
+    expect((error as Error).message).toContain('etcdctl compact / defrag / alarm disarm');
+    expect(leader.requestCount - requestsBefore).toBe(1);
+    expect(leader.isLeader()).toBe(true);
+  }, 60_000);
+});
+
+describe('authentication and permissions (RBAC)', () => {
+  let etcd: EtcdHandle;
+  const endpoints = () => [...etcd.endpoints];
+  beforeAll(async () => {
+    etcd = await startEtcd({ provider: 'local' });
+    const ctl = (...args: string[]) => etcdctl(endpoints(), ...args);
+    await ctl('user', 'add', 'root:root-secret');
+    await ctl('user', 'grant-role', 'root', 'root');
+    await ctl('role', 'add', 'reader');
+    await ctl('role', 'grant-permission', '--prefix=true', 'reader', 'read', '/ztap/clusters/rbac/');
+    await ctl('user', 'add', 'viewer:viewer-secret');
+    await ctl('user', 'grant-role', 'viewer', 'reader');
+    await ctl('auth', 'enable');
+  }, 60_000);
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it('a wrong password is an EtcdAuthError, not retried and not printed', async () => {
+    const election = node('a', {
+      endpoints: endpoints(),
+      cluster: 'rbac',
+      auth: { username: 'viewer', password: 'not-the-password' },
+    });
+    const error = await within(election.start().catch((caught: unknown) => caught));
+    expect(isEtcdAuthError(error)).toBe(true);
+    expect((error as Error).message).toContain('etcd rejected the credentials');
+    expect((error as Error).message).not.toContain('not-the-password');
+  });
+
+  it('a read-only user cannot join: an EtcdPermissionError names the operation', async () => {
+    const election = node('a', {
+      endpoints: endpoints(),
+      cluster: 'rbac',
+      auth: { username: 'viewer', password: 'viewer-secret' },
+    });
+    const error = await within(election.start().catch((caught: unknown) => caught));
+    expect(isEtcdPermissionError(error)).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^etcd denied permission to (grant a lease|publish the member record)/,
+    );
+  });
+});

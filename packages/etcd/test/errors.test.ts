@@ -1,0 +1,171 @@
+import {
+  EtcdCaller,
+  isEtcdAuthError,
+  isEtcdNoSpaceError,
+  isEtcdPermissionError,
+  isEtcdRequestError,
+  isEtcdUnavailableError,
+  isTransientEtcdError,
+  translateEtcdError,
+} from '@ztap/cluster-etcd';
+import {
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  GRPCDeadlineExceededError,
+  GRPCResourceExhastedError,
+  GRPCUnavailableError,
+} from 'etcd3';
+import { describe, expect, it } from 'vitest';
+
+const endpoints = ['http://127.0.0.1:2379'];
+const unavailable = () =>
+  new GRPCUnavailableError(
+    '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379',
+  );
+const nospace = () =>
+  new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
+
+describe('etcd error translation', () => {
+  it('names the unreachable endpoint and the cause, and asks the useful question', () => {
+    const error = translateEtcdError(unavailable(), 'list the cluster prefix', endpoints);
+    expect(isEtcdUnavailableError(error)).toBe(true);
+    expect(error.message).toBe(
+      'etcd at http://127.0.0.1:2379 is unreachable (connect ECONNREFUSED 127.0.0.1:2379) — is etcd running, and are the endpoints right?',
+    );
+    expect(error.cause).toBeInstanceOf(GRPCUnavailableError);
+  });
+
+  it('explains NOSPACE, which etcd3 itself treats as transient', () => {
+    const error = translateEtcdError(nospace(), 'publish the member record', endpoints);
+    expect(isEtcdNoSpaceError(error)).toBe(true);
+    expect(error.message).toContain('database space exceeded');
+    expect(error.message).toContain('etcdctl compact / defrag / alarm disarm');
+  });
+
+  it('tells permission from authentication failures', () => {
+    const denied = translateEtcdError(
+      new EtcdPermissionDeniedError('etcdserver: permission denied'),
+      'register a node',
+      endpoints,
+    );
+    expect(isEtcdPermissionError(denied)).toBe(true);
+    expect(denied.message).toBe(
+      "etcd denied permission to register a node: the user's role does not cover this key range",
+    );
+    const rejected = translateEtcdError(
+      new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
+      'x',
+      endpoints,
+    );
+    expect(isEtcdAuthError(rejected)).toBe(true);
+    expect(rejected.message).toContain('authentication failed, invalid user ID or password');
+  });
+
+  it('explains a TLS failure as such', () => {
+    const error = translateEtcdError(
+      new GRPCUnavailableError(
+        '14 UNAVAILABLE: No connection established. Last error: SSL routines:wrong version number',
+      ),
+      'x',
+      endpoints,
+    );
+    expect(error.message).toContain('TLS handshake failed');
+  });
+
+  it('wraps anything else with the operation and the original message', () => {
+    const error = translateEtcdError(
+      new Error('etcdserver: too many operations in txn request'),
+      'campaign',
+      endpoints,
+    );
+    expect(isEtcdRequestError(error)).toBe(true);
+    expect(error.message).toBe('etcd failed to campaign: etcdserver: too many operations in txn request');
+  });
+
+  it('classifies only unreachability and slowness as transient', () => {
+    expect(isTransientEtcdError(unavailable())).toBe(true);
+    expect(
+      isTransientEtcdError(new GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED: Deadline exceeded')),
+    ).toBe(true);
+    expect(isTransientEtcdError(new Error('etcdserver: no leader'))).toBe(true);
+    expect(isTransientEtcdError(nospace())).toBe(false);
+    expect(isTransientEtcdError(new EtcdPermissionDeniedError('etcdserver: permission denied'))).toBe(false);
+    expect(isTransientEtcdError(new Error('etcdserver: invalid auth token'))).toBe(false);
+  });
+});
+
+describe('EtcdCaller', () => {
+  const caller = (maxRetries: number) => new EtcdCaller({ endpoints, maxRetries, requestTimeout: 1000 });
+
+  it('retries transient failures up to maxRetries, then reports them typed', async () => {
+    const etcd = caller(2);
+    let attempts = 0;
+    const outcome = etcd.call('read', async () => {
+      attempts++;
+      throw unavailable();
+    });
+    await expect(outcome).rejects.toSatisfy(isEtcdUnavailableError);
+    expect(attempts).toBe(3);
+    expect(etcd.attempts).toBe(3);
+  });
+
+  it('succeeds when a retry does', async () => {
+    let attempts = 0;
+    const value = await caller(3).call('read', async () => {
+      attempts++;
+      if (attempts < 2) throw unavailable();
+      return 'ok';
+    });
+    expect(value).toBe('ok');
+    expect(attempts).toBe(2);
+  });
+
+  it.each([
+    ['NOSPACE', nospace, isEtcdNoSpaceError],
+    [
+      'permission denied',
+      () => new EtcdPermissionDeniedError('etcdserver: permission denied'),
+      isEtcdPermissionError,
+    ],
+    [
+      'bad credentials',
+      () =>
+        new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
+      isEtcdAuthError,
+    ],
+  ])('never retries %s', async (_name, failure, guard) => {
+    let attempts = 0;
+    await expect(
+      caller(5).call('write', async () => {
+        attempts++;
+        throw failure();
+      }),
+    ).rejects.toSatisfy(guard as (error: unknown) => boolean);
+    expect(attempts).toBe(1);
+  });
+
+  it('gives each attempt its own deadline', async () => {
+    const deadlines: number[] = [];
+    await caller(0).call('read', async ({ deadline }) => {
+      deadlines.push(deadline.getTime() - Date.now());
+    });
+    expect(deadlines[0]).toBeGreaterThan(900);
+    expect(deadlines[0]).toBeLessThanOrEqual(1000);
+  });
+
+  it('does not repeat writes marked as not retryable', async () => {
+    let attempts = 0;
+    await expect(
+      caller(5).call(
+        'fenced write',
+        async () => {
+          attempts++;
+          throw unavailable();
+        },
+        undefined,
+        { retry: false },
+      ),
+    ).rejects.toSatisfy(isEtcdUnavailableError);
+    expect(attempts).toBe(1);
+  });
+});
