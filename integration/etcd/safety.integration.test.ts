@@ -71,14 +71,20 @@ async function observerCaughtUp(writer: EtcdElection, observer: EtcdElection, ma
 
 const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
 
+/** `a` leads a new cluster and `b` is a started follower behind it. */
+async function leaderAndFollower(label: string, options: Partial<EtcdElectionOptions> = {}) {
+  const cluster = uniqueCluster(label);
+  const a = node('a', cluster, options);
+  await a.start();
+  await within(a.waitForLeadership());
+  const b = node('b', cluster);
+  await b.start();
+  return { a, b, cluster };
+}
+
 describe('campaign', () => {
   it('a candidate that stops or aborts while waiting is never elected later', async () => {
-    const cluster = uniqueCluster('abandon');
-    const a = node('a', cluster);
-    await a.start();
-    await within(a.waitForLeadership());
-    const b = node('b', cluster);
-    await b.start();
+    const { a, b, cluster } = await leaderAndFollower('abandon');
     const d = node('d', cluster);
     const controller = new AbortController();
     const starting = d.start({ signal: controller.signal });
@@ -320,12 +326,7 @@ describe('fencing', () => {
 
 describe('operators', () => {
   it("revoking the leader's lease with etcdctl: it steps down at once and campaigns again", async () => {
-    const cluster = uniqueCluster('revoke');
-    const a = node('a', cluster);
-    await a.start();
-    await within(a.waitForLeadership());
-    const b = node('b', cluster);
-    await b.start();
+    const { a, b } = await leaderAndFollower('revoke');
     const signal = a.leadershipSignal;
     const oldLease = a.leaseId as string;
     await etcdctl(etcd.endpoints, 'lease', 'revoke', BigInt(oldLease).toString(16));
@@ -341,12 +342,7 @@ describe('operators', () => {
   });
 
   it("deleting the leader's campaign key with etcdctl: it steps down at once and campaigns again", async () => {
-    const cluster = uniqueCluster('delete-key');
-    const a = node('a', cluster);
-    await a.start();
-    await within(a.waitForLeadership());
-    const b = node('b', cluster);
-    await b.start();
+    const { a, b } = await leaderAndFollower('delete-key');
     const signal = a.leadershipSignal;
     await etcdctl(etcd.endpoints, 'del', a.keys.campaignKey(a.leaseId as string));
     await within(b.waitForLeadership());

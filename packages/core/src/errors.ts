@@ -14,7 +14,8 @@ export class ZtapError extends Error {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
+/** Whether `error` is an Error carrying `code`: the basis of every guard, here and in the backends. */
+export function hasErrorCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === code;
 }
 
@@ -39,7 +40,7 @@ export class ValidationError extends ZtapError {
   }
 }
 export const isValidationError = (error: unknown): error is ValidationError =>
-  hasCode(error, ValidationError.code);
+  hasErrorCode(error, ValidationError.code);
 
 /** `registerNode` was given an id that is already a member of the cluster. */
 export class NodeExistsError extends ZtapError {
@@ -52,7 +53,7 @@ export class NodeExistsError extends ZtapError {
   }
 }
 export const isNodeExistsError = (error: unknown): error is NodeExistsError =>
-  hasCode(error, NodeExistsError.code);
+  hasErrorCode(error, NodeExistsError.code);
 
 /** `deregisterNode` was given an id that is not a member of the cluster. */
 export class NodeNotFoundError extends ZtapError {
@@ -65,7 +66,7 @@ export class NodeNotFoundError extends ZtapError {
   }
 }
 export const isNodeNotFoundError = (error: unknown): error is NodeNotFoundError =>
-  hasCode(error, NodeNotFoundError.code);
+  hasErrorCode(error, NodeNotFoundError.code);
 
 /** Why a leadership ended; carried by {@link LeadershipLostError}. */
 export type LeadershipLossReason =
@@ -98,7 +99,7 @@ export class LeadershipLostError extends ZtapError {
   }
 }
 export const isLeadershipLostError = (error: unknown): error is LeadershipLostError =>
-  hasCode(error, LeadershipLostError.code);
+  hasErrorCode(error, LeadershipLostError.code);
 
 /** An operation that only the leader may perform was attempted by a node that is not the leader. */
 export class NotLeaderError extends ZtapError {
@@ -111,7 +112,7 @@ export class NotLeaderError extends ZtapError {
   }
 }
 export const isNotLeaderError = (error: unknown): error is NotLeaderError =>
-  hasCode(error, NotLeaderError.code);
+  hasErrorCode(error, NotLeaderError.code);
 
 /**
  * A write guarded by a fencing token was refused because the token is stale: the writer's leadership
@@ -131,7 +132,7 @@ export class FencedWriteError extends ZtapError {
   }
 }
 export const isFencedWriteError = (error: unknown): error is FencedWriteError =>
-  hasCode(error, FencedWriteError.code);
+  hasErrorCode(error, FencedWriteError.code);
 
 /** An operation needs a running election, or the election stopped while the operation waited. */
 export class ElectionStoppedError extends ZtapError {
@@ -142,7 +143,7 @@ export class ElectionStoppedError extends ZtapError {
   }
 }
 export const isElectionStoppedError = (error: unknown): error is ElectionStoppedError =>
-  hasCode(error, ElectionStoppedError.code);
+  hasErrorCode(error, ElectionStoppedError.code);
 
 /** `start()` was called on an election that is already starting or running. */
 export class AlreadyStartedError extends ZtapError {
@@ -156,7 +157,7 @@ export class AlreadyStartedError extends ZtapError {
   }
 }
 export const isAlreadyStartedError = (error: unknown): error is AlreadyStartedError =>
-  hasCode(error, AlreadyStartedError.code);
+  hasErrorCode(error, AlreadyStartedError.code);
 
 /**
  * A `watch()` consumer stopped reading while changes kept coming. Rather than grow memory without
@@ -176,4 +177,4 @@ export class WatchOverflowError extends ZtapError {
   }
 }
 export const isWatchOverflowError = (error: unknown): error is WatchOverflowError =>
-  hasCode(error, WatchOverflowError.code);
+  hasErrorCode(error, WatchOverflowError.code);

@@ -1,8 +1,4 @@
-import { ZtapError } from '@ztap/cluster';
-
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as { code?: unknown }).code === code;
-}
+import { hasErrorCode as hasCode, ZtapError } from '@ztap/cluster';
 
 /** etcd could not be reached, or did not answer in time, even after retries. Worth retrying later. */
 export class EtcdUnavailableError extends ZtapError {
