@@ -9,11 +9,10 @@ import {
   isEtcdNoSpaceError,
   isEtcdPermissionError,
 } from '@ztap/cluster-etcd';
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
-import { Etcd3 } from 'etcd3';
+import type { EtcdHandle } from '@ztap/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, within } from '../support/etcd.ts';
-import { etcdctl } from '../support/etcdctl.ts';
+import { fillUntilNoSpace, RBAC_USERS, startRbacEtcd, startSmallQuotaEtcd } from '../support/special-etcd.ts';
 
 const elections: EtcdElection[] = [];
 afterEach(async () => {
@@ -36,13 +35,10 @@ function node(nodeId: string, options: Partial<EtcdElectionOptions>): EtcdElecti
 
 describe('database space exceeded (NOSPACE)', () => {
   let etcd: EtcdHandle;
-  let client: Etcd3;
   beforeAll(async () => {
-    etcd = await startEtcd({ provider: 'local', extraArgs: ['--quota-backend-bytes=4194304'] });
-    client = new Etcd3({ hosts: [...etcd.endpoints] });
+    etcd = await startSmallQuotaEtcd();
   }, 60_000);
   afterAll(async () => {
-    client?.close();
     await etcd?.stop();
   });
 
@@ -50,19 +46,7 @@ describe('database space exceeded (NOSPACE)', () => {
     const leader = node('a', { endpoints: [...etcd.endpoints], cluster: uniqueCluster('nospace') });
     await leader.start();
     await within(leader.waitForLeadership());
-    const filler = Buffer.alloc(512 * 1024, 'x');
-    let filled = false;
-    for (let index = 0; index < 64 && !filled; index++) {
-      filled = await client
-        .put(`/fill/${index}`)
-        .value(filler)
-        .exec()
-        .then(
-          () => false,
-          (error: Error) => /database space exceeded/.test(error.message),
-        );
-    }
-    expect(filled).toBe(true);
+    await fillUntilNoSpace(etcd);
 
     const requestsBefore = leader.requestCount;
     const error = await leader
@@ -79,15 +63,7 @@ describe('authentication and permissions (RBAC)', () => {
   let etcd: EtcdHandle;
   const endpoints = () => [...etcd.endpoints];
   beforeAll(async () => {
-    etcd = await startEtcd({ provider: 'local' });
-    const ctl = (...args: string[]) => etcdctl(endpoints(), ...args);
-    await ctl('user', 'add', 'root:root-secret');
-    await ctl('user', 'grant-role', 'root', 'root');
-    await ctl('role', 'add', 'reader');
-    await ctl('role', 'grant-permission', '--prefix=true', 'reader', 'read', '/ztap/clusters/rbac/');
-    await ctl('user', 'add', 'viewer:viewer-secret');
-    await ctl('user', 'grant-role', 'viewer', 'reader');
-    await ctl('auth', 'enable');
+    etcd = await startRbacEtcd();
   }, 60_000);
   afterAll(async () => {
     await etcd?.stop();
@@ -106,11 +82,7 @@ describe('authentication and permissions (RBAC)', () => {
   });
 
   it('a read-only user cannot join: an EtcdPermissionError names the operation', async () => {
-    const election = node('a', {
-      endpoints: endpoints(),
-      cluster: 'rbac',
-      auth: { username: 'viewer', password: 'viewer-secret' },
-    });
+    const election = node('a', { endpoints: endpoints(), cluster: 'rbac', auth: RBAC_USERS.viewer });
     const error = await within(election.start().catch((caught: unknown) => caught));
     expect(isEtcdPermissionError(error)).toBe(true);
     expect((error as Error).message).toMatch(

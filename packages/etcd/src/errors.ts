@@ -5,10 +5,11 @@ export class EtcdUnavailableError extends ZtapError {
   static readonly code = 'ZTAP_ETCD_UNAVAILABLE';
   readonly endpoints: readonly string[];
 
-  constructor(endpoints: readonly string[], detail: string, options?: ErrorOptions) {
+  constructor(endpoints: readonly string[], detail: string, options?: ErrorOptions & { hint?: string }) {
+    const hint = options?.hint ?? 'is etcd running, and are the endpoints right?';
     super(
       EtcdUnavailableError.code,
-      `etcd at ${endpoints.join(', ')} is unreachable (${detail}) — is etcd running, and are the endpoints right?`,
+      `etcd at ${endpoints.join(', ')} is unreachable (${detail}) — ${hint}`,
       options,
     );
     this.endpoints = endpoints;
@@ -95,7 +96,12 @@ export function isTransientEtcdError(error: unknown): boolean {
 /** The short reason inside a gRPC error, e.g. `connect ECONNREFUSED 127.0.0.1:2379`. */
 function connectionDetail(message: string): string {
   const lastError = /Last error: (.*)$/m.exec(message)?.[1];
-  if (lastError) return lastError.trim();
+  // grpc-js wraps it as "Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ...".
+  if (lastError)
+    return lastError
+      .replace(/^Error: /, '')
+      .replace(/\.? ?Resolution note:.*$/, '')
+      .trim();
   if (/DEADLINE_EXCEEDED|Deadline exceeded/i.test(message)) return 'no answer before the deadline';
   return message.replace(/^\w+Error: /, '').trim();
 }
@@ -114,7 +120,10 @@ export function translateEtcdError(error: unknown, operation: string, endpoints:
     return new EtcdAuthError(message.replace(/^.*etcdserver: /, ''), options);
   }
   if (/certificate|SSL|TLS|handshake|self.signed|unable to verify|wrong version number/i.test(message)) {
-    return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, options);
+    return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, {
+      ...options,
+      hint: 'does the endpoint speak TLS (https://), and does the CA you gave match its certificate?',
+    });
   }
   if (isTransientEtcdError(error))
     return new EtcdUnavailableError(endpoints, connectionDetail(message), options);

@@ -4,20 +4,17 @@ import {
   type LeaderRecord,
   type LeadershipLossReason,
   type MemberRecord,
-  NodeExistsError,
-  NodeNotFoundError,
   type NodeRegistration,
   resolveConfig,
   runHealthCheck,
   type TimerHandle,
-  validateNodeId,
-  validateRegistration,
 } from '@ztap/cluster';
 import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
 import { EtcdCaller } from './calls.ts';
 import { createEtcdClient } from './client.ts';
+import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
 import { keepaliveChannelFor } from './keepalive.ts';
-import { decodeMember, encodeMember, KeyLayout } from './keys.ts';
+import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
 import { acquireMirror, type MirrorBatch, type PrefixMirror } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
@@ -56,6 +53,7 @@ export class EtcdElection extends BaseElection {
   readonly #etcd: ResolvedEtcdOptions;
   readonly #keys: KeyLayout;
   readonly #caller: EtcdCaller;
+  readonly #records: MemberRecords;
   #client: Etcd3 | undefined;
   #mirror: PrefixMirror | undefined;
   #releaseMirror: (() => Promise<void>) | undefined;
@@ -86,6 +84,7 @@ export class EtcdElection extends BaseElection {
       maxRetries: config.maxRetries,
       requestTimeout: this.#etcd.requestTimeout,
     });
+    this.#records = new MemberRecords(() => this.client, this.#keys, this.#caller, config.clock);
   }
 
   /** The key prefix of this cluster (ends in `/`). */
@@ -188,34 +187,11 @@ export class EtcdElection extends BaseElection {
   }
 
   async registerNode(node: NodeRegistration): Promise<void> {
-    const registration = validateRegistration(node);
-    const key = bytes(this.#keys.memberKey(registration.id));
-    const value = encodeMember({
-      address: registration.address,
-      metadata: registration.metadata ?? {},
-      joinedAt: this.config.clock.wallNow().toISOString(),
-    });
-    const response = await this.#caller.call('register a node', (options) =>
-      this.client.kv.txn(
-        {
-          compare: [{ key, target: 'Create', result: 'Equal', create_revision: '0' }],
-          success: [{ request_put: { key, value: bytes(value) } }],
-          failure: [],
-        },
-        options,
-      ),
-    );
-    if (!response.succeeded) throw new NodeExistsError(registration.id);
-    await this.#awaitMirror(Number(response.header.revision));
+    await this.#awaitMirror(await this.#records.register(node));
   }
 
   async deregisterNode(nodeId: string): Promise<void> {
-    const id = validateNodeId(nodeId);
-    const response = await this.#caller.call('deregister a node', (options) =>
-      this.client.kv.deleteRange({ key: bytes(this.#keys.memberKey(id)) }, options),
-    );
-    if (Number(response.deleted) === 0) throw new NodeNotFoundError(id);
-    await this.#awaitMirror(Number(response.header.revision));
+    await this.#awaitMirror(await this.#records.deregister(nodeId));
   }
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
@@ -309,18 +285,17 @@ export class EtcdElection extends BaseElection {
 
   #memberFromMirror(id: string, lastSeen: Date): MemberRecord | undefined {
     const entry = this.#mirror?.get(this.#keys.memberKey(id));
-    return entry ? decodeMember(id, entry.value, entry.lease !== '0', lastSeen) : undefined;
+    return entry ? memberFrom(entry, this.#keys, lastSeen) : undefined;
   }
 
   #publishAll(): void {
     const mirror = this.#mirror;
     if (!mirror) return;
-    const lastSeen = this.config.clock.wallNow();
-    const upserts: MemberRecord[] = [];
-    for (const entry of mirror.entriesUnder(this.#keys.membersPrefix)) {
-      const member = this.#memberFromMirror(entry.key.slice(this.#keys.membersPrefix.length), lastSeen);
-      if (member) upserts.push(member);
-    }
+    const upserts = membersFrom(
+      mirror.entriesUnder(this.#keys.membersPrefix),
+      this.#keys,
+      this.config.clock.wallNow(),
+    );
     this.#evaluateLeadership();
     this.publishDelta({ upserts, removals: [], leader: this.#leaderRecord() });
   }
@@ -335,10 +310,9 @@ export class EtcdElection extends BaseElection {
    * as leader while it may not act as one (it stepped down locally before etcd noticed).
    */
   #leaderRecord(): LeaderRecord | undefined {
-    const first = this.#mirror?.firstCampaign(this.#keys.electionPrefix);
-    if (!first) return undefined;
-    if (first.value === this.nodeId && !super.isLeader()) return undefined;
-    return { id: first.value, term: first.createRevision };
+    const leader = leaderFrom(this.#mirror?.firstCampaign(this.#keys.electionPrefix));
+    if (leader?.id === this.nodeId && !super.isLeader()) return undefined;
+    return leader;
   }
 
   #evaluateLeadership(): void {

@@ -5,6 +5,8 @@
  */
 export { type CallDeadline, EtcdCaller } from './calls.ts';
 export { createEtcdClient } from './client.ts';
+export { EtcdClusterClient, type EtcdClusterClientOptions, type GetStateOptions } from './cluster-client.ts';
+export { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
 export * from './errors.ts';
 export { EtcdElection, type GuardedTxn } from './etcd-election.ts';
 export {
@@ -16,11 +18,20 @@ export {
   resolvePrefix,
   type StoredMember,
 } from './keys.ts';
-export { acquireMirror, type MirrorBatch, type MirrorEntry, PrefixMirror, prefixRangeEnd } from './mirror.ts';
+export {
+  acquireMirror,
+  type MirrorBatch,
+  type MirrorEntry,
+  PrefixMirror,
+  prefixRangeEnd,
+  toEntry,
+} from './mirror.ts';
 export {
   DEFAULT_ENDPOINTS,
   type EtcdConnectionOptions,
   type EtcdElectionOptions,
+  type ResolvedConnection,
   type ResolvedEtcdOptions,
+  resolveConnection,
   resolveEtcdOptions,
 } from './options.ts';

@@ -42,7 +42,8 @@ export function prefixRangeEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
-function toEntry(kv: IKeyValue): MirrorEntry {
+/** An etcd key-value as the mirror keeps it. */
+export function toEntry(kv: IKeyValue): MirrorEntry {
   return {
     key: kv.key.toString(),
     value: kv.value.toString(),

@@ -68,18 +68,23 @@ function validateEndpoint(endpoint: unknown, index: number): string {
   return endpoint;
 }
 
-/** Checks the etcd-specific rules on top of the shared config. Pure: no I/O. */
-export function resolveEtcdOptions(
-  options: EtcdElectionOptions,
-  config: ResolvedConfig,
-): ResolvedEtcdOptions {
-  const { electionTimeout, heartbeatInterval } = config;
-  if (electionTimeout % 1000 !== 0 || electionTimeout < 2000) {
-    throw new ValidationError(
-      'electionTimeout',
-      `must be a whole number of seconds, at least 2000 ms, because it is the etcd lease TTL and etcd leases are whole seconds (got ${electionTimeout} ms)`,
-    );
-  }
+/** Where and how to reach a cluster in etcd, checked. */
+export interface ResolvedConnection {
+  readonly client: Etcd3 | undefined;
+  readonly endpoints: readonly string[];
+  readonly tls: EtcdConnectionOptions['tls'];
+  readonly auth: EtcdConnectionOptions['auth'];
+  readonly prefix: string;
+}
+
+/** The connection rules shared by the election and the read-only cluster client. Pure: no I/O. */
+export function resolveConnection(
+  options: EtcdConnectionOptions & {
+    readonly client?: Etcd3;
+    readonly cluster?: string;
+    readonly prefix?: string;
+  },
+): ResolvedConnection {
   if (options.client !== undefined && (options.endpoints || options.tls || options.auth)) {
     throw new ValidationError(
       'client',
@@ -100,6 +105,28 @@ export function resolveEtcdOptions(
   if (options.auth && (!options.auth.username || typeof options.auth.password !== 'string')) {
     throw new ValidationError('auth', 'needs a non-empty username and a password');
   }
+  return {
+    client: options.client,
+    endpoints: Object.freeze(endpoints),
+    tls: options.tls,
+    auth: options.auth,
+    prefix: resolvePrefix(options),
+  };
+}
+
+/** Checks the etcd-specific rules on top of the shared config. Pure: no I/O. */
+export function resolveEtcdOptions(
+  options: EtcdElectionOptions,
+  config: ResolvedConfig,
+): ResolvedEtcdOptions {
+  const { electionTimeout, heartbeatInterval } = config;
+  if (electionTimeout % 1000 !== 0 || electionTimeout < 2000) {
+    throw new ValidationError(
+      'electionTimeout',
+      `must be a whole number of seconds, at least 2000 ms, because it is the etcd lease TTL and etcd leases are whole seconds (got ${electionTimeout} ms)`,
+    );
+  }
+  const connection = resolveConnection(options);
   const requestTimeout = options.requestTimeout ?? Math.min(5000, electionTimeout / 2);
   if (!Number.isInteger(requestTimeout) || requestTimeout < 50 || requestTimeout >= electionTimeout) {
     throw new ValidationError(
@@ -116,11 +143,7 @@ export function resolveEtcdOptions(
     );
   }
   return Object.freeze({
-    client: options.client,
-    endpoints: Object.freeze(endpoints),
-    tls: options.tls,
-    auth: options.auth,
-    prefix: resolvePrefix(options),
+    ...connection,
     leaseTtlSeconds: electionTimeout / 1000,
     requestTimeout,
     stepDownMargin,

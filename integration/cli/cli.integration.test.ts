@@ -1,0 +1,240 @@
+/**
+ * The `ztap` command as an operator uses it: the built binary, spawned, against a real etcd.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import { etcdctl } from '../support/etcdctl.ts';
+import { ZtapProcess, ztap } from '../support/ztap.ts';
+
+const etcd = useEtcd();
+const running: ZtapProcess[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((process) => process.kill()));
+});
+
+/** Global options pointing at this test's etcd and its own cluster. */
+const target = (cluster: string) => ['--endpoints', etcd.endpoints.join(','), '--cluster', cluster];
+const fastNode = ['--heartbeat', '200ms', '--election-timeout', '2s', '--initial-leadership', '0'];
+
+function start(args: string[]): ZtapProcess {
+  const process = new ZtapProcess(args);
+  running.push(process);
+  return process;
+}
+
+function agent(cluster: string, id: string, extra: string[] = []): ZtapProcess {
+  return start([
+    ...target(cluster),
+    '--json',
+    'agent',
+    '--id',
+    id,
+    '--address',
+    `127.0.0.1:${9000 + running.length}`,
+    ...fastNode,
+    ...extra,
+  ]);
+}
+
+describe('ztap cluster join / list / leave', () => {
+  it('round-trips a node, in tables and in JSON', async () => {
+    const cluster = uniqueCluster('cli-roundtrip');
+    const joined = await ztap([
+      ...target(cluster),
+      'cluster',
+      'join',
+      'node-2',
+      '192.168.1.2:9090',
+      '--meta',
+      'zone=eu-1',
+      '--meta',
+      'tier=a=b',
+    ]);
+    expect(joined).toMatchObject({ code: 0, stderr: '' });
+    expect(joined.stdout).toBe(`node node-2 joined cluster ${cluster} at 192.168.1.2:9090\n`);
+
+    const table = await ztap([...target(cluster), 'cluster', 'list']);
+    expect(table.code).toBe(0);
+    const [header, row] = table.stdout.trim().split('\n');
+    expect(header?.split(/\s{2,}/)).toEqual([
+      'ID',
+      'ADDRESS',
+      'STATE',
+      'ROLE',
+      'JOINED',
+      'LAST SEEN',
+      'METADATA',
+    ]);
+    expect(row?.split(/\s{2,}/)).toEqual([
+      'node-2',
+      '192.168.1.2:9090',
+      'unknown',
+      'follower',
+      expect.stringMatching(/ago$/),
+      expect.stringMatching(/ago$/),
+      'zone=eu-1,tier=a=b',
+    ]);
+
+    const json = JSON.parse((await ztap([...target(cluster), '--json', 'cluster', 'list'])).stdout);
+    expect(json).toMatchObject({
+      cluster,
+      prefix: `/ztap/clusters/${cluster}/`,
+      leader: null,
+      term: null,
+      nodes: [
+        {
+          id: 'node-2',
+          address: '192.168.1.2:9090',
+          state: 'unknown',
+          role: 'follower',
+          metadata: { zone: 'eu-1', tier: 'a=b' },
+        },
+      ],
+    });
+
+    const twice = await ztap([...target(cluster), 'cluster', 'join', 'node-2', '192.168.1.2:9090']);
+    expect(twice).toMatchObject({
+      code: 1,
+      stderr: 'ztap: node "node-2" is already a member of the cluster\n',
+    });
+
+    expect((await ztap([...target(cluster), 'cluster', 'leave', 'node-2'])).stdout).toBe(
+      `node node-2 left cluster ${cluster}\n`,
+    );
+    const unknown = await ztap([...target(cluster), 'cluster', 'leave', 'node-2']);
+    expect(unknown).toMatchObject({
+      code: 1,
+      stderr: 'ztap: node "node-2" is not a member of the cluster\n',
+    });
+    expect((await ztap([...target(cluster), 'cluster', 'list'])).stdout).toBe(
+      `no nodes in cluster "${cluster}"\n`,
+    );
+  });
+});
+
+describe('ztap cluster status', () => {
+  it('shows the leader, its term and the health of two running agents', async () => {
+    const cluster = uniqueCluster('cli-status');
+    const first = agent(cluster, 'a1');
+    const led = await within(first.json<{ event: string; term: number }>((line) => line.event === 'leader'));
+    const second = agent(cluster, 'a2');
+    await within(second.json((line) => line.event === 'started'));
+
+    const status = await ztap([...target(cluster), '--json', 'cluster', 'status']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      cluster,
+      leader: { id: 'a1', state: 'healthy', role: 'leader' },
+      term: led.term,
+      nodes: { total: 2, healthy: 2, unhealthy: 0, unknown: 0 },
+    });
+    const human = await ztap([...target(cluster), 'cluster', 'status']);
+    expect(human.stdout).toContain(`leader   a1 (term ${led.term}, `);
+    expect(human.stdout).toContain('nodes    2 (2 healthy, 0 unhealthy, 0 unknown)');
+  });
+
+  it('exits 1 with one line when the cluster has no leader', async () => {
+    const status = await ztap([...target(uniqueCluster('cli-empty')), 'cluster', 'status']);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain('leader   none');
+    expect(status.stderr).toMatch(/^ztap: no leader in cluster "cli-empty-[\d-]+"\n$/);
+  });
+});
+
+describe('ztap cluster watch', () => {
+  it('--json prints one object per line for a join and a leave', async () => {
+    const cluster = uniqueCluster('cli-watch');
+    await ztap([...target(cluster), 'cluster', 'join', 'existing', '127.0.0.1:1']);
+    const watch = start([...target(cluster), '--json', 'cluster', 'watch']);
+    // Its first line replays the existing member: from then on the watch is live.
+    await within(watch.json<{ node: { id: string } }>((line) => line.node.id === 'existing'));
+    await ztap([...target(cluster), 'cluster', 'join', 'w1', '10.0.0.1:9090', '--meta', 'zone=z']);
+    await ztap([...target(cluster), 'cluster', 'leave', 'w1']);
+    const joined = await within(
+      watch.json<{ type: string; node: { id: string } }>(
+        (l) => l.type === 'node_joined' && l.node.id === 'w1',
+      ),
+    );
+    const left = await within(
+      watch.json<{ type: string; node: { id: string } }>((l) => l.type === 'node_left' && l.node.id === 'w1'),
+    );
+    expect(joined).toMatchObject({
+      type: 'node_joined',
+      node: { id: 'w1', address: '10.0.0.1:9090', state: 'unknown', metadata: { zone: 'z' } },
+    });
+    expect(left).toMatchObject({ type: 'node_left', node: { id: 'w1' } });
+    expect(watch.lines.items.every((line) => typeof JSON.parse(line).timestamp === 'string')).toBe(true);
+    watch.signal('SIGINT');
+    expect(await within(watch.exited)).toBe(0);
+  });
+});
+
+describe('ztap agent', () => {
+  it('serves /healthz, and SIGTERM on the leader hands over in under a second', async () => {
+    const cluster = uniqueCluster('cli-agent');
+    const leader = agent(cluster, 'a1', ['--listen', '0']);
+    await within(leader.json((line) => line.event === 'leader'));
+    const listening = await within(
+      leader.json<{ event: string; port: number }>((line) => line.event === 'listening'),
+    );
+    const health = await fetch(`http://127.0.0.1:${listening.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', nodeId: 'a1', leader: 'a1', isLeader: true });
+
+    const follower = agent(cluster, 'a2');
+    await within(follower.json((line) => line.event === 'leader_elected' && line.leader === 'a1'));
+    const sentAt = Date.now();
+    leader.signal('SIGTERM');
+    const took = await within(
+      follower.json<{ event: string; time: string }>((line) => line.event === 'leader'),
+    );
+    const handoverMs = Date.parse(took.time) - sentAt;
+    console.info(`[cli] SIGTERM on the leader agent: successor leads after ${handoverMs} ms`);
+    expect(handoverMs).toBeLessThan(1000);
+    expect(await within(leader.exited)).toBe(0);
+    expect(leader.lines.items.some((line) => JSON.parse(line).event === 'stopped')).toBe(true);
+  });
+});
+
+describe('ztap run', () => {
+  it('runs the command only on the leader, stops it when leadership is lost, then the next leader runs it', async () => {
+    const cluster = uniqueCluster('cli-run');
+    const script =
+      'trap "echo child-stopped; exit 0" TERM; echo child-started term=$ZTAP_TERM node=$ZTAP_NODE_ID; while true; do sleep 0.05; done';
+    const runner = (id: string) =>
+      start([...target(cluster), 'run', '--id', id, ...fastNode, '--grace', '2s', '--', 'sh', '-c', script]);
+    const first = runner('r1');
+    const firstStarted = await within(first.line(/^child-started/));
+    const second = runner('r2');
+    await within(second.line(/waiting to be elected/));
+    expect(second.lines.items.some((line) => line.startsWith('child-started'))).toBe(false);
+
+    // An operator deletes the campaign keys: r1 loses leadership at once.
+    await etcdctl(etcd.endpoints, 'del', '--prefix', `/ztap/clusters/${cluster}/election/`);
+    await within(first.line(/^child-stopped$/));
+    expect(await within(first.exited)).toBe(1);
+    expect(first.stderr).toMatch(/^ztap: leadership lost \(lease_lost\); stopped sh\n$/);
+
+    const secondStarted = await within(second.line(/^child-started/));
+    expect(secondStarted).toMatch(/node=r2$/);
+    const term = (line: string) => Number(/term=(\d+)/.exec(line)?.[1]);
+    expect(term(secondStarted)).toBeGreaterThan(term(firstStarted));
+  });
+
+  it("exits with the command's own status when it ends by itself", async () => {
+    const cluster = uniqueCluster('cli-run-exit');
+    const result = await ztap([
+      ...target(cluster),
+      'run',
+      '--id',
+      'solo',
+      ...fastNode,
+      '--',
+      'sh',
+      '-c',
+      'echo ran; exit 7',
+    ]);
+    expect(result.code).toBe(7);
+    expect(result.stdout).toContain('ran');
+  });
+});

@@ -1,0 +1,186 @@
+import { validateAddress, validateMetadata, validateNodeId } from '@ztap/cluster';
+import { EtcdClusterClient } from '@ztap/cluster-etcd';
+import type { Command } from 'commander';
+import { CliFailure } from '../errors.ts';
+import { ago, changeJson, countStates, listJson, metadataText, statusJson, table } from '../format.ts';
+import { type CliIO, painter, writeLine } from '../io.ts';
+import { clusterLabel, collect, connectionFrom, type GlobalOptions, parseMetadata } from '../options.ts';
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
+
+/** Opens a read/admin client from the global options and closes it when `work` is done. */
+async function withClient<T>(
+  command: Command,
+  io: CliIO,
+  work: (client: EtcdClusterClient, options: GlobalOptions) => Promise<T>,
+) {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  await using client = new EtcdClusterClient(connectionFrom(options, io));
+  // `return await`: the client must outlive the work, not be disposed when the promise is returned.
+  return await work(client, options);
+}
+
+export function registerClusterCommands(program: Command, io: CliIO): void {
+  const cluster = program
+    .command('cluster')
+    .description('inspect and change cluster membership')
+    .addHelpText(
+      'after',
+      examples(['ztap cluster status', 'ztap cluster list --json', 'ztap cluster watch']),
+    );
+
+  cluster
+    .command('status')
+    .description('current leader and term, and how many nodes are healthy, unhealthy or unknown')
+    .addHelpText(
+      'after',
+      `${examples(['ztap cluster status', 'ztap --cluster payments cluster status --json'])}
+Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
+    )
+    .action(async (_options, command: Command) =>
+      withClient(command, io, async (client, options) => {
+        const state = await client.getState();
+        const name = clusterLabel(options, io);
+        if (options.json) writeLine(io.stdout, JSON.stringify(statusJson(name, client.prefix, state)));
+        else {
+          const paint = painter(io, options.color !== false);
+          const counts = countStates(state);
+          const leader = state.leader
+            ? `${paint('bold', state.leader.id)} (term ${state.term}, ${state.leader.address})`
+            : paint('red', 'none');
+          for (const line of table([
+            ['cluster', `${name} (${client.prefix})`],
+            ['leader', leader],
+            [
+              'nodes',
+              `${counts.total} (${paint('green', `${counts.healthy} healthy`)}, ${counts.unhealthy} unhealthy, ${counts.unknown} unknown)`,
+            ],
+          ]))
+            writeLine(io.stdout, line);
+        }
+        if (!state.leader) throw new CliFailure(`no leader in cluster ${JSON.stringify(name)}`);
+      }),
+    );
+
+  cluster
+    .command('list')
+    .description('every node: id, address, state, role, joined, last seen, metadata')
+    .addHelpText('after', examples(['ztap cluster list', "ztap cluster list --json | jq '.nodes[].id'"]))
+    .action(async (_options, command: Command) =>
+      withClient(command, io, async (client, options) => {
+        const state = await client.getState({ leaseTimes: true });
+        const name = clusterLabel(options, io);
+        if (options.json) {
+          writeLine(io.stdout, JSON.stringify(listJson(name, client.prefix, state)));
+          return;
+        }
+        if (state.nodes.length === 0) {
+          writeLine(io.stdout, `no nodes in cluster ${JSON.stringify(name)}`);
+          return;
+        }
+        const paint = painter(io, options.color !== false);
+        const now = new Date();
+        const rows = [['ID', 'ADDRESS', 'STATE', 'ROLE', 'JOINED', 'LAST SEEN', 'METADATA']];
+        for (const node of state.nodes) {
+          rows.push([
+            node.id,
+            node.address,
+            node.state,
+            node.role,
+            ago(node.joinedAt, now),
+            ago(node.lastSeen, now),
+            metadataText(node),
+          ]);
+        }
+        const [header, ...lines] = table(rows);
+        writeLine(io.stdout, paint('bold', header as string));
+        for (const line of lines) writeLine(io.stdout, line);
+      }),
+    );
+
+  cluster
+    .command('join')
+    .description('register a node (it shows as "unknown" until a node with that id runs)')
+    .argument('<id>', 'node id: 1-128 characters, no "/" or control characters')
+    .argument('<address>', 'where the node serves, host:port')
+    .option('--meta <key=value>', 'a metadata label (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      examples([
+        'ztap cluster join node-2 192.168.1.2:9090',
+        'ztap cluster join node-3 10.0.0.3:9090 --meta zone=eu-1',
+      ]),
+    )
+    .action(async (id: string, address: string, local: { meta: string[] }, command: Command) =>
+      withClient(command, io, async (client, options) => {
+        // Checked here so errors name the arguments as the user typed them.
+        validateNodeId(id, '<id>');
+        validateAddress(address, '<address>');
+        await client.registerNode({
+          id,
+          address,
+          metadata: validateMetadata(parseMetadata(local.meta), '--meta'),
+        });
+        const name = clusterLabel(options, io);
+        if (options.json) writeLine(io.stdout, JSON.stringify({ joined: id, address, cluster: name }));
+        else writeLine(io.stdout, `node ${id} joined cluster ${name} at ${address}`);
+      }),
+    );
+
+  cluster
+    .command('leave')
+    .description('remove a node (a running node joins again: stop its agent to remove it for good)')
+    .argument('<id>', 'node id')
+    .addHelpText('after', examples(['ztap cluster leave node-2']))
+    .action(async (id: string, _local, command: Command) =>
+      withClient(command, io, async (client, options) => {
+        await client.deregisterNode(validateNodeId(id, '<id>'));
+        const name = clusterLabel(options, io);
+        if (options.json) writeLine(io.stdout, JSON.stringify({ left: id, cluster: name }));
+        else writeLine(io.stdout, `node ${id} left cluster ${name}`);
+      }),
+    );
+
+  cluster
+    .command('watch')
+    .description('stream changes as they happen, until interrupted (Ctrl-C)')
+    .option('--no-existing', 'do not start with the current members and leader')
+    .addHelpText(
+      'after',
+      examples([
+        'ztap cluster watch',
+        'ztap cluster watch --json | jq -c \'select(.type=="leader_elected")\'',
+      ]),
+    )
+    .action(async (local: { existing: boolean }, command: Command) =>
+      withClient(command, io, async (client, options) => {
+        const controller = new AbortController();
+        const stopListening = io.onShutdown(() => controller.abort());
+        const paint = painter(io, options.color !== false);
+        try {
+          for await (const change of client.watch({
+            signal: controller.signal,
+            includeExisting: local.existing,
+          })) {
+            if (options.json) {
+              writeLine(io.stdout, JSON.stringify(changeJson(change)));
+              continue;
+            }
+            const style =
+              change.type === 'leader_elected' || change.type === 'node_healthy'
+                ? 'green'
+                : change.type === 'node_joined' || change.type === 'node_updated'
+                  ? 'cyan'
+                  : 'yellow';
+            const term = change.term === undefined ? '' : ` term ${change.term}`;
+            writeLine(
+              io.stdout,
+              `${paint('dim', change.timestamp.toISOString())}  ${paint(style, change.type.padEnd(14))}  ${change.node.id}${term}`,
+            );
+          }
+        } finally {
+          stopListening();
+        }
+      }),
+    );
+}

@@ -1,0 +1,55 @@
+import {
+  isElectionStoppedError,
+  isNodeExistsError,
+  isNodeNotFoundError,
+  isValidationError,
+  isZtapError,
+} from '@ztap/cluster';
+import { CommanderError } from 'commander';
+
+/** Exit codes, documented in docs/cli.md. */
+export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** An operational failure with a message already fit for the user: exit code 1. */
+export class CliFailure extends Error {
+  override readonly name = 'CliFailure';
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number = EXIT.failure) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** One line for stderr and the exit code for any error a command can end with. */
+export function describeFailure(error: unknown): { message: string; exitCode: number } {
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
+      return { message: '', exitCode: EXIT.ok };
+    }
+    return {
+      message: `${oneLine(error.message.replace(/^error: /, ''))} (see ztap --help)`,
+      exitCode: EXIT.usage,
+    };
+  }
+  if (error instanceof UsageError || isValidationError(error)) {
+    return { message: oneLine((error as Error).message), exitCode: EXIT.usage };
+  }
+  if (error instanceof CliFailure) return { message: oneLine(error.message), exitCode: error.exitCode };
+  if (
+    isNodeExistsError(error) ||
+    isNodeNotFoundError(error) ||
+    isElectionStoppedError(error) ||
+    isZtapError(error)
+  ) {
+    return { message: oneLine((error as Error).message), exitCode: EXIT.failure };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { message: oneLine(message), exitCode: EXIT.failure };
+}

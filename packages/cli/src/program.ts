@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerAgentCommand } from './commands/agent.ts';
+import { registerClusterCommands } from './commands/cluster.ts';
+import { registerRunCommand } from './commands/run.ts';
+import { describeFailure, EXIT } from './errors.ts';
+import type { CliIO } from './io.ts';
+import { DEFAULT_ENDPOINT, DEFAULT_TIMEOUT } from './options.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** Builds the `ztap` program; everything it does goes through `io`, so tests can drive it in-process. */
+export function createProgram(io: CliIO, outcome: { exitCode: number } = { exitCode: EXIT.ok }): Command {
+  const program = new Command('ztap')
+    .description('ZTAP cluster: leader election and membership on etcd')
+    .version(version, '-v, --version', 'print the version')
+    .option(
+      '--endpoints <urls>',
+      `etcd endpoints, comma-separated (env: ZTAP_ETCD_ENDPOINTS, default: ${DEFAULT_ENDPOINT})`,
+    )
+    .option(
+      '--cluster <name>',
+      'cluster name: keys under /ztap/clusters/<name>/ (env: ZTAP_CLUSTER, default: default)',
+    )
+    .option('--prefix <prefix>', 'key prefix instead of --cluster (e.g. /apps/payments/)')
+    .option('--cacert <file>', 'CA bundle to verify etcd (PEM); turns on TLS')
+    .option('--cert <file>', 'client certificate (PEM), with --key')
+    .option('--key <file>', 'client private key (PEM), with --cert')
+    .option(
+      '--user <name>',
+      'etcd user; the password comes from ZTAP_ETCD_PASSWORD, never from the command line',
+    )
+    .option('--timeout <duration>', 'deadline of each etcd request', DEFAULT_TIMEOUT)
+    .option('--json', 'machine-readable output (one JSON document; one object per line when streaming)')
+    .option('--no-color', 'no colour, even on a terminal (NO_COLOR is honoured too)')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: () => {}, // main() prints every failure as one line
+    })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ztap cluster status                       who leads, how many nodes are healthy
+  $ ztap cluster list                         every node with its state, role and metadata
+  $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 8080
+  $ ztap run --id cron-1 -- ./nightly-report.sh
+
+Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denied, no leader, ...),
+2 usage error (bad arguments, invalid id/address/metadata). Docs: docs/cli.md`,
+    );
+  registerClusterCommands(program, io);
+  registerAgentCommand(program, io);
+  registerRunCommand(program, io, outcome);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs `ztap` with `argv` (without node and script); resolves with the exit code. Never throws. */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const outcome = { exitCode: EXIT.ok as number };
+  try {
+    await createProgram(io, outcome).parseAsync([...argv], { from: 'user' });
+    return outcome.exitCode;
+  } catch (error) {
+    const { message, exitCode } = describeFailure(error);
+    if (message) io.stderr.write(`ztap: ${message}\n`);
+    return exitCode;
+  }
+}

@@ -1,0 +1,215 @@
+import {
+  Broadcast,
+  type Clock,
+  type ClusterState,
+  type ClusterStateChange,
+  ClusterView,
+  type MemberRecord,
+  type NodeRegistration,
+  systemClock,
+  ValidationError,
+  type WatchOptions,
+} from '@ztap/cluster';
+import type { Etcd3 } from 'etcd3';
+import { EtcdCaller } from './calls.ts';
+import { createEtcdClient } from './client.ts';
+import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
+import { KeyLayout } from './keys.ts';
+import { acquireMirror, type MirrorEntry, prefixRangeEnd, toEntry } from './mirror.ts';
+import { type EtcdConnectionOptions, type ResolvedConnection, resolveConnection } from './options.ts';
+
+export interface EtcdClusterClientOptions extends EtcdConnectionOptions {
+  /** An existing client to use (never closed by this one); exclusive with endpoints/tls/auth. */
+  readonly client?: Etcd3;
+  /** Cluster name (keys under `/ztap/clusters/<cluster>/`). Default `default`. */
+  readonly cluster?: string;
+  /** Full key prefix instead of the one derived from `cluster`. */
+  readonly prefix?: string;
+  /** Deadline of each request attempt, ms. Default 5000. */
+  readonly requestTimeout?: number;
+  /** Retries of transient failures. Default 3. */
+  readonly maxRetries?: number;
+  /** How many changes a `watch()` consumer may fall behind. Default 1024. */
+  readonly watchBufferSize?: number;
+  readonly clock?: Clock;
+}
+
+export interface GetStateOptions {
+  /**
+   * Ask etcd for each member's lease, so `lastSeen` is when its last keepalive arrived (to the
+   * second) rather than when its record last changed. One extra request per member.
+   */
+  readonly leaseTimes?: boolean;
+}
+
+/**
+ * Reads and administers a cluster without joining it: what `ztap cluster status | list | watch |
+ * join | leave` use. Constructing it does no I/O; `close()` (or `await using`) releases the
+ * connection it opened.
+ */
+export class EtcdClusterClient implements AsyncDisposable {
+  readonly keys: KeyLayout;
+  readonly #connection: ResolvedConnection;
+  readonly #caller: EtcdCaller;
+  readonly #records: MemberRecords;
+  readonly #clock: Clock;
+  readonly #requestTimeout: number;
+  readonly #watchBufferSize: number;
+  #client: Etcd3 | undefined;
+
+  constructor(options: EtcdClusterClientOptions = {}) {
+    this.#connection = resolveConnection(options);
+    this.#requestTimeout = positiveInteger('requestTimeout', options.requestTimeout ?? 5000);
+    this.#watchBufferSize = positiveInteger('watchBufferSize', options.watchBufferSize ?? 1024);
+    this.#clock = options.clock ?? systemClock;
+    this.keys = new KeyLayout(this.#connection.prefix);
+    this.#caller = new EtcdCaller({
+      endpoints: this.#connection.endpoints,
+      maxRetries: options.maxRetries ?? 3,
+      requestTimeout: this.#requestTimeout,
+    });
+    this.#records = new MemberRecords(() => this.client, this.keys, this.#caller, this.#clock);
+  }
+
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#connection.endpoints;
+  }
+
+  get client(): Etcd3 {
+    this.#client ??=
+      this.#connection.client ??
+      createEtcdClient({
+        endpoints: this.#connection.endpoints,
+        tls: this.#connection.tls,
+        auth: this.#connection.auth,
+        requestTimeout: this.#requestTimeout,
+      });
+    return this.#client;
+  }
+
+  /** The cluster as etcd holds it now (one linearizable read). */
+  async getState(options: GetStateOptions = {}): Promise<ClusterState> {
+    const { entries } = await this.#list();
+    const now = this.#clock.wallNow();
+    let members = membersFrom(entries, this.keys, now);
+    if (options.leaseTimes) {
+      const leases = new Map(
+        entries.filter((e) => e.key.startsWith(this.keys.membersPrefix)).map((e) => [e.key, e.lease]),
+      );
+      members = await Promise.all(
+        members.map(async (member) =>
+          this.#withLeaseTime(member, leases.get(this.keys.memberKey(member.id)), now),
+        ),
+      );
+    }
+    const first = entries
+      .filter((entry) => entry.key.startsWith(this.keys.electionPrefix))
+      .reduce<MirrorEntry | undefined>(
+        (a, b) => (a && a.createRevision < b.createRevision ? a : b),
+        undefined,
+      );
+    const view = new ClusterView();
+    view.apply({ members, leader: leaderFrom(first) }, now);
+    return view.state;
+  }
+
+  async registerNode(node: NodeRegistration): Promise<void> {
+    await this.#records.register(node);
+  }
+
+  async deregisterNode(nodeId: string): Promise<void> {
+    await this.#records.deregister(nodeId);
+  }
+
+  /**
+   * Every change to the cluster, in order, until `signal` aborts or the consumer stops; the same
+   * events and ordering an election's `watch()` gives. With `includeExisting`, starts with the
+   * current picture. Fails (rejects on the first read) if etcd cannot be reached.
+   */
+  async *watch(options: WatchOptions = {}): AsyncGenerator<ClusterStateChange> {
+    const { mirror, release } = acquireMirror(this.client, this.prefix, this.#caller, {
+      progressIntervalMs: this.#requestTimeout,
+      clock: this.#clock,
+    });
+    const view = new ClusterView();
+    const changes = new Broadcast<ClusterStateChange>({
+      bufferSize: this.#watchBufferSize,
+      overflow: 'error',
+    });
+    let ready = false;
+    const unsubscribe = mirror.subscribe((batch) => {
+      if (!ready) return; // the first picture below covers it
+      const now = this.#clock.wallNow();
+      const upserts: MemberRecord[] = [];
+      const removals: string[] = [];
+      for (const key of batch.changedKeys) {
+        if (!key.startsWith(this.keys.membersPrefix)) continue;
+        const entry = mirror.get(key);
+        const member = entry && memberFrom(entry, this.keys, now);
+        if (member) upserts.push(member);
+        else removals.push(key.slice(this.keys.membersPrefix.length));
+      }
+      const leader = leaderFrom(mirror.firstCampaign(this.keys.electionPrefix));
+      for (const change of view.update({ upserts, removals, leader }, now)) changes.publish(change);
+    });
+    try {
+      await mirror.start();
+      const now = this.#clock.wallNow();
+      const initial = view.apply(
+        {
+          members: membersFrom(mirror.entriesUnder(this.keys.membersPrefix), this.keys, now),
+          leader: leaderFrom(mirror.firstCampaign(this.keys.electionPrefix)),
+        },
+        now,
+      );
+      ready = true;
+      yield* changes.subscribe({ signal: options.signal, initial: options.includeExisting ? initial : [] });
+    } finally {
+      unsubscribe();
+      changes.close();
+      await release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#client && this.#client !== this.#connection.client) this.#client.close();
+    this.#client = undefined;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #list(): Promise<{ entries: MirrorEntry[]; revision: number }> {
+    const response = await this.#caller.call('read the cluster', (options) =>
+      this.client.kv.range(
+        { key: Buffer.from(this.prefix), range_end: prefixRangeEnd(this.prefix) },
+        options,
+      ),
+    );
+    const entries = response.kvs.map(toEntry);
+    return { entries, revision: Number(response.header.revision) };
+  }
+
+  async #withLeaseTime(member: MemberRecord, lease: string | undefined, now: Date): Promise<MemberRecord> {
+    if (!lease || lease === '0') return member;
+    const answer = await this.#caller.call('read a lease', (options) =>
+      this.client.leaseClient.leaseTimeToLive({ ID: lease }, options),
+    );
+    const remaining = Number(answer.TTL);
+    const granted = Number(answer.grantedTTL);
+    if (remaining < 0) return member;
+    // etcd resets the TTL to its granted value at each keepalive: the difference is time since the last one.
+    return { ...member, lastSeen: new Date(now.getTime() - (granted - remaining) * 1000) };
+  }
+}
+
+function positiveInteger(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new ValidationError(field, `must be a positive whole number (got ${value})`);
+  return value;
+}
