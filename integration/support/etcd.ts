@@ -1,4 +1,4 @@
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { confirmEtcdHandle, type EtcdHandle, startEtcd } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -20,14 +20,19 @@ export function uniqueCluster(label: string): string {
 /**
  * Starts one etcd for the test file (container, local binary or external, as the testkit decides)
  * and stops it afterwards. With no etcd available this fails with an install hint: never a skip.
+ * It prints which etcd the file runs on, and what the engine and etcd itself say about it (a claim
+ * that does not hold fails the file).
  */
 export function useEtcd(): SharedEtcd {
   const shared = {} as { endpoints: string[]; client: Etcd3; handle: EtcdHandle };
   beforeAll(async () => {
+    const started = performance.now();
     shared.handle = await startEtcd();
+    const startMs = Math.round(performance.now() - started);
     shared.endpoints = [...shared.handle.endpoints];
     shared.client = new Etcd3({ hosts: shared.endpoints });
-    console.info(`[integration] etcd: ${shared.handle.description}`);
+    console.info(`[integration] etcd: ${shared.handle.description} (started in ${startMs} ms)`);
+    console.info(`[integration] confirmed: ${await confirmEtcdHandle(shared.handle)}`);
   }, 60_000);
   afterAll(async () => {
     shared.client?.close();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { describeFailure, EXIT } from './errors.ts';
 import type { CliIO } from './io.ts';
@@ -54,6 +55,7 @@ Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denie
 2 usage error (bad arguments, invalid id/address/metadata). Docs: docs/cli.md`,
     );
   registerClusterCommands(program, io);
+  registerPolicyCommands(program, io);
   registerAgentCommand(program, io);
   registerRunCommand(program, io, outcome);
   for (const command of program.commands) {

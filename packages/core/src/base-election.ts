@@ -3,6 +3,7 @@ import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-
 import type { ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
+import { type ElectionTelemetry, EventEmitter, type LeadershipEvent } from './events.ts';
 import { LeadershipTracker } from './leadership.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
@@ -19,6 +20,17 @@ export abstract class BaseElection implements LeaderElection {
   readonly #changes: Broadcast<ClusterStateChange>;
   readonly #leaders = new Broadcast<Node | undefined>({ bufferSize: 1, overflow: 'keep-latest' });
   readonly #leadership: LeadershipTracker;
+  /** Backends fire these; `telemetry` exposes them. */
+  protected readonly heartbeats = new EventEmitter<{ latencySeconds: number; ok: boolean }>();
+  protected readonly backendErrors = new EventEmitter<{ kind: string; error: Error }>();
+  protected readonly resyncs = new EventEmitter<void>();
+  readonly #leadershipEvents = new EventEmitter<LeadershipEvent>();
+  readonly telemetry: ElectionTelemetry = {
+    onLeadership: this.#leadershipEvents.event,
+    onHeartbeat: this.heartbeats.event,
+    onBackendError: this.backendErrors.event,
+    onResync: this.resyncs.event,
+  };
   #lifecycle: Lifecycle = 'idle';
   #stopping: Promise<void> | undefined;
   #detachStartSignal: (() => void) | undefined;
@@ -26,7 +38,7 @@ export abstract class BaseElection implements LeaderElection {
   protected constructor(config: ResolvedConfig) {
     this.config = config;
     this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error' });
-    this.#leadership = new LeadershipTracker(config.nodeId);
+    this.#leadership = new LeadershipTracker(config.nodeId, (event) => this.#leadershipEvents.fire(event));
   }
 
   /** Joins the store and begins campaigning; resolves once this node is a member. */

@@ -1,3 +1,4 @@
+import type { ElectionTelemetry } from './events.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
 export interface SignalOptions {
@@ -22,6 +23,9 @@ export interface WatchOptions extends SignalOptions {
 export interface LeaderElection extends AsyncDisposable {
   /** This node's id. */
   readonly nodeId: string;
+
+  /** Typed events for monitoring: heartbeat latency, backend errors, resyncs. */
+  readonly telemetry: ElectionTelemetry;
 
   /**
    * Joins the cluster and starts campaigning in the background. Resolves once this node is a

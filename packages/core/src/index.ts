@@ -22,8 +22,17 @@ export {
 } from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 export * from './errors.ts';
+export {
+  type Disposable,
+  type ElectionTelemetry,
+  type Event,
+  EventEmitter,
+  type LeadershipEvent,
+} from './events.ts';
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
+export * from './policy.ts';
+export { PolicyFeed } from './policy-feed.ts';
 export * from './types.ts';
 export {
   MAX_METADATA_BYTES,

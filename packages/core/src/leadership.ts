@@ -4,6 +4,7 @@ import {
   LeadershipLostError,
   NotLeaderError,
 } from './errors.ts';
+import type { LeadershipEvent } from './events.ts';
 import type { Leadership } from './types.ts';
 
 type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unknown) => void };
@@ -19,9 +20,11 @@ export class LeadershipTracker {
   readonly #waiters = new Set<Waiter>();
 
   readonly #nodeId: string;
+  readonly #onChange: (event: LeadershipEvent) => void;
 
-  constructor(nodeId: string) {
+  constructor(nodeId: string, onChange: (event: LeadershipEvent) => void = () => {}) {
     this.#nodeId = nodeId;
+    this.#onChange = onChange;
   }
 
   get isLeader(): boolean {
@@ -58,6 +61,7 @@ export class LeadershipTracker {
     if (this.#current?.term === term || term <= this.#lastEndedTerm) return false;
     if (this.#current) this.lose('superseded');
     this.#current = { term, controller: new AbortController() };
+    this.#onChange({ term, leading: true });
     const leadership = this.current as Leadership;
     for (const waiter of this.#waiters) waiter.resolve(leadership);
     this.#waiters.clear();
@@ -70,6 +74,7 @@ export class LeadershipTracker {
     if (!current) return undefined;
     this.#current = undefined;
     this.#lastEndedTerm = Math.max(this.#lastEndedTerm, current.term);
+    this.#onChange({ term: current.term, leading: false, reason });
     current.controller.abort(
       new LeadershipLostError(current.term, reason, cause === undefined ? undefined : { cause }),
     );

@@ -18,8 +18,17 @@ export class EtcdCaller {
   readonly #requestTimeout: number;
   #attempts = 0;
 
-  constructor(options: { endpoints: readonly string[]; maxRetries: number; requestTimeout: number }) {
+  readonly #onError: ((kind: string, error: Error) => void) | undefined;
+
+  /** `onError` hears of every call that finally failed, by kind (for metrics). */
+  constructor(options: {
+    endpoints: readonly string[];
+    maxRetries: number;
+    requestTimeout: number;
+    onError?: (kind: string, error: Error) => void;
+  }) {
     this.#endpoints = options.endpoints;
+    this.#onError = options.onError;
     this.#requestTimeout = options.requestTimeout;
     this.#policy = retry(handleWhen(isTransientEtcdError), {
       maxAttempts: options.maxRetries,
@@ -52,7 +61,7 @@ export class EtcdCaller {
     try {
       return await Promise.race([work, timeout]);
     } catch (error) {
-      throw translateEtcdError(error, operation, this.#endpoints);
+      throw this.#failed(translateEtcdError(error, operation, this.#endpoints));
     } finally {
       clearTimeout(timer);
     }
@@ -76,7 +85,20 @@ export class EtcdCaller {
       if (options.retry === false) return await counted();
       return await this.#policy.execute(counted, signal);
     } catch (error) {
-      throw translateEtcdError(error, operation, this.#endpoints);
+      throw this.#failed(translateEtcdError(error, operation, this.#endpoints));
     }
   }
+
+  #failed(error: Error): Error {
+    this.#onError?.(errorKind(error), error);
+    return error;
+  }
+}
+
+/** `unavailable`, `nospace`, `permission`, `auth` or `request`: the metrics label of an etcd error. */
+export function errorKind(error: Error): string {
+  const code = String((error as { code?: unknown }).code ?? '');
+  return code.startsWith('ZTAP_ETCD_')
+    ? code.slice('ZTAP_ETCD_'.length).toLowerCase().replace('permission_denied', 'permission')
+    : 'request';
 }

@@ -6,6 +6,9 @@ import {
   ClusterView,
   type MemberRecord,
   type NodeRegistration,
+  type Policy,
+  type PolicyUpdate,
+  type PolicyWriteOptions,
   systemClock,
   ValidationError,
   type WatchOptions,
@@ -17,6 +20,7 @@ import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-st
 import { KeyLayout } from './keys.ts';
 import { acquireMirror, type MirrorEntry, prefixRangeEnd, toEntry } from './mirror.ts';
 import { type EtcdConnectionOptions, type ResolvedConnection, resolveConnection } from './options.ts';
+import { EtcdPolicyStore, type PolicyTxn } from './policy-store.ts';
 
 export interface EtcdClusterClientOptions extends EtcdConnectionOptions {
   /** An existing client to use (never closed by this one); exclusive with endpoints/tls/auth. */
@@ -52,6 +56,8 @@ export class EtcdClusterClient implements AsyncDisposable {
   readonly #connection: ResolvedConnection;
   readonly #caller: EtcdCaller;
   readonly #records: MemberRecords;
+  /** The cluster's policies, with an operator's (unfenced, optionally compare-and-set) writes. */
+  readonly policies: OperatorPolicies;
   readonly #clock: Clock;
   readonly #requestTimeout: number;
   readonly #watchBufferSize: number;
@@ -69,6 +75,14 @@ export class EtcdClusterClient implements AsyncDisposable {
       requestTimeout: this.#requestTimeout,
     });
     this.#records = new MemberRecords(() => this.client, this.keys, this.#caller, this.#clock);
+    this.policies = new OperatorPolicies(
+      new EtcdPolicyStore(() => this.client, this.keys, this.#caller, this.#clock, this.#requestTimeout),
+      (txn) =>
+        this.#caller.call('write a policy', (options) => this.client.kv.txn(txn, options), undefined, {
+          retry: false,
+        }),
+      options.auth ? `operator:${options.auth.username}` : 'operator',
+    );
   }
 
   get prefix(): string {
@@ -158,6 +172,7 @@ export class EtcdClusterClient implements AsyncDisposable {
     });
     try {
       await mirror.start();
+      await mirror.sync(this.#requestTimeout);
       const now = this.#clock.wallNow();
       const initial = view.apply(
         {
@@ -205,6 +220,43 @@ export class EtcdClusterClient implements AsyncDisposable {
     if (remaining < 0) return member;
     // etcd resets the TTL to its granted value at each keepalive: the difference is time since the last one.
     return { ...member, lastSeen: new Date(now.getTime() - (granted - remaining) * 1000) };
+  }
+}
+
+/**
+ * Policy writes as an operator makes them (`ztap policy push`): not fenced by any leadership (the
+ * operator is not a node), attributed to `operator` (or `operator:<etcd user>`), and safe against a
+ * concurrent operator with `ifVersion` compare-and-set.
+ */
+export class OperatorPolicies {
+  readonly #store: EtcdPolicyStore;
+  readonly #txn: PolicyTxn;
+  readonly #updatedBy: string;
+
+  constructor(store: EtcdPolicyStore, txn: PolicyTxn, updatedBy: string) {
+    this.#store = store;
+    this.#txn = txn;
+    this.#updatedBy = updatedBy;
+  }
+
+  push(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+    return this.#store.put(name, document, this.#updatedBy, this.#txn, options);
+  }
+
+  delete(name: string, options?: PolicyWriteOptions): Promise<boolean> {
+    return this.#store.delete(name, this.#txn, options);
+  }
+
+  get(name: string): Promise<Policy | undefined> {
+    return this.#store.get(name);
+  }
+
+  list(): Promise<Policy[]> {
+    return this.#store.list();
+  }
+
+  subscribe(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
+    return this.#store.subscribe(options);
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   BaseElection,
+  type Clock,
   FencedWriteError,
   type LeaderRecord,
   type LeadershipLossReason,
@@ -83,6 +84,7 @@ export class EtcdElection extends BaseElection {
       endpoints: this.#etcd.endpoints,
       maxRetries: config.maxRetries,
       requestTimeout: this.#etcd.requestTimeout,
+      onError: (kind, error) => this.backendErrors.fire({ kind, error }),
     });
     this.#records = new MemberRecords(() => this.client, this.#keys, this.#caller, config.clock);
   }
@@ -113,6 +115,16 @@ export class EtcdElection extends BaseElection {
   /** The current lease id (decimal), while running. */
   get leaseId(): string | undefined {
     return this.#session?.id;
+  }
+
+  /** The clock this election keeps time with. */
+  get clock(): Clock {
+    return this.config.clock;
+  }
+
+  /** The endpoints this election talks to. */
+  get endpoints(): readonly string[] {
+    return this.#etcd.endpoints;
   }
 
   /** The last error met talking to etcd, cleared by the next success; for health endpoints. */
@@ -183,7 +195,8 @@ export class EtcdElection extends BaseElection {
     );
     const inner = response.responses[0]?.response_txn;
     if (!response.succeeded || !inner) throw new FencedWriteError(txn.term);
-    return inner;
+    // The nested response's header is not filled in; the outer one carries the revision of the write.
+    return { ...inner, header: response.header };
   }
 
   async registerNode(node: NodeRegistration): Promise<void> {
@@ -257,6 +270,7 @@ export class EtcdElection extends BaseElection {
   #onBatch(batch: MirrorBatch): void {
     // While stopping, keep publishing: our own watchers still get the departure before they end.
     if (!this.#mirror) return;
+    if (batch.resync) this.resyncs.fire();
     this.#evaluateLeadership();
     const upserts: MemberRecord[] = [];
     const removals: string[] = [];
@@ -468,6 +482,7 @@ export class EtcdElection extends BaseElection {
         onLost: () => this.#onLeaseLost(session),
         onDeadline: () => this.#onDeadline(),
         onRenewed: () => {},
+        onKeepalive: (roundTripMs) => this.heartbeats.fire({ latencySeconds: roundTripMs / 1000, ok: true }),
       },
     ).finally(() => {
       this.#granting = undefined;

@@ -3,9 +3,14 @@
  * etcd's Go `concurrency` layout, step-down before lease expiry, and fenced writes.
  * @packageDocumentation
  */
-export { type CallDeadline, EtcdCaller } from './calls.ts';
+export { type CallDeadline, EtcdCaller, errorKind } from './calls.ts';
 export { createEtcdClient } from './client.ts';
-export { EtcdClusterClient, type EtcdClusterClientOptions, type GetStateOptions } from './cluster-client.ts';
+export {
+  EtcdClusterClient,
+  type EtcdClusterClientOptions,
+  type GetStateOptions,
+  OperatorPolicies,
+} from './cluster-client.ts';
 export { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
 export * from './errors.ts';
 export { EtcdElection, type GuardedTxn } from './etcd-election.ts';
@@ -35,3 +40,5 @@ export {
   resolveConnection,
   resolveEtcdOptions,
 } from './options.ts';
+export { EtcdPolicyStore, type PolicyTxn, policyFrom } from './policy-store.ts';
+export { EtcdPolicySync } from './policy-sync.ts';

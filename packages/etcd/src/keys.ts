@@ -7,19 +7,27 @@ import { type MemberRecord, type NodeMetadata, ValidationError } from '@ztap/clu
  * - `<prefix>members/<nodeId>`: the member record (JSON), on the node's lease while an agent runs;
  * - `<prefix>election/<leaseIdHex>`: a campaign key whose value is the node id. Same form as etcd's
  *   Go `concurrency` package, so `etcdctl elect -l <prefix>election` shows our leader and Go
- *   services can take part.
+ *   services can take part;
+ * - `<prefix>policies/<name>`: a policy (JSON envelope around the YAML text); its mod revision is
+ *   its version.
  */
 export class KeyLayout {
   readonly prefix: string;
   readonly membersPrefix: string;
   readonly electionName: string;
   readonly electionPrefix: string;
+  readonly policiesPrefix: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
     this.membersPrefix = `${prefix}members/`;
     this.electionName = `${prefix}election`;
     this.electionPrefix = `${this.electionName}/`;
+    this.policiesPrefix = `${prefix}policies/`;
+  }
+
+  policyKey(name: string): string {
+    return `${this.policiesPrefix}${name}`;
   }
 
   memberKey(nodeId: string): string {

@@ -11,6 +11,8 @@ export interface LeaseSessionEvents {
   onDeadline(): void;
   /** The deadline moved (a keepalive succeeded). */
   onRenewed(): void;
+  /** A keepalive was answered, `roundTripMs` after it was sent. */
+  onKeepalive(roundTripMs: number): void;
 }
 
 /**
@@ -112,6 +114,7 @@ export class LeaseSession {
 
   #onResponse(sentAtMs: number, ttlSeconds: number): void {
     if (this.#closed || this.#lost) return;
+    this.#events.onKeepalive(this.#clock.monotonicNow() - sentAtMs);
     if (ttlSeconds <= 0) {
       this.#lost = true;
       this.#clock.clearTimeout(this.#deadlineTimer);

@@ -137,6 +137,34 @@ export class PrefixMirror {
     return first;
   }
 
+  /**
+   * Resolves once the mirror reflects everything etcd had committed when this was called (one
+   * linearizable read of the current revision): read-your-writes for a process that just wrote.
+   * If the watch does not deliver within `timeoutMs`, the prefix is re-listed instead.
+   */
+  async sync(timeoutMs: number): Promise<void> {
+    const response = await this.#caller.call('read the current revision', (options) =>
+      this.#client.kv.range(
+        { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
+        options,
+      ),
+    );
+    const target = Number(response.header.revision);
+    if (this.#revision >= target) return;
+    const caughtUp = await new Promise<boolean>((resolve) => {
+      const finish = (value: boolean) => {
+        this.#options.clock.clearTimeout(timer);
+        unsubscribe();
+        resolve(value);
+      };
+      const timer = this.#options.clock.setTimeout(() => finish(false), timeoutMs);
+      const unsubscribe = this.subscribe(() => {
+        if (this.#revision >= target) finish(true);
+      });
+    });
+    if (!caughtUp) await this.#relist(true);
+  }
+
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -9,6 +9,7 @@ import {
   type NodeState,
   systemClock,
 } from '@ztap/cluster';
+import { MemoryPolicyStore } from './policy-store.ts';
 
 /** A running election's claim on a member record: only its owner heartbeats, leaves or resigns it. */
 export type CandidateToken = symbol;
@@ -53,6 +54,8 @@ export class MemoryHub {
   }
 
   readonly #clock: Clock;
+  /** The cluster's policies; leader writes are fenced by the hub's current term. */
+  readonly policies: MemoryPolicyStore;
   readonly #members = new Map<string, HubMember>();
   readonly #listeners = new Set<Listener>();
   readonly #eligibilityTimers = new Map<string, unknown>();
@@ -64,6 +67,7 @@ export class MemoryHub {
 
   constructor(options: { clock?: Clock } = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.policies = new MemoryPolicyStore(this.#clock, () => this.#leader?.term);
   }
 
   /** Calls `listener` with every new snapshot until the returned function is called. */

@@ -4,3 +4,5 @@
  */
 export { type CandidateJoin, type CandidateToken, MemoryHub } from './hub.ts';
 export { InMemoryElection, type InMemoryElectionOptions } from './memory-election.ts';
+export { InMemoryPolicySync } from './memory-policy-sync.ts';
+export { MemoryPolicyStore, type PolicyWriter } from './policy-store.ts';

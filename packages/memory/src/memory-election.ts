@@ -111,8 +111,10 @@ export class InMemoryElection extends BaseElection {
     const healthy = await this.#checkHealth();
     if (this.#token !== token) return; // stopped while the check ran
     this.#healthy = healthy;
+    const sentAt = this.config.clock.monotonicNow();
     // An operator deregistered this running node: it is still alive, so it joins again (as it would on etcd).
     if (!this.#hub.heartbeat(this.nodeId, token, healthy)) this.#join(token);
+    this.heartbeats.fire({ latencySeconds: (this.config.clock.monotonicNow() - sentAt) / 1000, ok: true });
     this.#scheduleHeartbeat(token);
   }
 

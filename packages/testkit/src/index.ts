@@ -5,13 +5,15 @@
  * @packageDocumentation
  */
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
-export { DEFAULT_ETCD_IMAGE } from './etcd/container.ts';
+export { confirmEtcdHandle } from './etcd/confirm.ts';
+export { CONTAINER_LABEL, DEFAULT_ETCD_IMAGE } from './etcd/container.ts';
 export { ETCD_INSTALL_HINT, EtcdUnavailableError } from './etcd/errors.ts';
 export { startEtcdCluster } from './etcd/local-cluster.ts';
 export { startEtcd } from './etcd/start-etcd.ts';
 export type {
   EtcdCluster,
   EtcdClusterOptions,
+  EtcdContainerInfo,
   EtcdHandle,
   EtcdMember,
   EtcdProvider,
@@ -19,5 +21,6 @@ export type {
   StartEtcdOptions,
 } from './etcd/types.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
+export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Recorder } from './recorder.ts';
 export { TcpProxy } from './tcp-proxy.ts';

@@ -1,11 +1,15 @@
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { containerRuntimeCandidates, dockerApiAnswers } from '../src/etcd/container-runtime.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  checkContainerRuntimeAt,
+  containerRuntimeCandidates,
+  dockerApiAnswers,
+} from '../src/etcd/container-runtime.ts';
 
 describe('dockerApiAnswers', () => {
   let dir: string;
@@ -74,5 +78,53 @@ describe('containerRuntimeCandidates', () => {
 
   it('finds nothing where nothing is', () => {
     expect(containerRuntimeCandidates(context({}))).toEqual([]);
+  });
+});
+
+describe('checkContainerRuntimeAt', () => {
+  let dir: string;
+  let server: Server | undefined;
+  let http: HttpServer | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ztap-docker-sock-'));
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    server?.close();
+    http?.closeAllConnections(); // the requests it never answered
+    http?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says no, within its bound, when no candidate answers', async () => {
+    const path = join(dir, 'silent.sock');
+    server = createServer((socket) => socket.resume());
+    server.listen(path);
+    await once(server, 'listening');
+    const started = performance.now();
+    const check = await checkContainerRuntimeAt([`unix://${path}`], { pingTimeoutMs: 300 });
+    expect(check).toEqual({ available: false, reason: `no answer within 300 ms from unix://${path}` });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('says no, within its bound, when an engine answers /_ping but then stalls Testcontainers', async () => {
+    const path = join(dir, 'stalling.sock');
+    const stalled: string[] = [];
+    const stalling = createHttpServer((request, response) => {
+      if (request.url?.endsWith('/_ping')) response.end('OK');
+      else stalled.push(request.url ?? ''); // never answered
+    });
+    http = stalling;
+    stalling.listen(path);
+    await once(stalling, 'listening');
+    vi.stubEnv('DOCKER_HOST', `unix://${path}`);
+    const started = performance.now();
+    const check = await checkContainerRuntimeAt([`unix://${path}`], { clientTimeoutMs: 500 });
+    expect(check.available).toBe(false);
+    expect(check.available || check.reason).toMatch(
+      /^Testcontainers found no usable engine after \d+ ms: .*did not finish within 500 ms/,
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(stalled.length).toBeGreaterThan(0); // it did get past /_ping
   });
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdUnavailableError, startEtcd } from '@ztap/testkit';
+import { confirmEtcdHandle, EtcdUnavailableError, startEtcd } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { httpRequest, targetOfUrl } from '../src/etcd/http.ts';
@@ -33,6 +33,10 @@ describe('startEtcd with a local binary', () => {
     } finally {
       client.close();
     }
+
+    expect(await confirmEtcdHandle(etcd)).toBe(
+      `local etcd process (pid ${member.pid}) run; the etcd ${etcd.description.split(' ')[2]} at ${new URL(member.clientUrl).host} lists members etcd-1`,
+    );
 
     const { pid, dir } = member;
     expect(processExists(pid)).toBe(true);
@@ -102,6 +106,37 @@ describe('startEtcd provider selection', () => {
     expect(etcd.description).toBe('external etcd at http://127.0.0.1:1, http://127.0.0.1:2');
     expect(etcd.members).toEqual([]);
     await expect(etcd.stop()).resolves.toBeUndefined();
+  });
+
+  it('uses an etcd someone else runs as external: it serves, is confirmed, and stop() leaves it running', async () => {
+    await using theirs = await startEtcd({ provider: 'local' });
+    vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', theirs.endpoints.join(','));
+    const etcd = await startEtcd();
+    expect(etcd.provider).toBe('external');
+    const client = new Etcd3({ hosts: [...etcd.endpoints] });
+    try {
+      await client.put('greeting').value('hello');
+      expect(await client.get('greeting').string()).toBe('hello');
+    } finally {
+      client.close();
+    }
+    expect(await confirmEtcdHandle(etcd)).toMatch(/^etcd answers at 127\.0\.0\.1:\d+ \(3\.\d+\.\d+\); /);
+    await etcd.stop();
+    expect(theirs.members[0]?.running).toBe(true);
+  });
+
+  it('confirmEtcdHandle fails when a handle is not what it says', async () => {
+    await using first = await startEtcd({ provider: 'local' });
+    await using second = await startEtcd({ provider: 'local' });
+    await expect(confirmEtcdHandle({ ...first, endpoints: second.endpoints })).rejects.toThrow(
+      /not what it says: its endpoints .* are not its members' client URLs/,
+    );
+    await second.members[0]?.kill();
+    await expect(confirmEtcdHandle(second)).rejects.toThrow(
+      /not what it says: member etcd-1 \(pid \d+\) does not run/,
+    );
+    vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', 'http://127.0.0.1:1');
+    await expect(confirmEtcdHandle(await startEtcd())).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('lets options.provider override the environment', async () => {

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { isLeadershipLostError } from '@ztap/cluster';
-import type { EtcdElection } from '@ztap/cluster-etcd';
+import { type EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
+import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import type { Command } from 'commander';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -27,7 +29,10 @@ export function registerAgentCommand(program: Command, io: CliIO): void {
         'run a node: register, heartbeat, campaign; serve /healthz; resign cleanly on SIGTERM/SIGINT',
       ),
   )
-    .option('--listen <[host:]port>', 'serve GET /healthz here (a bare port listens on 127.0.0.1)')
+    .option(
+      '--listen <[host:]port>',
+      'serve GET /healthz and /metrics here (a bare port listens on 127.0.0.1)',
+    )
     .addHelpText(
       'after',
       `
@@ -42,8 +47,15 @@ health check, and 503 with {"status":"unhealthy","reason":...} otherwise.`,
       const globals = command.optsWithGlobals<GlobalOptions & { listen?: string }>();
       const listen = globals.listen === undefined ? undefined : parseListen(globals.listen);
       const election = createNodeElection(command, io);
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry });
+      // Disposed when the agent stops: its policy subscription holds the etcd watch open otherwise.
+      await using _metrics = registerClusterMetrics(election, {
+        registry,
+        policies: new EtcdPolicySync(election),
+      });
       const log = createLogger(io, globals.json === true, globals.color !== false);
-      await runAgent(election, io, log, listen);
+      await runAgent(election, io, log, listen, registry);
     });
 }
 
@@ -52,6 +64,7 @@ async function runAgent(
   io: CliIO,
   log: Logger,
   listen: { host: string; port: number } | undefined,
+  registry: Registry,
 ): Promise<void> {
   let stopping: Promise<void> | undefined;
   let stopped!: () => void;
@@ -71,10 +84,13 @@ async function runAgent(
       prefix: election.prefix,
     });
     if (listen) {
-      server = await serveHealth(election, listen);
+      server = await serveHealth(election, listen, registry);
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : listen.port;
-      log('listening', `serving /healthz on http://${listen.host}:${port}`, { host: listen.host, port });
+      log('listening', `serving /healthz and /metrics on http://${listen.host}:${port}`, {
+        host: listen.host,
+        port,
+      });
     }
     void logLeadership(election, log);
     void logClusterLeaders(election, log);
@@ -126,12 +142,25 @@ async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<v
   }
 }
 
-function serveHealth(election: EtcdElection, listen: { host: string; port: number }): Promise<Server> {
+/** GET /healthz (status as JSON, 200 or 503) and GET /metrics (Prometheus text). */
+function serveHealth(
+  election: EtcdElection,
+  listen: { host: string; port: number },
+  registry: Registry,
+): Promise<Server> {
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/healthz') {
+    const path = request.url?.split('?')[0];
+    if (request.method === 'GET' && path === '/metrics') {
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+      );
+      return;
+    }
+    if (request.method !== 'GET' || path !== '/healthz') {
       response
         .writeHead(404, { 'content-type': 'application/json' })
-        .end('{"error":"not found: try GET /healthz"}\n');
+        .end('{"error":"not found: try GET /healthz or GET /metrics"}\n');
       return;
     }
     const self = election.getNode(election.nodeId);

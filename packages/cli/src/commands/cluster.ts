@@ -1,24 +1,12 @@
 import { validateAddress, validateMetadata, validateNodeId } from '@ztap/cluster';
-import { EtcdClusterClient } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
 import { CliFailure } from '../errors.ts';
 import { ago, changeJson, countStates, listJson, metadataText, statusJson, table } from '../format.ts';
 import { type CliIO, painter, writeLine } from '../io.ts';
-import { clusterLabel, collect, connectionFrom, type GlobalOptions, parseMetadata } from '../options.ts';
+import { clusterLabel, collect, parseMetadata } from '../options.ts';
+import { withClient } from '../with-client.ts';
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
-
-/** Opens a read/admin client from the global options and closes it when `work` is done. */
-async function withClient<T>(
-  command: Command,
-  io: CliIO,
-  work: (client: EtcdClusterClient, options: GlobalOptions) => Promise<T>,
-) {
-  const options = command.optsWithGlobals<GlobalOptions>();
-  await using client = new EtcdClusterClient(connectionFrom(options, io));
-  // `return await`: the client must outlive the work, not be disposed when the promise is returned.
-  return await work(client, options);
-}
 
 export function registerClusterCommands(program: Command, io: CliIO): void {
   const cluster = program

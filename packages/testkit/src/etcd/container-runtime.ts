@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { ContainerRuntimeClient } from 'testcontainers';
 import { type HttpTarget, httpRequest } from './http.ts';
 import { monotonicMs, withTimeout } from './timing.ts';
 
@@ -104,32 +105,62 @@ export async function dockerApiAnswers(uri: string, timeoutMs: number): Promise<
 
 /** Whether Testcontainers can use a container engine, and which, or why not. */
 export type ContainerRuntimeCheck =
-  | { readonly available: true; readonly description: string }
+  | {
+      readonly available: true;
+      readonly description: string;
+      /** Where the containers' published ports are reached, e.g. `127.0.0.1` (`TESTCONTAINERS_HOST_OVERRIDE`). */
+      readonly host: string;
+    }
   | { readonly available: false; readonly reason: string };
 
-async function check(candidates: readonly string[]): Promise<ContainerRuntimeCheck> {
+/** `Podman Engine` or `Docker Engine` (from the engine's version components), else `container engine`. */
+async function engineName(client: ContainerRuntimeClient): Promise<string> {
+  try {
+    const version = await withTimeout(
+      client.container.dockerode.version(),
+      PING_TIMEOUT_MS,
+      'engine version',
+    );
+    const name = version.Components?.[0]?.Name;
+    if (name === 'Engine') return 'Docker Engine';
+    return name || 'container engine';
+  } catch {
+    return 'container engine';
+  }
+}
+
+/**
+ * {@link checkContainerRuntime} for given candidate endpoints and bounds: `pingTimeoutMs` for their
+ * answer to `GET /_ping`, then `clientTimeoutMs` for Testcontainers' own setup (it uses `DOCKER_HOST`
+ * and its other settings, not `candidates`).
+ */
+export async function checkContainerRuntimeAt(
+  candidates: readonly string[],
+  { pingTimeoutMs = PING_TIMEOUT_MS, clientTimeoutMs = CLIENT_TIMEOUT_MS } = {},
+): Promise<ContainerRuntimeCheck> {
   if (candidates.length === 0) {
     return {
       available: false,
       reason: 'no Docker API socket found (DOCKER_HOST unset, no /var/run/docker.sock)',
     };
   }
-  const answers = await Promise.all(candidates.map((uri) => dockerApiAnswers(uri, PING_TIMEOUT_MS)));
+  const answers = await Promise.all(candidates.map((uri) => dockerApiAnswers(uri, pingTimeoutMs)));
   if (!answers.includes(true)) {
     return {
       available: false,
-      reason: `no answer within ${PING_TIMEOUT_MS} ms from ${candidates.join(', ')}`,
+      reason: `no answer within ${pingTimeoutMs} ms from ${candidates.join(', ')}`,
     };
   }
   // Only now load Testcontainers (it is large), and bound its setup: it has no timeout of its own.
   const started = monotonicMs();
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    const client = await withTimeout(getContainerRuntimeClient(), CLIENT_TIMEOUT_MS, 'Testcontainers setup');
+    const client = await withTimeout(getContainerRuntimeClient(), clientTimeoutMs, 'Testcontainers setup');
     const runtime = client.info.containerRuntime;
     return {
       available: true,
-      description: `container engine ${runtime.serverVersion} (${runtime.operatingSystem})`,
+      description: `${await engineName(client)} ${runtime.serverVersion} (${runtime.operatingSystem})`,
+      host: runtime.host,
     };
   } catch (error) {
     const elapsed = Math.round(monotonicMs() - started);
@@ -151,7 +182,7 @@ export function checkContainerRuntime(): Promise<ContainerRuntimeCheck> {
   const key = candidates.join('\n');
   let result = checks.get(key);
   if (!result) {
-    result = check(candidates);
+    result = checkContainerRuntimeAt(candidates);
     checks.set(key, result);
   }
   return result;

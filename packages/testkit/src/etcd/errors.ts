@@ -5,8 +5,8 @@ export const ETCD_INSTALL_HINT = [
   '    from https://github.com/etcd-io/etcd/releases; on PATH, or named by ETCD_BIN=/path/to/etcd;',
   '  - a running etcd: ZTAP_TEST_ETCD_ENDPOINTS=http://127.0.0.1:2379 (comma-separated);',
   '  - Docker or Podman answering on its Docker API socket (DOCKER_HOST), so Testcontainers starts one',
-  '    (image: ZTAP_TEST_ETCD_IMAGE).',
-  'ZTAP_TEST_ETCD_PROVIDER=container|local forces one of the two.',
+  '    (image: ZTAP_TEST_ETCD_IMAGE); with Podman, scripts/podman-test.sh sets that up and runs the tests.',
+  'ZTAP_TEST_ETCD_PROVIDER=container|local forces one of the two. More: docs/testing.md.',
 ].join('\n');
 
 /** No etcd can be provided the way the options and environment ask; the message says how to fix that. */

@@ -43,3 +43,27 @@ export async function memberStatus(clientUrl: string, timeoutMs: number): Promis
     return undefined;
   }
 }
+
+/** The server version etcd at `clientUrl` reports (`GET /version`), e.g. `3.4.23`. */
+export async function etcdVersion(clientUrl: string, timeoutMs: number): Promise<string> {
+  const response = await httpRequest(targetOfUrl(clientUrl), { path: '/version', timeoutMs });
+  const version =
+    response.status === 200 ? (JSON.parse(response.body) as { etcdserver?: unknown }).etcdserver : undefined;
+  if (typeof version !== 'string')
+    throw new Error(`etcd at ${clientUrl} answered /version with ${response.status} ${response.body}`);
+  return version;
+}
+
+/** The member names the etcd at `clientUrl` lists (`/v3/cluster/member/list`), sorted. */
+export async function listMemberNames(clientUrl: string, timeoutMs: number): Promise<string[]> {
+  const response = await httpRequest(targetOfUrl(clientUrl), {
+    method: 'POST',
+    path: '/v3/cluster/member/list',
+    body: '{}',
+    timeoutMs,
+  });
+  if (response.status !== 200)
+    throw new Error(`etcd at ${clientUrl} answered the member list with ${response.status} ${response.body}`);
+  const { members = [] } = JSON.parse(response.body) as { members?: { name?: string }[] };
+  return members.map((member) => member.name ?? '').sort();
+}

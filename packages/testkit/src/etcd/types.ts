@@ -13,11 +13,23 @@ export interface EtcdHandle extends AsyncDisposable {
   readonly description: string;
   /** The processes behind it when {@link provider} is `'local'`; empty otherwise. */
   readonly members: readonly EtcdMember[];
+  /** The container behind it when {@link provider} is `'container'`; `undefined` otherwise. */
+  readonly container?: EtcdContainerInfo;
   /**
    * Ends everything this handle started and removes its data; a no-op for `'external'`. Idempotent:
    * every call returns the same promise.
    */
   stop(): Promise<void>;
+}
+
+/** The container running an etcd of the `'container'` provider. */
+export interface EtcdContainerInfo {
+  /** The engine's id of the container. */
+  readonly id: string;
+  /** The container's name, which is also the etcd member's name (`ztap-etcd-<random>`). */
+  readonly name: string;
+  /** The image it runs, as asked for (`ZTAP_TEST_ETCD_IMAGE`, else the default). */
+  readonly image: string;
 }
 
 /** Options of `startEtcd`. */

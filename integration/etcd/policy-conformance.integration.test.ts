@@ -1,0 +1,37 @@
+import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
+import { describePolicyConformance } from '@ztap/testkit';
+import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+
+const etcd = useEtcd();
+
+describePolicyConformance('etcd', async () => {
+  const cluster = uniqueCluster('policies');
+  const elections: EtcdElection[] = [];
+  const node = async (nodeId: string, healthy: boolean) => {
+    const election = new EtcdElection({
+      nodeId,
+      nodeAddress: '127.0.0.1:9090',
+      endpoints: etcd.endpoints,
+      cluster,
+      heartbeatInterval: 200,
+      electionTimeout: 2000,
+      initialLeadership: 0,
+      healthCheck: () => healthy,
+    });
+    elections.push(election);
+    await election.start();
+    return { election, policies: new EtcdPolicySync(election) };
+  };
+  return {
+    leader: async (nodeId) => {
+      const created = await node(nodeId, true);
+      await within(created.election.waitForLeadership());
+      return created;
+    },
+    follower: (nodeId) => node(nodeId, false),
+    settle: (promise) => within(promise),
+    cleanup: async () => {
+      await Promise.all(elections.map((election) => election.stop()));
+    },
+  };
+});

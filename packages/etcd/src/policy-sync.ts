@@ -1,0 +1,61 @@
+import {
+  NotLeaderError,
+  type Policy,
+  type PolicySync,
+  type PolicyUpdate,
+  type PolicyWriteOptions,
+} from '@ztap/cluster';
+import { EtcdCaller } from './calls.ts';
+import type { EtcdElection } from './etcd-election.ts';
+import { EtcdPolicyStore, type PolicyTxn } from './policy-store.ts';
+
+/**
+ * `PolicySync` on etcd for a running `EtcdElection`: only its leader writes, and every write is a
+ * `guardedTxn` fenced by the leader's term, so a deposed leader's write fails with
+ * `FencedWriteError` and writes nothing, even before it notices it was deposed.
+ */
+export class EtcdPolicySync implements PolicySync {
+  readonly #election: EtcdElection;
+  readonly #store: EtcdPolicyStore;
+
+  constructor(election: EtcdElection, options: { requestTimeout?: number; maxRetries?: number } = {}) {
+    this.#election = election;
+    const caller = new EtcdCaller({
+      endpoints: election.endpoints,
+      maxRetries: options.maxRetries ?? 3,
+      requestTimeout: options.requestTimeout ?? 2000,
+    });
+    this.#store = new EtcdPolicyStore(() => election.client, election.keys, caller, election.clock, 5000);
+  }
+
+  async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+    return this.#store.put(name, document, this.#election.nodeId, this.#fenced('write policies'), options);
+  }
+
+  async deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean> {
+    return this.#store.delete(name, this.#fenced('delete policies'), options);
+  }
+
+  async getPolicyVersion(name: string): Promise<number | undefined> {
+    return (await this.#store.get(name))?.version;
+  }
+
+  getPolicy(name: string): Promise<Policy | undefined> {
+    return this.#store.get(name);
+  }
+
+  listPolicies(): Promise<Policy[]> {
+    return this.#store.list();
+  }
+
+  subscribePolicies(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
+    return this.#store.subscribe(options);
+  }
+
+  /** A transaction runner bound to the leadership held *now*: checked locally, then by etcd. */
+  #fenced(operation: string): PolicyTxn {
+    const term = this.#election.term;
+    if (term === undefined) throw new NotLeaderError(this.#election.nodeId, operation);
+    return (txn) => this.#election.guardedTxn({ term, ...txn });
+  }
+}

@@ -1,0 +1,121 @@
+import { isNotLeaderError } from '@ztap/cluster';
+import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
+import { registerClusterMetrics } from '@ztap/cluster-metrics';
+import { ManualClock } from '@ztap/testkit';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+let clock: ManualClock;
+let hub: MemoryHub;
+let elections: InMemoryElection[];
+beforeEach(() => {
+  clock = new ManualClock();
+  hub = new MemoryHub({ clock });
+  elections = [];
+});
+afterEach(async () => {
+  await Promise.all(elections.map((election) => election.stop()));
+});
+
+const node = (nodeId: string) => {
+  const election = new InMemoryElection({
+    nodeId,
+    nodeAddress: '127.0.0.1:1',
+    heartbeatInterval: 100,
+    electionTimeout: 300,
+    initialLeadership: 0,
+    clock,
+    hub,
+  });
+  elections.push(election);
+  return election;
+};
+
+/** The value of one sample in the exposition text, e.g. value(text, 'ztap_cluster_is_leader'). */
+function value(text: string, sample: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+describe('registerClusterMetrics', () => {
+  it('registers the product metrics on the given registry only, with their types', async () => {
+    const registry = new Registry();
+    const metrics = registerClusterMetrics(node('a'), { registry });
+    const text = await registry.metrics();
+    for (const [name, type] of [
+      ['ztap_cluster_nodes_total', 'gauge'],
+      ['ztap_cluster_leader_elections_total', 'counter'],
+      ['ztap_cluster_node_joins_total', 'counter'],
+      ['ztap_cluster_heartbeat_latency_seconds', 'histogram'],
+      ['ztap_cluster_is_leader', 'gauge'],
+      ['ztap_cluster_term', 'gauge'],
+      ['ztap_cluster_leadership_losses_total', 'counter'],
+      ['ztap_cluster_watch_resyncs_total', 'counter'],
+      ['ztap_cluster_etcd_errors_total', 'counter'],
+      ['ztap_cluster_policy_version', 'gauge'],
+      ['ztap_cluster_policy_sync_failures_total', 'counter'],
+    ]) {
+      expect(text, name).toContain(`# TYPE ${name} ${type}`);
+    }
+    const { register: globalRegistry } = await import('prom-client');
+    expect(await globalRegistry.metrics()).not.toContain('ztap_cluster');
+    await metrics.dispose();
+    expect(await registry.metrics()).not.toContain('ztap_cluster');
+  });
+
+  it('moves with the cluster: joins, elections, leadership, heartbeats, losses', async () => {
+    const registry = new Registry();
+    const a = node('a');
+    const metrics = registerClusterMetrics(a, { registry });
+    await a.start();
+    const b = node('b');
+    await b.start();
+    await clock.advance(250);
+    let text = await registry.metrics();
+    expect(value(text, 'ztap_cluster_is_leader')).toBe(1);
+    expect(value(text, 'ztap_cluster_term')).toBe(a.term);
+    expect(value(text, 'ztap_cluster_nodes_total{state="healthy"}')).toBe(2);
+    expect(value(text, 'ztap_cluster_node_joins_total')).toBe(2);
+    expect(value(text, 'ztap_cluster_leader_elections_total')).toBe(1);
+    expect(value(text, 'ztap_cluster_heartbeat_latency_seconds_count')).toBeGreaterThanOrEqual(2);
+
+    await a.resign();
+    await clock.advance(10);
+    text = await registry.metrics();
+    expect(value(text, 'ztap_cluster_is_leader')).toBe(0);
+    expect(value(text, 'ztap_cluster_leader_elections_total')).toBe(2);
+    expect(value(text, 'ztap_cluster_leadership_losses_total{reason="resigned"}')).toBe(1);
+    await metrics.dispose();
+  });
+
+  it('follows policy versions and counts failed policy writes by reason', async () => {
+    const registry = new Registry();
+    const leader = node('a');
+    const follower = node('b');
+    await leader.start();
+    await follower.start();
+    const leaderPolicies = new InMemoryPolicySync(leader);
+    const metrics = registerClusterMetrics(follower, {
+      registry,
+      policies: new InMemoryPolicySync(follower),
+    });
+    const web = await leaderPolicies.syncPolicy('web', 'allow: [80]\n');
+    await clock.advance(10);
+    expect(value(await registry.metrics(), 'ztap_cluster_policy_version{policy="web"}')).toBe(web.version);
+
+    const instrumented = metrics.instrumentPolicySync(new InMemoryPolicySync(follower));
+    await expect(instrumented.syncPolicy('web', 'x: 1\n')).rejects.toSatisfy(isNotLeaderError);
+    await expect(
+      metrics.instrumentPolicySync(leaderPolicies).syncPolicy('web', 'not: [yaml\n'),
+    ).rejects.toThrow('not valid YAML');
+    const text = await registry.metrics();
+    expect(value(text, 'ztap_cluster_policy_sync_failures_total{reason="not_leader"}')).toBe(1);
+    expect(value(text, 'ztap_cluster_policy_sync_failures_total{reason="invalid"}')).toBe(1);
+    expect(value(text, 'ztap_cluster_policy_sync_failures_total{reason="fenced"}')).toBe(0);
+
+    await leaderPolicies.deletePolicy('web');
+    await clock.advance(10);
+    expect(await registry.metrics()).not.toContain('ztap_cluster_policy_version{policy="web"}');
+    await metrics.dispose();
+  });
+});
