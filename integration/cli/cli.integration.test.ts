@@ -1,8 +1,10 @@
 /**
  * The `ztap` command as an operator uses it: the built binary, spawned, against a real etcd.
  */
+
+import { TcpProxy } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { etcdctl } from '../support/etcdctl.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
 
@@ -194,6 +196,53 @@ describe('ztap agent', () => {
     expect(await within(leader.exited)).toBe(0);
     expect(leader.lines.items.some((line) => JSON.parse(line).event === 'stopped')).toBe(true);
   });
+});
+
+describe('ztap agent /healthz', () => {
+  it('answers 503 with the reason when the node cannot reach etcd, and 200 again once it can', async () => {
+    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
+    try {
+      const cluster = uniqueCluster('cli-healthz');
+      const isolated = start([
+        '--endpoints',
+        proxy.url,
+        '--cluster',
+        cluster,
+        '--json',
+        'agent',
+        '--id',
+        'h1',
+        '--address',
+        '127.0.0.1:9001',
+        '--listen',
+        '0',
+        ...fastNode,
+        '--timeout',
+        '500ms',
+      ]);
+      const { port } = await within(
+        isolated.json<{ event: string; port: number }>((line) => line.event === 'listening'),
+      );
+      const health = async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        return {
+          status: response.status,
+          body: (await response.json()) as { status: string; reason?: string },
+        };
+      };
+      expect((await health()).status).toBe(200);
+      proxy.cut();
+      await eventually(async () => (await health()).status === 503, 15_000, '/healthz to report 503');
+      expect((await health()).body).toMatchObject({
+        status: 'unhealthy',
+        reason: expect.stringContaining('cannot reach etcd'),
+      });
+      proxy.restore();
+      await eventually(async () => (await health()).status === 200, 15_000, '/healthz to recover');
+    } finally {
+      await proxy.close();
+    }
+  }, 40_000);
 });
 
 describe('ztap run', () => {
