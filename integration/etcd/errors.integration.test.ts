@@ -56,6 +56,14 @@ describe('database space exceeded (NOSPACE)', () => {
     expect((error as Error).message).toContain('etcdctl compact / defrag / alarm disarm');
     expect(leader.requestCount - requestsBefore).toBe(1);
     expect(leader.isLeader()).toBe(true);
+    // A leader-only write is refused too: etcd 3.4 would not count a nested transaction's puts
+    // against the quota, so guardedTxn keeps them at the top level.
+    const term = leader.term as number;
+    const fenced = leader.guardedTxn({
+      term,
+      success: [{ request_put: { key: Buffer.from(`${leader.prefix}x`), value: Buffer.from('y') } }],
+    });
+    await expect(fenced).rejects.toSatisfy(isEtcdNoSpaceError);
   }, 60_000);
 });
 

@@ -307,6 +307,17 @@ describe('fencing', () => {
     expect(await etcd.client.get(key).string()).toBe('ok');
   });
 
+  it('refuses failure operations that write: they would also run when the writer is fenced', async () => {
+    const cluster = uniqueCluster('fenced-failure');
+    const a = node('a', cluster);
+    await a.start();
+    const { term } = await within(a.waitForLeadership());
+    const key = Buffer.from(`${a.prefix}test/x`);
+    await expect(a.guardedTxn({ term, failure: [{ request_put: { key, value: key } }] })).rejects.toThrow(
+      'failure of a guarded transaction may only read',
+    );
+  });
+
   it('the inner compare decides between success and failure while the term is current', async () => {
     const cluster = uniqueCluster('fenced-cas');
     const a = node('a', cluster);

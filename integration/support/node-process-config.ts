@@ -5,6 +5,12 @@ export interface NodeProcessConfig {
   readonly cluster: string;
   readonly heartbeatInterval: number;
   readonly electionTimeout: number;
-  /** 0: never write. */
+  /** While leader, write a counter through the fenced transaction this often; 0: never write. */
   readonly writeEveryMs: number;
+  /** While leader, publish a policy (cycling through a few names) this often; 0: never. */
+  readonly policyEveryMs?: number;
+  /** Follow the policies and report every update received. */
+  readonly watchPolicies?: boolean;
+  /** Per-request deadline (default: the election's). */
+  readonly requestTimeout?: number;
 }

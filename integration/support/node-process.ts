@@ -2,12 +2,16 @@
  * A ZTAP cluster node in its own process, for tests that kill, freeze or isolate it. Configured by the
  * ZTAP_TEST_NODE environment variable (JSON, see NodeProcessConfig); reports on stdout, one JSON
  * object per line, every timestamp from process.hrtime (CLOCK_MONOTONIC: comparable across the
- * processes of one machine). While leader it writes a counter through the fenced transaction every
- * `writeEveryMs` and reports each attempt. Send "stop" on stdin (or SIGTERM) for a graceful exit.
+ * processes of one machine).
+ *
+ * While leader it writes a counter through the fenced transaction every `writeEveryMs` (and a policy
+ * every `policyEveryMs`) and reports each attempt with the revision etcd committed it at. With
+ * `watchPolicies` it reports every policy update it receives. On stdin: "dump" reports its view of the
+ * members and policies; "stop" (or SIGTERM) stops it gracefully.
  */
 import { createInterface } from 'node:readline';
 import { isLeadershipLostError } from '@ztap/cluster';
-import { EtcdElection } from '@ztap/cluster-etcd';
+import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import type { NodeProcessConfig } from './node-process-config.ts';
 
 const config = JSON.parse(process.env.ZTAP_TEST_NODE ?? '{}') as NodeProcessConfig;
@@ -23,7 +27,13 @@ const election = new EtcdElection({
   heartbeatInterval: config.heartbeatInterval,
   electionTimeout: config.electionTimeout,
   initialLeadership: 0,
+  ...(config.requestTimeout ? { requestTimeout: config.requestTimeout } : {}),
 });
+const policies = new EtcdPolicySync(
+  election,
+  config.requestTimeout ? { requestTimeout: config.requestTimeout } : {},
+);
+const knownPolicies = new Map<string, number>();
 
 async function followLeadership(): Promise<void> {
   for (;;) {
@@ -39,32 +49,72 @@ async function followLeadership(): Promise<void> {
   }
 }
 
-/** While leader, writes a counter through the fenced transaction every `writeEveryMs`. */
-function writeWhileLeader(): void {
-  const counterKey = `${election.prefix}test/counter`;
-  let counter = 0;
-  let writing = false;
+/**
+ * Runs `act` every `everyMs` while this node leads. The acting instant is taken right after the
+ * leadership check, before the request leaves: the moment this node acted as leader.
+ */
+function whileLeader(
+  everyMs: number,
+  act: (term: number) => Promise<Record<string, unknown>>,
+  event: string,
+): void {
+  let busy = false;
   setInterval(async () => {
-    if (writing) return;
+    if (busy) return;
     const term = election.term;
-    // The instant this node acted as leader: taken right after the check, before the write leaves.
     if (term === undefined || !election.isLeader()) return;
     const actedAt = now();
-    writing = true;
-    counter++;
+    busy = true;
     try {
-      const value = `${config.nodeId}:${term}:${counter}`;
-      await election.guardedTxn({
-        term,
-        success: [{ request_put: { key: Buffer.from(counterKey), value: Buffer.from(value) } }],
-      });
-      report({ event: 'write', term, ok: true, at: actedAt });
+      report({ event, term, ok: true, at: actedAt, ...(await act(term)) });
     } catch (error) {
-      report({ event: 'write', term, ok: false, error: (error as Error).name, at: actedAt });
+      report({
+        event,
+        term,
+        ok: false,
+        error: (error as Error).name,
+        code: (error as { code?: string }).code,
+        at: actedAt,
+      });
     } finally {
-      writing = false;
+      busy = false;
     }
-  }, config.writeEveryMs);
+  }, everyMs);
+}
+
+let counter = 0;
+async function writeCounter(term: number) {
+  counter++;
+  const key = Buffer.from(`${election.prefix}test/counter`);
+  const response = await election.guardedTxn({
+    term,
+    success: [{ request_put: { key, value: Buffer.from(`${config.nodeId}:${term}:${counter}`) } }],
+  });
+  return { revision: Number(response.header.revision) };
+}
+
+let policyRound = 0;
+async function publishPolicy() {
+  policyRound++;
+  const name = `p${policyRound % 3}`;
+  const policy = await policies.syncPolicy(name, `by: ${config.nodeId}\nround: ${policyRound}\n`);
+  return { name, version: policy.version };
+}
+
+async function followPolicies(): Promise<void> {
+  for await (const update of policies.subscribePolicies()) {
+    if (update.type === 'snapshot') {
+      knownPolicies.clear();
+      for (const policy of update.policies) knownPolicies.set(policy.name, policy.version);
+      report({ event: 'policy-snapshot', policies: Object.fromEntries(knownPolicies) });
+    } else if (update.type === 'updated') {
+      knownPolicies.set(update.policy.name, update.policy.version);
+      report({ event: 'policy-updated', name: update.policy.name, version: update.policy.version });
+    } else {
+      knownPolicies.delete(update.name);
+      report({ event: 'policy-deleted', name: update.name, version: update.version });
+    }
+  }
 }
 
 async function stop(code: number): Promise<never> {
@@ -75,10 +125,24 @@ async function stop(code: number): Promise<never> {
 
 process.on('SIGTERM', () => void stop(0));
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'stop') void stop(0);
+  const command = line.trim();
+  if (command === 'stop') void stop(0);
+  if (command === 'dump') {
+    report({
+      event: 'view',
+      members: election.getNodes().map((node) => node.id),
+      leader: election.getLeader()?.id ?? null,
+      ...(config.watchPolicies ? { policies: Object.fromEntries(knownPolicies) } : {}),
+    });
+  }
 });
 
 await election.start();
 report({ event: 'started', pid: process.pid, leaseId: election.leaseId });
 void followLeadership().catch((error: unknown) => report({ event: 'follow-ended', error: String(error) }));
-if (config.writeEveryMs > 0) writeWhileLeader();
+if (config.writeEveryMs > 0) whileLeader(config.writeEveryMs, writeCounter, 'write');
+if (config.policyEveryMs) whileLeader(config.policyEveryMs, publishPolicy, 'policy-write');
+if (config.watchPolicies)
+  void followPolicies().catch((error: unknown) =>
+    report({ event: 'policy-follow-ended', error: String(error) }),
+  );

@@ -5,7 +5,19 @@ import type { NodeProcessConfig } from './node-process-config.ts';
 
 /** One line a node process reported. `at` is process.hrtime in nanoseconds. */
 export interface NodeEvent {
-  readonly event: 'started' | 'leader' | 'lost' | 'write' | 'stopped' | 'follow-ended';
+  readonly event:
+    | 'started'
+    | 'leader'
+    | 'lost'
+    | 'write'
+    | 'policy-write'
+    | 'policy-snapshot'
+    | 'policy-updated'
+    | 'policy-deleted'
+    | 'view'
+    | 'stopped'
+    | 'follow-ended'
+    | 'policy-follow-ended';
   readonly at: string;
   readonly term?: number;
   readonly reason?: string;
@@ -13,6 +25,13 @@ export interface NodeEvent {
   readonly error?: string;
   readonly pid?: number;
   readonly leaseId?: string;
+  readonly revision?: number;
+  readonly name?: string;
+  readonly version?: number;
+  readonly code?: string;
+  readonly members?: string[];
+  readonly leader?: string | null;
+  readonly policies?: Record<string, number>;
 }
 
 const entry = fileURLToPath(new URL('./node-process.ts', import.meta.url));
@@ -54,6 +73,11 @@ export class NodeProcess {
     return this.#child.pid as number;
   }
 
+  /** Whether the process has exited (killed or stopped). */
+  get killed(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+  }
+
   get stderr(): string {
     return this.#stderr;
   }
@@ -72,6 +96,17 @@ export class NodeProcess {
 
   signal(signal: NodeJS.Signals): void {
     this.#child.kill(signal);
+  }
+
+  /** Asks for its view of the cluster and resolves with the next one it reports. */
+  async view(): Promise<NodeEvent> {
+    const seen = this.events.items.filter((event) => event.event === 'view').length;
+    this.#child.stdin?.write('dump\n');
+    const views = await this.events.until(
+      (items) => items.filter((event) => event.event === 'view').length > seen,
+      `${this.nodeId}: its view`,
+    );
+    return views.filter((event) => event.event === 'view')[seen] as NodeEvent;
   }
 
   /** Asks for a graceful stop and waits for the exit. */

@@ -9,6 +9,7 @@ import {
   resolveConfig,
   runHealthCheck,
   type TimerHandle,
+  ValidationError,
 } from '@ztap/cluster';
 import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
 import { EtcdCaller } from './calls.ts';
@@ -27,6 +28,7 @@ export interface GuardedTxn {
   /** Further conditions (e.g. a version compare-and-set); they decide between `success` and `failure`. */
   readonly compare?: ICompare[];
   readonly success?: IRequestOp[];
+  /** Reads only (`request_range`), run when one of `compare` fails. */
   readonly failure?: IRequestOp[];
 }
 
@@ -162,13 +164,25 @@ export class EtcdElection extends BaseElection {
   /**
    * Runs a transaction only while leadership of `term` is current: etcd compares the create revision
    * of this node's campaign key with `term`, so a deposed leader's write fails with a
-   * `FencedWriteError` and writes nothing — even if this node has not noticed it was deposed. The
-   * inner `compare`/`success`/`failure` run as a nested transaction; its response is returned.
+   * `FencedWriteError` and writes nothing — even if this node has not noticed it was deposed.
+   *
+   * Your `compare` joins the fence in one flat transaction: `success` runs when all hold; when one
+   * fails, a read of the campaign key tells "fenced" (throws) from "your compare failed" (resolves
+   * with `succeeded: false` and the responses of your `failure` ops, which must be reads). Flat on
+   * purpose: etcd 3.4 does not count puts inside a nested transaction against its backend quota, so
+   * a nested write would slip past a NOSPACE alarm.
    * Not retried: the caller decides whether repeating its operations is safe.
    */
   async guardedTxn(txn: GuardedTxn): Promise<ITxnResponse> {
     const key = this.#leadershipKey;
     if (!this.isLeader() || this.term !== txn.term || key === undefined) throw new FencedWriteError(txn.term);
+    const failure = txn.failure ?? [];
+    if (failure.some((op) => !op.request_range)) {
+      throw new ValidationError(
+        'failure',
+        'of a guarded transaction may only read (request_range): it also runs when the writer is fenced',
+      );
+    }
     const response = await this.#caller.call(
       'commit a leader-only write',
       (options) =>
@@ -176,27 +190,21 @@ export class EtcdElection extends BaseElection {
           {
             compare: [
               { key: bytes(key), target: 'Create', result: 'Equal', create_revision: String(txn.term) },
+              ...(txn.compare ?? []),
             ],
-            success: [
-              {
-                request_txn: {
-                  compare: txn.compare ?? [],
-                  success: txn.success ?? [],
-                  failure: txn.failure ?? [],
-                },
-              },
-            ],
-            failure: [],
+            success: txn.success ?? [],
+            failure: [{ request_range: { key: bytes(key) } }, ...failure],
           },
           options,
         ),
       undefined,
       { retry: false },
     );
-    const inner = response.responses[0]?.response_txn;
-    if (!response.succeeded || !inner) throw new FencedWriteError(txn.term);
-    // The nested response's header is not filled in; the outer one carries the revision of the write.
-    return { ...inner, header: response.header };
+    if (response.succeeded) return response;
+    const [fence, ...rest] = response.responses;
+    const campaign = fence?.response_range?.kvs[0];
+    if (!campaign || Number(campaign.create_revision) !== txn.term) throw new FencedWriteError(txn.term);
+    return { ...response, responses: rest };
   }
 
   async registerNode(node: NodeRegistration): Promise<void> {

@@ -1,0 +1,122 @@
+/**
+ * The invariants every chaos trial must keep, checked from what the node processes reported and what
+ * etcd holds. Each check returns human-readable violations (empty when the invariant held).
+ */
+import type { NodeEvent, NodeProcess } from '../support/node-processes.ts';
+
+const acts = new Set(['write', 'policy-write']);
+
+/**
+ * No write fenced with a stale term is ever accepted: ordered by the revision etcd committed them at,
+ * accepted writes never go back to an older term.
+ */
+export function staleTermWrites(nodes: readonly NodeProcess[]): string[] {
+  const accepted = nodes
+    .flatMap((node) =>
+      node.events.items
+        .filter((e) => acts.has(e.event) && e.ok && e.revision !== undefined)
+        .map((e) => ({ node: node.nodeId, ...e })),
+    )
+    .sort((a, b) => (a.revision as number) - (b.revision as number));
+  const violations: string[] = [];
+  for (let index = 1; index < accepted.length; index++) {
+    const before = accepted[index - 1] as (typeof accepted)[number];
+    const after = accepted[index] as (typeof accepted)[number];
+    if ((after.term as number) < (before.term as number)) {
+      violations.push(
+        `write of term ${after.term} by ${after.node} accepted at revision ${after.revision}, after term ${before.term} wrote at ${before.revision}`,
+      );
+    }
+  }
+  return violations;
+}
+
+/**
+ * No two nodes act as leader at the same instant: every attempt to act under a term (accepted or not,
+ * taken right after the node checked it leads) comes before every attempt under a later term.
+ * Instants are process.hrtime, comparable across the processes of one machine.
+ */
+export function overlappingLeaders(nodes: readonly NodeProcess[]): string[] {
+  const byTerm = new Map<number, { first: bigint; last: bigint; nodes: Set<string> }>();
+  for (const node of nodes) {
+    for (const event of node.events.items) {
+      if (!acts.has(event.event) || event.term === undefined) continue;
+      const at = BigInt(event.at);
+      const span = byTerm.get(event.term) ?? { first: at, last: at, nodes: new Set<string>() };
+      span.first = at < span.first ? at : span.first;
+      span.last = at > span.last ? at : span.last;
+      span.nodes.add(node.nodeId);
+      byTerm.set(event.term, span);
+    }
+  }
+  const violations: string[] = [];
+  const terms = [...byTerm.entries()].sort(([a], [b]) => a - b);
+  for (const [term, span] of terms) {
+    if (span.nodes.size > 1) violations.push(`term ${term} was acted on by ${[...span.nodes].join(' and ')}`);
+  }
+  for (let index = 1; index < terms.length; index++) {
+    const [earlierTerm, earlier] = terms[index - 1] as [number, { last: bigint; nodes: Set<string> }];
+    const [laterTerm, later] = terms[index] as [number, { first: bigint; nodes: Set<string> }];
+    if (earlier.last >= later.first) {
+      violations.push(
+        `${[...earlier.nodes]} still acted under term ${earlierTerm} ${Number(earlier.last - later.first) / 1e6} ms after ${[...later.nodes]} acted under term ${laterTerm}`,
+      );
+    }
+  }
+  return violations;
+}
+
+/** For a leader that lost its lease without being frozen: it stopped leading before anyone else began. */
+export function steppedDownBeforeSuccessor(
+  lost: NodeEvent | undefined,
+  successor: NodeEvent | undefined,
+): string[] {
+  if (!lost || !successor) return [`missing evidence: lost=${Boolean(lost)} successor=${Boolean(successor)}`];
+  return BigInt(lost.at) < BigInt(successor.at)
+    ? []
+    : [
+        `the old leader stepped down ${Number(BigInt(lost.at) - BigInt(successor.at)) / 1e6} ms after its successor was elected`,
+      ];
+}
+
+/** Every live node's view of members and policies equals what etcd holds. */
+export function viewMismatches(
+  views: readonly NodeEvent[],
+  etcdMembers: readonly string[],
+  etcdPolicies: Readonly<Record<string, number>> | undefined,
+): string[] {
+  const violations: string[] = [];
+  const expectedMembers = JSON.stringify([...etcdMembers].sort());
+  for (const view of views) {
+    const members = JSON.stringify([...(view.members ?? [])].sort());
+    if (members !== expectedMembers)
+      violations.push(`a node sees members ${members}, etcd holds ${expectedMembers}`);
+    if (etcdPolicies && view.policies) {
+      const sorted = (record: Readonly<Record<string, number>>) =>
+        JSON.stringify(Object.entries(record).sort());
+      if (sorted(view.policies) !== sorted(etcdPolicies))
+        violations.push(`a node sees policies ${sorted(view.policies)}, etcd holds ${sorted(etcdPolicies)}`);
+    }
+  }
+  return violations;
+}
+
+/** Policy updates reach a subscriber in order: per policy, versions only grow between snapshots. */
+export function reorderedPolicyUpdates(node: NodeProcess): string[] {
+  const latest = new Map<string, number>();
+  const violations: string[] = [];
+  for (const event of node.events.items) {
+    if (event.event === 'policy-snapshot') {
+      latest.clear();
+      for (const [name, version] of Object.entries(event.policies ?? {})) latest.set(name, version);
+    } else if (event.event === 'policy-updated' || event.event === 'policy-deleted') {
+      const name = event.name as string;
+      const before = latest.get(name) ?? 0;
+      if ((event.version as number) <= before)
+        violations.push(`${node.nodeId} got ${name}@${event.version} after ${name}@${before}`);
+      if (event.event === 'policy-updated') latest.set(name, event.version as number);
+      else latest.delete(name);
+    }
+  }
+  return violations;
+}
