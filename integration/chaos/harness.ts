@@ -113,17 +113,23 @@ export class Trial {
     );
   }
 
-  /** The first accepted write (after `since`), by anyone. */
+  /** The first accepted write (after `since`), by anyone; on a timeout, says what every node was doing. */
   async acceptedWrite(since: bigint): Promise<NodeEvent> {
-    return within(
-      Promise.any(
-        this.nodes.map((node) =>
-          node.process.next((e) => e.event === 'write' && e.ok === true && BigInt(e.at) > since, 'writes'),
+    try {
+      return await within(
+        Promise.any(
+          this.nodes.map((node) =>
+            node.process.next((e) => e.event === 'write' && e.ok === true && BigInt(e.at) > since, 'writes'),
+          ),
         ),
-      ),
-      30_000,
-      'an accepted write',
-    );
+        30_000,
+        'an accepted write',
+      );
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n  ${this.nodes.map((node) => node.process.describe()).join('\n  ')}`,
+      );
+    }
   }
 
   /** Ends the trial: every invariant is checked, figures are recorded, processes and proxies go. */
@@ -135,12 +141,18 @@ export class Trial {
     try {
       for (const node of this.nodes) node.restore();
       const live = this.nodes.filter((node) => !this.#exited(node));
-      const members = await this.#etcdMembers(live.length);
-      const policies = options.policies ? await this.#etcdPolicies() : undefined;
+      // Writers stop first: a view can only be compared with etcd once etcd stops moving.
+      await Promise.all(
+        live.map((node) => within(node.process.quieten(), 10_000, `${node.process.nodeId} to quieten`)),
+      );
+      let members = await this.#etcdMembers(live.length);
+      let policies = options.policies ? await this.#etcdPolicies() : undefined;
       // A live node's view must converge to etcd's contents (bounded: a lagging watch is repaired within a progress interval or two).
       let views: NodeEvent[] = [];
       await eventually(
         async () => {
+          members = await this.#etcdMembers(live.length);
+          policies = options.policies ? await this.#etcdPolicies() : undefined;
           views = await Promise.all(live.map((node) => node.process.view()));
           return viewMismatches(views, members, policies).length === 0;
         },

@@ -6,6 +6,7 @@
 import { describe, it } from 'vitest';
 import { within } from '../support/etcd.ts';
 import { etcdctl } from '../support/etcdctl.ts';
+import { fillUntilNoSpace } from '../support/special-etcd.ts';
 import { msBetween, nowNs, TRIALS, Trial, useEtcdCluster } from './harness.ts';
 
 const etcd = useEtcdCluster(['--quota-backend-bytes=8388608']);
@@ -21,18 +22,7 @@ describe('chaos: quota', () => {
         await trial.acceptedWrite(0n);
 
         const filledAt = nowNs();
-        const filler = Buffer.alloc(512 * 1024, 'x');
-        let full = false;
-        for (let index = 0; index < 64 && !full; index++) {
-          full = await etcd.client
-            .put(`/fill/${index}`)
-            .value(filler)
-            .exec()
-            .then(
-              () => false,
-              (error: Error) => /database space exceeded/.test(error.message),
-            );
-        }
+        await fillUntilNoSpace(etcd.cluster);
         const refused = await within(
           leader.process.next(
             (e) => e.event === 'write' && !e.ok && e.code === 'ZTAP_ETCD_NOSPACE' && BigInt(e.at) > filledAt,

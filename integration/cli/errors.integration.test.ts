@@ -86,7 +86,7 @@ describe('usage errors exit 2', () => {
     }
     const version = await ztap(['--version']);
     expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
-  });
+  }, 30_000);
 });
 
 describe('operational failures exit 1', () => {

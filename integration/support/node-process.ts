@@ -49,6 +49,10 @@ async function followLeadership(): Promise<void> {
   }
 }
 
+let quiet = false;
+const quietWaiters: (() => void)[] = [];
+let acting = 0;
+
 /**
  * Runs `act` every `everyMs` while this node leads. The acting instant is taken right after the
  * leadership check, before the request leaves: the moment this node acted as leader.
@@ -60,11 +64,12 @@ function whileLeader(
 ): void {
   let busy = false;
   setInterval(async () => {
-    if (busy) return;
+    if (busy || quiet) return;
     const term = election.term;
     if (term === undefined || !election.isLeader()) return;
     const actedAt = now();
     busy = true;
+    acting++;
     try {
       report({ event, term, ok: true, at: actedAt, ...(await act(term)) });
     } catch (error) {
@@ -78,8 +83,17 @@ function whileLeader(
       });
     } finally {
       busy = false;
+      acting--;
+      if (quiet && acting === 0) for (const wake of quietWaiters.splice(0)) wake();
     }
   }, everyMs);
+}
+
+/** Stops acting as leader (for the final comparison), once the write in flight, if any, is done. */
+async function quieten(): Promise<void> {
+  quiet = true;
+  if (acting > 0) await new Promise<void>((resolve) => quietWaiters.push(resolve));
+  report({ event: 'quiet' });
 }
 
 let counter = 0;
@@ -127,11 +141,16 @@ process.on('SIGTERM', () => void stop(0));
 createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
   if (command === 'stop') void stop(0);
+  if (command === 'quiet') void quieten();
   if (command === 'dump') {
     report({
       event: 'view',
       members: election.getNodes().map((node) => node.id),
       leader: election.getLeader()?.id ?? null,
+      isLeader: election.isLeader(),
+      leaseId: election.leaseId,
+      lastError: election.lastError?.message,
+      resyncs: election.resyncCount,
       ...(config.watchPolicies ? { policies: Object.fromEntries(knownPolicies) } : {}),
     });
   }

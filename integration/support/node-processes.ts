@@ -15,6 +15,7 @@ export interface NodeEvent {
     | 'policy-updated'
     | 'policy-deleted'
     | 'view'
+    | 'quiet'
     | 'stopped'
     | 'follow-ended'
     | 'policy-follow-ended';
@@ -107,6 +108,21 @@ export class NodeProcess {
       `${this.nodeId}: its view`,
     );
     return views.filter((event) => event.event === 'view')[seen] as NodeEvent;
+  }
+
+  /** Asks it to stop acting as leader (no more writes) and resolves once it has. */
+  async quieten(): Promise<void> {
+    this.#child.stdin?.write('quiet\n');
+    await this.next((event) => event.event === 'quiet', 'quiet');
+  }
+
+  /** The last few things it reported and said on stderr, for a failure message. */
+  describe(count = 8): string {
+    const last = this.events.items
+      .slice(-count)
+      .map((event) => JSON.stringify(event))
+      .join('\n    ');
+    return `${this.nodeId} (pid ${this.pid}):\n    ${last}\n    stderr: ${this.#stderr.slice(-600)}`;
   }
 
   /** Asks for a graceful stop and waits for the exit. */

@@ -21,6 +21,7 @@ export interface GlobalOptions {
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
 export const DEFAULT_TIMEOUT = '5s';
 
+const MAX_DURATION_MS = 24 * 3_600_000;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
@@ -31,18 +32,22 @@ export function parseDuration(text: string, option: string, options: { allowZero
   const value = Math.round(Number(match[1]) * (UNITS[match[2] ?? 'ms'] as number));
   if (value === 0 && !options.allowZero)
     throw new UsageError(`${option} must be more than zero (got ${JSON.stringify(text)})`);
+  // Timers and gRPC deadlines misbehave far beyond a day (overflow, RST_STREAM): no setting needs more.
+  if (value > MAX_DURATION_MS)
+    throw new UsageError(`${option} must be at most 24h (got ${JSON.stringify(text)})`);
   return value;
 }
 
 /** Repeated `--meta key=value` into metadata; the value may contain `=`. */
 export function parseMetadata(pairs: readonly string[]): NodeMetadata {
-  const metadata: Record<string, string> = {};
+  const entries: [string, string][] = [];
   for (const pair of pairs) {
     const separator = pair.indexOf('=');
     if (separator <= 0) throw new UsageError(`--meta must be key=value (got ${JSON.stringify(pair)})`);
-    metadata[pair.slice(0, separator)] = pair.slice(separator + 1);
+    entries.push([pair.slice(0, separator), pair.slice(separator + 1)]);
   }
-  return metadata;
+  // fromEntries keeps a "__proto__" key as a key (an assignment would set the prototype instead).
+  return Object.fromEntries(entries);
 }
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

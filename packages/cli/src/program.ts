@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
@@ -13,7 +13,14 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 };
 
 /** Builds the `ztap` program; everything it does goes through `io`, so tests can drive it in-process. */
-export function createProgram(io: CliIO, outcome: { exitCode: number } = { exitCode: EXIT.ok }): Command {
+/** What a run of the program reports back to main(). */
+export interface Outcome {
+  exitCode: number;
+  /** The help commander would have printed on stderr for a missing subcommand. */
+  helpOnError?: string;
+}
+
+export function createProgram(io: CliIO, outcome: Outcome = { exitCode: EXIT.ok }): Command {
   const program = new Command('ztap')
     .description('ZTAP cluster: leader election and membership on etcd')
     .version(version, '-v, --version', 'print the version')
@@ -38,7 +45,11 @@ export function createProgram(io: CliIO, outcome: { exitCode: number } = { exitC
     .option('--no-color', 'no colour, even on a terminal (NO_COLOR is honoured too)')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      // With errors silenced below, commander writes here only the help it shows when a command
+      // group is called without its subcommand: main() turns that into one line instead.
+      writeErr: (text) => {
+        outcome.helpOnError = (outcome.helpOnError ?? '') + text;
+      },
       outputError: () => {}, // main() prints every failure as one line
     })
     .exitOverride()
@@ -67,13 +78,27 @@ Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denie
 
 /** Runs `ztap` with `argv` (without node and script); resolves with the exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
-  const outcome = { exitCode: EXIT.ok as number };
+  const outcome: Outcome = { exitCode: EXIT.ok };
   try {
     await createProgram(io, outcome).parseAsync([...argv], { from: 'user' });
     return outcome.exitCode;
   } catch (error) {
+    if (error instanceof CommanderError && error.code === 'commander.help' && outcome.helpOnError) {
+      io.stderr.write(`ztap: ${missingSubcommand(outcome.helpOnError)}\n`);
+      return EXIT.usage;
+    }
     const { message, exitCode } = describeFailure(error);
     if (message) io.stderr.write(`ztap: ${message}\n`);
     return exitCode;
   }
+}
+
+/** "ztap cluster needs a command: status, list, ... (see ztap cluster --help)", from commander's help text. */
+export function missingSubcommand(help: string): string {
+  const usage = /Usage: (\S+(?: [a-z][\w-]*)*)/.exec(help)?.[1] ?? 'ztap';
+  const commands = (help.split(/^Commands:$/m)[1] ?? '')
+    .split('\n')
+    .map((line) => /^ {2}([a-z][\w-]*)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined && name !== 'help');
+  return `${usage} needs a command: ${commands.join(', ')} (see ${usage} --help)`;
 }

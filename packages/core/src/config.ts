@@ -60,9 +60,18 @@ export const DEFAULT_CONFIG = Object.freeze({
 
 const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 
+/** A value as error messages show it: never throws, whatever it is (no prototype, a Symbol, ...). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined) return String(value);
+  return `a ${typeof value}`;
+}
+
 function integerInRange(field: string, value: unknown, min: number, max: number, unit: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new ValidationError(field, `must be a whole number of ${unit} (got ${String(value)})`);
+    throw new ValidationError(field, `must be a whole number of ${unit} (got ${describeValue(value)})`);
   }
   if (value < min || value > max) {
     throw new ValidationError(field, `must be from ${min} to ${max} ${unit} (got ${value})`);

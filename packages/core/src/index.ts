@@ -15,6 +15,7 @@ export {
 } from './cluster-view.ts';
 export {
   DEFAULT_CONFIG,
+  describeValue,
   type HealthCheck,
   type LeaderElectionConfig,
   type ResolvedConfig,

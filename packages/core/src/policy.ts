@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import { ValidationError, ZtapError } from './errors.ts';
 
 export const MAX_POLICY_NAME_LENGTH = 128;
@@ -87,6 +87,27 @@ export function validatePolicyName(name: unknown, field = 'policy name'): string
   return name;
 }
 
+/** The first key that a mapping repeats (scalar keys, compared as text), if any. */
+function firstDuplicateKey(parsed: ReturnType<typeof parseDocument>): string | undefined {
+  let duplicate: string | undefined;
+  visit(parsed, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined) continue;
+        if (seen.has(key)) {
+          duplicate = key;
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return duplicate;
+}
+
 /**
  * Checks that `document` is YAML worth storing: a string of at most {@link MAX_POLICY_BYTES}, that a
  * real YAML parser reads without errors, and that is not empty. Returns it unchanged: the text is
@@ -98,16 +119,31 @@ export function validatePolicyDocument(document: unknown, field = 'document'): s
   const bytes = Buffer.byteLength(document);
   if (bytes > MAX_POLICY_BYTES)
     throw new ValidationError(field, `must be at most ${MAX_POLICY_BYTES} bytes (got ${bytes})`);
-  const parsed = parseDocument(document, { prettyErrors: true, uniqueKeys: true });
+  // uniqueKeys is checked below in linear time: the parser's own check is quadratic per mapping.
+  const parsed = parseDocument(document, { prettyErrors: true, uniqueKeys: false });
   const error = parsed.errors[0];
   if (error) {
     const line = error.linePos?.[0];
+    const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?\s*$/, '');
     throw new ValidationError(
       field,
-      `is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${error.message.split('\n')[0]}`,
+      `is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${reason}`,
     );
   }
-  if (parsed.contents === null || parsed.toJS() === null || parsed.toJS() === undefined) {
+  const duplicate = firstDuplicateKey(parsed);
+  if (duplicate !== undefined)
+    throw new ValidationError(
+      field,
+      `is not valid YAML: map keys must be unique (${JSON.stringify(duplicate)} repeats)`,
+    );
+  let value: unknown;
+  try {
+    // Resolves aliases: an unknown one, or an "alias bomb" that would expand without bound, throws.
+    value = parsed.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    throw new ValidationError(field, `is not valid YAML: ${(cause as Error).message}`, { cause });
+  }
+  if (parsed.contents === null || value === null || value === undefined) {
     throw new ValidationError(field, 'must not be empty');
   }
   return document;

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { ValidationError } from './errors.ts';
 import type { NodeMetadata, NodeRegistration } from './types.ts';
 
@@ -12,7 +13,6 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?$/;
 
 /**
  * A node id names a key in etcd and a row in a table, so it must be non-empty, at most
@@ -31,6 +31,9 @@ export function validateNodeId(id: unknown, field = 'nodeId'): string {
   if (id.trim() !== id) {
     throw new ValidationError(field, `must not start or end with whitespace (got ${JSON.stringify(id)})`);
   }
+  // A lone surrogate cannot be encoded in UTF-8: etcd would store (and list) a different id.
+  if (!id.isWellFormed())
+    throw new ValidationError(field, `must be valid Unicode (got ${JSON.stringify(id)})`);
   return id;
 }
 
@@ -47,7 +50,7 @@ export function validateAddress(address: unknown, field = 'nodeAddress'): string
   const host = address.slice(0, separator);
   const port = address.slice(separator + 1);
   const bracketed = host.startsWith('[') && host.endsWith(']');
-  const hostValid = bracketed ? IPV6.test(host.slice(1, -1)) : IPV4.test(host) || HOSTNAME.test(host);
+  const hostValid = bracketed ? isIPv6(host.slice(1, -1)) : IPV4.test(host) || HOSTNAME.test(host);
   if (!hostValid) throw new ValidationError(field, `${rule} (got ${JSON.stringify(address)})`);
   if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
     throw new ValidationError(field, `port must be a number from 1 to 65535 (got ${JSON.stringify(port)})`);
@@ -62,10 +65,12 @@ export function validateAddress(address: unknown, field = 'nodeAddress'): string
  */
 export function validateMetadata(metadata: unknown, field = 'metadata'): NodeMetadata {
   if (metadata === undefined) return Object.freeze({});
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new ValidationError(field, 'must be an object of string values');
-  }
-  const copy: Record<string, string> = {};
+  if (!isPlainObject(metadata))
+    throw new ValidationError(
+      field,
+      'must be an object of string values (a plain object: not a Map, an array or null)',
+    );
+  const entries: [string, string][] = [];
   let bytes = 0;
   for (const [key, value] of Object.entries(metadata)) {
     if (key.length === 0 || key.length > MAX_METADATA_KEY_LENGTH || CONTROL_CHARACTERS.test(key)) {
@@ -77,13 +82,24 @@ export function validateMetadata(metadata: unknown, field = 'metadata'): NodeMet
     if (typeof value !== 'string') {
       throw new ValidationError(`${field}.${key}`, `must be a string (got ${typeof value})`);
     }
+    if (!key.isWellFormed() || !value.isWellFormed()) {
+      throw new ValidationError(`${field}.${key}`, 'must be valid Unicode (no lone surrogates)');
+    }
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
-    copy[key] = value;
+    entries.push([key, value]);
   }
   if (bytes > MAX_METADATA_BYTES) {
     throw new ValidationError(field, `must total at most ${MAX_METADATA_BYTES} bytes (got ${bytes})`);
   }
-  return Object.freeze(copy);
+  // fromEntries defines own properties, so a "__proto__" key stays a key instead of a prototype.
+  return Object.freeze(Object.fromEntries(entries));
+}
+
+/** Object literals and JSON: not Maps, class instances or arrays, whose entries would be lost. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** Validates a registration as a whole; returns a normalised, frozen copy. */

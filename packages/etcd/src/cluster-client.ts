@@ -4,6 +4,7 @@ import {
   type ClusterState,
   type ClusterStateChange,
   ClusterView,
+  describeValue,
   type MemberRecord,
   type NodeRegistration,
   type Policy,
@@ -262,6 +263,6 @@ export class OperatorPolicies {
 
 function positiveInteger(field: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
-    throw new ValidationError(field, `must be a positive whole number (got ${value})`);
+    throw new ValidationError(field, `must be a positive whole number (got ${describeValue(value)})`);
   return value;
 }

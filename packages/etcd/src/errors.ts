@@ -95,6 +95,8 @@ export function isTransientEtcdError(error: unknown): boolean {
 
 /** The short reason inside a gRPC error, e.g. `connect ECONNREFUSED 127.0.0.1:2379`. */
 function connectionDetail(message: string): string {
+  // grpc-js says only "Failed to connect (<timestamp>)" when the server hangs up during the handshake.
+  if (/Failed to connect \(/.test(message)) return 'the server closed the connection during the handshake';
   const lastError = /Last error: (.*)$/m.exec(message)?.[1];
   // grpc-js wraps it as "Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ...".
   if (lastError)
@@ -119,13 +121,32 @@ export function translateEtcdError(error: unknown, operation: string, endpoints:
   if (/authentication failed|invalid auth token|UNAUTHENTICATED|user name is empty/i.test(message)) {
     return new EtcdAuthError(message.replace(/^.*etcdserver: /, ''), options);
   }
+  if (/alert bad certificate|alert certificate required|SSL alert number 4[26]/i.test(message)) {
+    return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, {
+      ...options,
+      hint: 'etcd rejected the client certificate: give a certificate and key (--cert/--key) signed by a CA it trusts',
+    });
+  }
   if (/certificate|SSL|TLS|handshake|self.signed|unable to verify|wrong version number/i.test(message)) {
     return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, {
       ...options,
       hint: 'does the endpoint speak TLS (https://), and does the CA you gave match its certificate?',
     });
   }
-  if (isTransientEtcdError(error))
+  if (/Failed to connect \(/.test(message) && endpoints.every((endpoint) => endpoint.startsWith('https:'))) {
+    return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, {
+      ...options,
+      hint: 'does the endpoint speak TLS (https://), and does the CA you gave match its certificate?',
+    });
+  }
+  if (/Failed to connect \(/.test(message) && endpoints.some((endpoint) => endpoint.startsWith('http:'))) {
+    return new EtcdUnavailableError(endpoints, connectionDetail(message), {
+      ...options,
+      hint: 'is it a TLS port? then use https:// endpoints and the CA (--cacert)',
+    });
+  }
+  if (isTransientEtcdError(error)) {
     return new EtcdUnavailableError(endpoints, connectionDetail(message), options);
+  }
   return new EtcdRequestError(operation, message, options);
 }

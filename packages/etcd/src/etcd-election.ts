@@ -489,7 +489,13 @@ export class EtcdElection extends BaseElection {
       {
         onLost: () => this.#onLeaseLost(session),
         onDeadline: () => this.#onDeadline(),
-        onRenewed: () => {},
+        // A node that could not renew may have missed becoming first while its session was invalid
+        // (the batch that made it first arrived during the outage): look again now that it is valid.
+        onRenewed: () => {
+          if (super.isLeader()) return;
+          this.#evaluateLeadership();
+          this.#publishLeader();
+        },
         onKeepalive: (roundTripMs) => this.heartbeats.fire({ latencySeconds: roundTripMs / 1000, ok: true }),
       },
     ).finally(() => {

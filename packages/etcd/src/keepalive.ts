@@ -21,6 +21,8 @@ export class KeepaliveChannel {
   readonly #clock: Clock;
   readonly #staleAfterMs: number;
   #stream: Promise<KeepaliveStream> | undefined;
+  /** When the stream being opened was asked for; undefined once it is open. */
+  #openingSinceMs: number | undefined;
   readonly #outstanding = new Map<string, number[]>();
   readonly #handlers = new Map<string, KeepaliveHandler>();
 
@@ -46,6 +48,10 @@ export class KeepaliveChannel {
     // quorum): start a new one rather than queue behind it forever.
     const oldest = this.#outstanding.get(leaseId)?.[0];
     if (oldest !== undefined && sentAtMs - oldest > this.#staleAfterMs) this.close();
+    // Likewise a stream that never finished opening (its member went away mid-handshake): requests
+    // are only queued once it is open, so without this check nothing would ever reset it.
+    if (this.#openingSinceMs !== undefined && sentAtMs - this.#openingSinceMs > this.#staleAfterMs)
+      this.close();
     this.#open()
       .then((stream) => {
         let queue = this.#outstanding.get(leaseId);
@@ -62,13 +68,16 @@ export class KeepaliveChannel {
   close(): void {
     const stream = this.#stream;
     this.#stream = undefined;
+    this.#openingSinceMs = undefined;
     this.#outstanding.clear();
     stream?.then((opened) => opened.end()).catch(() => {});
   }
 
   #open(): Promise<KeepaliveStream> {
     if (!this.#stream) {
+      this.#openingSinceMs = this.#clock.monotonicNow();
       const opening = this.#client.leaseClient.leaseKeepAlive().then((stream) => {
+        if (this.#stream === opening) this.#openingSinceMs = undefined;
         stream.on('data', (response: ILeaseKeepAliveResponse) => this.#onResponse(response));
         const reset = () => {
           if (this.#stream === opening) this.close();

@@ -1,4 +1,9 @@
-import { type LeaderElectionConfig, type ResolvedConfig, ValidationError } from '@ztap/cluster';
+import {
+  describeValue,
+  type LeaderElectionConfig,
+  type ResolvedConfig,
+  ValidationError,
+} from '@ztap/cluster';
 import type { Etcd3 } from 'etcd3';
 import { resolvePrefix } from './keys.ts';
 
@@ -131,7 +136,7 @@ export function resolveEtcdOptions(
   if (!Number.isInteger(requestTimeout) || requestTimeout < 50 || requestTimeout >= electionTimeout) {
     throw new ValidationError(
       'requestTimeout',
-      `must be a whole number of milliseconds from 50 to below electionTimeout (${electionTimeout}) (got ${requestTimeout})`,
+      `must be a whole number of milliseconds from 50 to below electionTimeout (${electionTimeout}) (got ${describeValue(requestTimeout)})`,
     );
   }
   const stepDownMargin = options.stepDownMargin ?? Math.max(300, Math.round(electionTimeout / 5));
@@ -139,7 +144,7 @@ export function resolveEtcdOptions(
   if (!Number.isInteger(stepDownMargin) || stepDownMargin < 1 || stepDownMargin >= maxMargin) {
     throw new ValidationError(
       'stepDownMargin',
-      `must be a whole number of milliseconds from 1 to below electionTimeout − 2 × heartbeatInterval (${maxMargin}) (got ${stepDownMargin})`,
+      `must be a whole number of milliseconds from 1 to below electionTimeout − 2 × heartbeatInterval (${maxMargin}) (got ${describeValue(stepDownMargin)})`,
     );
   }
   return Object.freeze({

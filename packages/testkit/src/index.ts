@@ -17,6 +17,7 @@ export type {
   EtcdHandle,
   EtcdMember,
   EtcdProvider,
+  EtcdServerTls,
   RestartOptions,
   StartEtcdOptions,
 } from './etcd/types.ts';

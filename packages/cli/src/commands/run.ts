@@ -84,12 +84,11 @@ async function runWhileLeader(
     const [file, ...args] = commandLine as [string, ...string[]];
     const child = spawn(file, args, {
       stdio: 'inherit',
-      env: {
-        ...io.env,
+      env: childEnvironment(io.env, {
         ZTAP_TERM: String(leadership.term),
         ZTAP_NODE_ID: election.nodeId,
         ZTAP_PREFIX: election.prefix,
-      },
+      }),
     });
     const exited = new Promise<number>((resolve, reject) => {
       child.once('error', (error) => reject(new CliFailure(`cannot start ${file}: ${error.message}`)));
@@ -121,6 +120,15 @@ async function runWhileLeader(
     stopListening();
     await election.stop();
   }
+}
+
+/** Our environment for the command, minus the etcd password: the command has no business with it. */
+export function childEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  extra: Record<string, string>,
+): Record<string, string | undefined> {
+  const { ZTAP_ETCD_PASSWORD: _password, ...rest } = env;
+  return { ...rest, ...extra };
 }
 
 /** SIGTERM, then SIGKILL if the child is still running after the grace period. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CLIENT_PORT, CONTAINER_LABEL } from './container.ts';
 import { etcdVersion, listMemberNames } from './etcd-api.ts';
 import { withTimeout } from './timing.ts';
+import { probeTlsOf } from './tls.ts';
 import type { EtcdHandle } from './types.ts';
 
 const TIMEOUT_MS = 5_000;
@@ -90,13 +91,14 @@ async function confirmLocal(handle: EtcdHandle): Promise<string> {
     }
   }
   const endpoint = handle.endpoints[0] as string;
-  const names = await listMemberNames(endpoint, TIMEOUT_MS);
+  const tls = probeTlsOf(handle.tls);
+  const names = await listMemberNames(endpoint, TIMEOUT_MS, tls);
   const expected = members.map((member) => member.name);
   claim(
     sameNames(names, expected),
     `the etcd at ${endpoint} lists members ${names.join(', ')}, not ${expected.join(', ')}`,
   );
-  const version = await etcdVersion(endpoint, TIMEOUT_MS);
+  const version = await etcdVersion(endpoint, TIMEOUT_MS, tls);
   const pids = members.map((member) => member.pid).join(', ');
   return `local etcd process${members.length > 1 ? 'es' : ''} (pid ${pids}) run; the etcd ${version} at ${new URL(endpoint).host} lists members ${names.join(', ')}`;
 }

@@ -1,12 +1,13 @@
 import { httpRequest, targetOfUrl } from './http.ts';
+import type { ProbeTls } from './tls.ts';
 
 /**
  * Whether the etcd member at `clientUrl` says `{"health":"true"}`: it has a leader and served a quorum
  * read. Any failure (refused, timed out, unhealthy) is `false`.
  */
-export async function isHealthy(clientUrl: string, timeoutMs: number): Promise<boolean> {
+export async function isHealthy(clientUrl: string, timeoutMs: number, tls?: ProbeTls): Promise<boolean> {
   try {
-    const response = await httpRequest(targetOfUrl(clientUrl), { path: '/health', timeoutMs });
+    const response = await httpRequest(targetOfUrl(clientUrl, tls), { path: '/health', timeoutMs });
     return response.status === 200 && (JSON.parse(response.body) as { health?: unknown }).health === 'true';
   } catch {
     return false;
@@ -26,9 +27,13 @@ export interface MemberStatus {
  * The member's status through the v3 gRPC gateway (`/v3/...`, etcd 3.4 and later), or `undefined` when it
  * does not answer within `timeoutMs`.
  */
-export async function memberStatus(clientUrl: string, timeoutMs: number): Promise<MemberStatus | undefined> {
+export async function memberStatus(
+  clientUrl: string,
+  timeoutMs: number,
+  tls?: ProbeTls,
+): Promise<MemberStatus | undefined> {
   try {
-    const response = await httpRequest(targetOfUrl(clientUrl), {
+    const response = await httpRequest(targetOfUrl(clientUrl, tls), {
       method: 'POST',
       path: '/v3/maintenance/status',
       body: '{}',
@@ -45,8 +50,8 @@ export async function memberStatus(clientUrl: string, timeoutMs: number): Promis
 }
 
 /** The server version etcd at `clientUrl` reports (`GET /version`), e.g. `3.4.23`. */
-export async function etcdVersion(clientUrl: string, timeoutMs: number): Promise<string> {
-  const response = await httpRequest(targetOfUrl(clientUrl), { path: '/version', timeoutMs });
+export async function etcdVersion(clientUrl: string, timeoutMs: number, tls?: ProbeTls): Promise<string> {
+  const response = await httpRequest(targetOfUrl(clientUrl, tls), { path: '/version', timeoutMs });
   const version =
     response.status === 200 ? (JSON.parse(response.body) as { etcdserver?: unknown }).etcdserver : undefined;
   if (typeof version !== 'string')
@@ -55,8 +60,12 @@ export async function etcdVersion(clientUrl: string, timeoutMs: number): Promise
 }
 
 /** The member names the etcd at `clientUrl` lists (`/v3/cluster/member/list`), sorted. */
-export async function listMemberNames(clientUrl: string, timeoutMs: number): Promise<string[]> {
-  const response = await httpRequest(targetOfUrl(clientUrl), {
+export async function listMemberNames(
+  clientUrl: string,
+  timeoutMs: number,
+  tls?: ProbeTls,
+): Promise<string[]> {
+  const response = await httpRequest(targetOfUrl(clientUrl, tls), {
     method: 'POST',
     path: '/v3/cluster/member/list',
     body: '{}',

@@ -1,7 +1,11 @@
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ProbeTls } from './tls.ts';
 
-/** Where a request goes: a host and port, or a unix socket. */
-export type HttpTarget = { readonly host: string; readonly port: number } | { readonly socketPath: string };
+/** Where a request goes: a host and port (over TLS when `tls` is given), or a unix socket. */
+export type HttpTarget =
+  | { readonly host: string; readonly port: number; readonly tls?: ProbeTls }
+  | { readonly socketPath: string };
 
 /** A response's status and whole body. */
 export interface HttpResponse {
@@ -9,10 +13,13 @@ export interface HttpResponse {
   readonly body: string;
 }
 
-/** The host and port of an `http://host:port` URL. */
-export function targetOfUrl(url: string): HttpTarget {
-  const { hostname, port } = new URL(url);
-  return { host: hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(port || 80) };
+/** The host and port of an `http(s)://host:port` URL; an `https://` URL needs `tls` (what to trust). */
+export function targetOfUrl(url: string, tls?: ProbeTls): HttpTarget {
+  const { hostname, port, protocol } = new URL(url);
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  if (protocol !== 'https:') return { host, port: Number(port || 80) };
+  if (!tls) throw new Error(`${url} speaks TLS: say which CA to trust`);
+  return { host, port: Number(port || 443), tls };
 }
 
 /**
@@ -35,8 +42,11 @@ export function httpRequest(
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(options.body));
     }
-    const req = request({
-      ...target,
+    const where = 'socketPath' in target ? target : { host: target.host, port: target.port };
+    const tls = 'socketPath' in target ? undefined : target.tls;
+    const req = (tls ? httpsRequest : request)({
+      ...where,
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
       method: options.method ?? 'GET',
       path: options.path,
       headers,

@@ -8,7 +8,7 @@ import { memberStatus } from './etcd-api.ts';
 import { EtcdStartError, LocalEtcdMember } from './local-member.ts';
 import { freeLoopbackPorts } from './ports.ts';
 import { pollUntil } from './timing.ts';
-import type { EtcdCluster, EtcdClusterOptions, EtcdMember } from './types.ts';
+import type { EtcdCluster, EtcdClusterOptions, EtcdMember, EtcdServerTls } from './types.ts';
 
 /** A cluster start that fails because a port was taken between picking and binding it is retried. */
 const START_ATTEMPTS = 3;
@@ -23,24 +23,34 @@ class LocalEtcdCluster implements EtcdCluster {
   readonly description: string;
   readonly members: readonly LocalEtcdMember[];
   readonly version: string;
+  readonly tls: EtcdServerTls | undefined;
   readonly #root: string;
   #stopped: Promise<void> | undefined;
 
-  constructor(binary: EtcdBinary, root: string, members: readonly LocalEtcdMember[]) {
+  constructor(
+    binary: EtcdBinary,
+    root: string,
+    members: readonly LocalEtcdMember[],
+    tls: EtcdServerTls | undefined,
+  ) {
     this.#root = root;
     this.members = members;
     this.version = binary.version;
+    this.tls = tls;
     this.endpoints = members.map((member) => member.clientUrl);
     const where = this.endpoints.map((url) => new URL(url).host).join(', ');
     const what = members.length === 1 ? 'local etcd' : `local etcd cluster of ${members.length},`;
-    this.description = `${what} ${binary.version} (${binary.path}) on ${where}`;
+    const secured = !tls ? '' : tls.clientCert ? ' over TLS with client certificates' : ' over TLS';
+    this.description = `${what} ${binary.version} (${binary.path}) on ${where}${secured}`;
   }
 
   async leader(timeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<EtcdMember> {
     return pollUntil(
       async () => {
         const candidates = this.members.filter((member) => member.running && !member.paused);
-        const statuses = await Promise.all(candidates.map((member) => memberStatus(member.clientUrl, 500)));
+        const statuses = await Promise.all(
+          candidates.map((member) => memberStatus(member.clientUrl, 500, member.probeTls)),
+        );
         const answered = statuses.filter((status) => status !== undefined);
         const leaderIndex = statuses.findIndex(
           (status) => status !== undefined && status.leaderId === status.memberId,
@@ -76,7 +86,9 @@ class LocalEtcdCluster implements EtcdCluster {
   /** The members that say they lead, asked once (no waiting for an election). */
   async #currentLeaders(): Promise<LocalEtcdMember[]> {
     const candidates = this.members.filter((member) => member.running && !member.paused);
-    const statuses = await Promise.all(candidates.map((member) => memberStatus(member.clientUrl, 500)));
+    const statuses = await Promise.all(
+      candidates.map((member) => memberStatus(member.clientUrl, 500, member.probeTls)),
+    );
     return candidates.filter((_, index) => {
       const status = statuses[index];
       return status !== undefined && status.leaderId === status.memberId;
@@ -112,9 +124,10 @@ async function launch(
         initialCluster,
         clusterToken,
         extraArgs: options.extraArgs ?? [],
+        tls: options.tls,
       }),
   );
-  const cluster = new LocalEtcdCluster(binary, root, members);
+  const cluster = new LocalEtcdCluster(binary, root, members, options.tls);
   try {
     // All members first: none is healthy before a quorum of them runs.
     for (const member of members) await member.start();

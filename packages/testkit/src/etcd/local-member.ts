@@ -9,7 +9,8 @@ import { trackProcess } from './cleanup.ts';
 import { isHealthy } from './etcd-api.ts';
 import { acceptsConnections } from './ports.ts';
 import { pollUntil, withTimeout } from './timing.ts';
-import type { EtcdMember, RestartOptions } from './types.ts';
+import { type ProbeTls, probeTlsOf, serverTlsArgs } from './tls.ts';
+import type { EtcdMember, EtcdServerTls, RestartOptions } from './types.ts';
 
 /** Everything that makes a member itself; the same on every (re)start. */
 export interface LocalMemberConfig {
@@ -24,6 +25,8 @@ export interface LocalMemberConfig {
   /** Unique per cluster, so members of two clusters that meet on a reused port refuse each other. */
   readonly clusterToken: string;
   readonly extraArgs: readonly string[];
+  /** Serve clients over TLS (`https://` client URL). */
+  readonly tls?: EtcdServerTls | undefined;
 }
 
 /**
@@ -76,6 +79,7 @@ function memberArgs(config: LocalMemberConfig, clientUrl: string, peerUrl: strin
     ['--initial-cluster-state', 'new'],
     ['--heartbeat-interval', String(HEARTBEAT_INTERVAL_MS)],
     ['--election-timeout', String(ELECTION_TIMEOUT_MS)],
+    serverTlsArgs(config.tls),
     config.extraArgs,
   ].flat();
 }
@@ -88,6 +92,8 @@ export class LocalEtcdMember implements EtcdMember {
   readonly dir: string;
   readonly logFile: string;
   readonly #config: LocalMemberConfig;
+  /** What the health probe presents to a TLS client port. */
+  readonly probeTls: ProbeTls | undefined;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #lastExit = '';
@@ -99,7 +105,8 @@ export class LocalEtcdMember implements EtcdMember {
   constructor(config: LocalMemberConfig) {
     this.#config = config;
     this.name = config.name;
-    this.clientUrl = `http://127.0.0.1:${config.clientPort}`;
+    this.clientUrl = `${config.tls ? 'https' : 'http'}://127.0.0.1:${config.clientPort}`;
+    this.probeTls = probeTlsOf(config.tls);
     this.peerUrl = `http://127.0.0.1:${config.peerPort}`;
     this.dir = config.dir;
     this.logFile = join(config.dir, 'etcd.log');
@@ -156,7 +163,7 @@ export class LocalEtcdMember implements EtcdMember {
     await pollUntil(
       async () => {
         this.#failIfExited();
-        return (await isHealthy(this.clientUrl, 1_000)) || undefined;
+        return (await isHealthy(this.clientUrl, 1_000, this.probeTls)) || undefined;
       },
       {
         timeoutMs,

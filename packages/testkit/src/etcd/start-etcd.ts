@@ -66,6 +66,8 @@ async function containerEtcd(options: StartEtcdOptions): Promise<EtcdHandle> {
  * 4. else a container (image `ZTAP_TEST_ETCD_IMAGE`) when a container engine answers within a few
  *    seconds, else a local `etcd` binary (`ETCD_BIN`, else `PATH`) on free loopback ports.
  *
+ * `tls` (client port over TLS) needs provider `'local'`.
+ *
  * A provider that was asked for but cannot work fails; so does finding no etcd at all, with an
  * {@link EtcdUnavailableError} whose message says how to install or point to one. It never returns
  * something that lets a test skip.
@@ -73,6 +75,10 @@ async function containerEtcd(options: StartEtcdOptions): Promise<EtcdHandle> {
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdHandle> {
   const env = process.env;
   const provider = options.provider ?? (endpointsFromEnv(env) ? 'external' : providerFromEnv(env));
+  if (options.tls && provider !== 'local') {
+    // Anything else would quietly run the test against plaintext, or wherever the environment points.
+    throw new Error("TLS is supported for local etcd processes only: start this test with provider 'local'.");
+  }
   const local = () => startEtcdCluster(1, options);
   switch (provider) {
     case 'external':

@@ -15,6 +15,8 @@ export interface EtcdHandle extends AsyncDisposable {
   readonly members: readonly EtcdMember[];
   /** The container behind it when {@link provider} is `'container'`; `undefined` otherwise. */
   readonly container?: EtcdContainerInfo;
+  /** How its client port speaks TLS, when it was started with `tls`; `undefined` for plaintext. */
+  readonly tls?: EtcdServerTls | undefined;
   /**
    * Ends everything this handle started and removes its data; a no-op for `'external'`. Idempotent:
    * every call returns the same promise.
@@ -32,6 +34,23 @@ export interface EtcdContainerInfo {
   readonly image: string;
 }
 
+/**
+ * TLS on the client port of local etcd processes, as PEM files. The endpoints become `https://`; peers
+ * keep talking plaintext on loopback.
+ */
+export interface EtcdServerTls {
+  /** The server certificate (valid for 127.0.0.1) and its key. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The CA that signed the server certificate: the launcher's own requests trust it. */
+  readonly caFile: string;
+  /**
+   * Requires client certificates signed by `caFile` (`--client-cert-auth --trusted-ca-file`); the
+   * launcher's own requests (health, status, version) present this one.
+   */
+  readonly clientCert?: { readonly certFile: string; readonly keyFile: string };
+}
+
 /** Options of `startEtcd`. */
 export interface StartEtcdOptions {
   /**
@@ -47,6 +66,8 @@ export interface StartEtcdOptions {
   readonly extraArgs?: readonly string[];
   /** How long a start may take before it fails (with etcd's log); 20 s locally, 60 s for a container. */
   readonly startupTimeoutMs?: number;
+  /** Serve clients over TLS; only the `'local'` provider can (it must be asked for). */
+  readonly tls?: EtcdServerTls;
 }
 
 /** Options of `startEtcdCluster`. */
@@ -55,6 +76,8 @@ export interface EtcdClusterOptions {
   readonly extraArgs?: readonly string[];
   /** How long the cluster may take to become healthy before the start fails; 20 s by default. */
   readonly startupTimeoutMs?: number;
+  /** Serve clients over TLS (every member, with the same certificate). */
+  readonly tls?: EtcdServerTls;
 }
 
 /** Options of {@link EtcdMember.restart}. */
@@ -76,7 +99,7 @@ export interface RestartOptions {
 export interface EtcdMember {
   /** The etcd `--name`, unique within its cluster. */
   readonly name: string;
-  /** Its client URL, e.g. `http://127.0.0.1:40123`. */
+  /** Its client URL, e.g. `http://127.0.0.1:40123` (`https://` with TLS). */
   readonly clientUrl: string;
   /** Its peer (raft) URL. */
   readonly peerUrl: string;

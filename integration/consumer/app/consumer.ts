@@ -1,0 +1,78 @@
+// Type-checked by the consumer test against the declarations npm installed from the tarballs
+// (`tsc --noEmit`, module resolution nodenext and bundler). Never run.
+import { type CliIO, createProgram, EXIT, main } from '@ztap/cli';
+import {
+  DEFAULT_CONFIG,
+  isFencedWriteError,
+  type LeaderElection,
+  type Leadership,
+  type Node,
+  ValidationError,
+} from '@ztap/cluster';
+import {
+  EtcdClusterClient,
+  EtcdElection,
+  type EtcdElectionOptions,
+  type GuardedTxn,
+} from '@ztap/cluster-etcd';
+import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
+import { type ClusterMetrics, registerClusterMetrics } from '@ztap/cluster-metrics';
+import { Registry } from 'prom-client';
+
+const options: EtcdElectionOptions = {
+  nodeId: 'node-1',
+  nodeAddress: '127.0.0.1:9090',
+  endpoints: ['http://127.0.0.1:2379'],
+  cluster: 'payments',
+};
+const etcd = new EtcdElection(options);
+const memory = new InMemoryElection({
+  nodeId: 'node-2',
+  nodeAddress: '127.0.0.1:9091',
+  hub: new MemoryHub(),
+});
+const elections: readonly LeaderElection[] = [etcd, memory];
+
+export function leaderOnly(election: LeaderElection): Promise<number> {
+  return election.runWhileLeader(async ({ term, signal }: Leadership) => {
+    signal.throwIfAborted();
+    return term;
+  });
+}
+
+export function fencedPut(term: number): Promise<unknown> {
+  const txn: GuardedTxn = {
+    term,
+    success: [{ request_put: { key: Buffer.from('k'), value: Buffer.from('v') } }],
+  };
+  return etcd.guardedTxn(txn);
+}
+
+export function explain(error: unknown): string {
+  if (isFencedWriteError(error)) return `fenced at term ${error.term}`;
+  if (error instanceof ValidationError) return `bad ${error.field}`;
+  return 'other';
+}
+
+export async function leaders(): Promise<(Node | undefined)[]> {
+  const seen: (Node | undefined)[] = [];
+  for await (const leader of memory.leaderChanges({ signal: AbortSignal.timeout(1000) })) seen.push(leader);
+  return seen;
+}
+
+export const metrics: ClusterMetrics = registerClusterMetrics(etcd, { registry: new Registry() });
+export const client = new EtcdClusterClient({ endpoints: ['http://127.0.0.1:2379'] });
+export const heartbeat: 1000 = DEFAULT_CONFIG.heartbeatInterval;
+export const usage: 2 = EXIT.usage;
+export function run(io: CliIO): Promise<number> {
+  createProgram(io).name();
+  return main(['cluster', 'status'], io);
+}
+
+// The declarations are real types, not `any`: each line below must be an error.
+// @ts-expect-error nodeId is a string
+new EtcdElection({ nodeId: 1, nodeAddress: '127.0.0.1:9090' });
+// @ts-expect-error term is a number or undefined
+export const wrong: string = elections[0]?.term;
+// @ts-expect-error runWhileLeader's result has the callback's type
+export const notANumber: Promise<string> = leaderOnly(memory);
