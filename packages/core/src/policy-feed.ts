@@ -26,8 +26,9 @@ export class PolicyFeed implements AsyncIterableIterator<PolicyUpdate, undefined
     this.#snapshot = options.snapshot;
     this.#bufferSize = options.bufferSize;
     this.#onClose = options.onClose ?? (() => {});
-    if (options.signal?.aborted) this.close();
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    // Already aborted: born closed, without calling onClose (the owner has not registered it yet).
+    if (options.signal?.aborted) this.#closed = true;
+    else options.signal?.addEventListener('abort', () => this.close(), { once: true });
   }
 
   push(update: PolicyUpdate): void {

@@ -27,6 +27,12 @@ export type PolicyUpdate =
 export interface PolicyWriteOptions {
   /** Compare-and-set: write only if the policy is at this version (0: only if it does not exist). */
   readonly ifVersion?: number;
+  /**
+   * The leadership term the caller's work started under (`runWhileLeader`'s `term`). The write is
+   * fenced by it: if that leadership ended — even if this node leads again under a newer term —
+   * it fails with `FencedWriteError`. Default: the node's current term.
+   */
+  readonly term?: number;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  FencedWriteError,
   NotLeaderError,
   type Policy,
   type PolicySync,
@@ -29,11 +30,17 @@ export class EtcdPolicySync implements PolicySync {
   }
 
   async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
-    return this.#store.put(name, document, this.#election.nodeId, this.#fenced('write policies'), options);
+    return this.#store.put(
+      name,
+      document,
+      this.#election.nodeId,
+      this.#fenced('write policies', options?.term),
+      options,
+    );
   }
 
   async deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean> {
-    return this.#store.delete(name, this.#fenced('delete policies'), options);
+    return this.#store.delete(name, this.#fenced('delete policies', options?.term), options);
   }
 
   async getPolicyVersion(name: string): Promise<number | undefined> {
@@ -52,10 +59,14 @@ export class EtcdPolicySync implements PolicySync {
     return this.#store.subscribe(options);
   }
 
-  /** A transaction runner bound to the leadership held *now*: checked locally, then by etcd. */
-  #fenced(operation: string): PolicyTxn {
+  /**
+   * A transaction runner bound to one leadership — the caller's `term`, or the one held now —
+   * checked locally, then by etcd.
+   */
+  #fenced(operation: string, callerTerm: number | undefined): PolicyTxn {
     const term = this.#election.term;
     if (term === undefined) throw new NotLeaderError(this.#election.nodeId, operation);
+    if (callerTerm !== undefined && callerTerm !== term) throw new FencedWriteError(callerTerm);
     return (txn) => this.#election.guardedTxn({ term, ...txn });
   }
 }

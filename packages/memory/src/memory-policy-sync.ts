@@ -19,11 +19,16 @@ export class InMemoryPolicySync implements PolicySync {
   }
 
   async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
-    return this.#election.hub.policies.put(name, document, this.#writer('write policies'), options);
+    return this.#election.hub.policies.put(
+      name,
+      document,
+      this.#writer('write policies', options?.term),
+      options,
+    );
   }
 
   async deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean> {
-    return this.#election.hub.policies.delete(name, this.#writer('delete policies'), options);
+    return this.#election.hub.policies.delete(name, this.#writer('delete policies', options?.term), options);
   }
 
   async getPolicyVersion(name: string): Promise<number | undefined> {
@@ -42,9 +47,10 @@ export class InMemoryPolicySync implements PolicySync {
     return this.#election.hub.policies.subscribe(options);
   }
 
-  #writer(operation: string) {
+  #writer(operation: string, callerTerm: number | undefined) {
     const term = this.#election.term;
     if (term === undefined) throw new NotLeaderError(this.#election.nodeId, operation);
-    return { updatedBy: this.#election.nodeId, term };
+    // The store checks the term against the hub's current one: a stale caller's term fails there.
+    return { updatedBy: this.#election.nodeId, term: callerTerm ?? term };
   }
 }

@@ -1,4 +1,5 @@
 import {
+  isFencedWriteError,
   isNotLeaderError,
   isPolicyVersionConflictError,
   isValidationError,
@@ -127,6 +128,26 @@ export function describePolicyConformance(
               : `${u.type}:${u.type === 'deleted' ? u.name : ''}`,
           ),
       ).toEqual([`updated:a@${a1.version}`, `updated:a@${a2.version}`, 'deleted:existing']);
+    });
+
+    it('a write fenced by the term its work started under fails once that leadership ended', async () => {
+      const { election, policies } = await fixture.leader('leader');
+      const term = election.term as number;
+      await policies.syncPolicy('web', DOCUMENT, { term });
+      await election.resign(); // a lone node leads again at once, under a newer term
+      await fixture.settle(election.waitForLeadership());
+      expect(election.term).toBeGreaterThan(term);
+      await expect(policies.syncPolicy('web', `${DOCUMENT}# stale\n`, { term })).rejects.toSatisfy(
+        isFencedWriteError,
+      );
+      expect((await policies.getPolicy('web'))?.document).toBe(DOCUMENT);
+    });
+
+    it('subscribing with an aborted signal gives a finished subscription', async () => {
+      const { policies } = await fixture.leader('leader');
+      const updates = new Recorder(policies.subscribePolicies({ signal: AbortSignal.abort() }));
+      await fixture.settle(updates.ended());
+      expect(updates.error).toBeUndefined();
     });
 
     it('a subscription ends when its signal aborts', async () => {

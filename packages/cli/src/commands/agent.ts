@@ -49,18 +49,20 @@ health check, and 503 with {"status":"unhealthy","reason":...} otherwise.`,
       const election = createNodeElection(command, io);
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
-      // Disposed when the agent stops: its policy subscription holds the etcd watch open otherwise.
-      await using _metrics = registerClusterMetrics(election, {
-        registry,
-        policies: new EtcdPolicySync(election),
-      });
+      const metrics = registerClusterMetrics(election, { registry, policies: new EtcdPolicySync(election) });
       const log = createLogger(io, globals.json === true, globals.color !== false);
-      await runAgent(election, io, log, listen, registry);
+      // Metrics first: their policy subscription shares the election's etcd client.
+      const shutdown = async () => {
+        await metrics.dispose();
+        await election.stop();
+      };
+      await runAgent(election, shutdown, io, log, listen, registry);
     });
 }
 
 async function runAgent(
   election: EtcdElection,
+  shutdown: () => Promise<void>,
   io: CliIO,
   log: Logger,
   listen: { host: string; port: number } | undefined,
@@ -74,7 +76,7 @@ async function runAgent(
   const stopListening = io.onShutdown((signal) => {
     if (stopping) return;
     log('stopping', `${signal}: resigning and leaving the cluster`, { signal });
-    stopping = election.stop().finally(stopped);
+    stopping = shutdown().finally(stopped);
   });
   let server: Server | undefined;
   try {
@@ -100,7 +102,7 @@ async function runAgent(
   } finally {
     stopListening();
     server?.close();
-    await election.stop();
+    await shutdown();
   }
 }
 
