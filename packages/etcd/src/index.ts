@@ -27,6 +27,8 @@ export {
   acquireMirror,
   type MirrorBatch,
   type MirrorEntry,
+  type MirrorListener,
+  type MirrorOptions,
   PrefixMirror,
   prefixRangeEnd,
   toEntry,

@@ -22,7 +22,8 @@ export interface MirrorBatch {
   readonly resync: boolean;
 }
 
-type Listener = (batch: MirrorBatch) => void;
+/** What `PrefixMirror.subscribe` calls after every batch. */
+export type MirrorListener = (batch: MirrorBatch) => void;
 
 export interface MirrorOptions {
   /** How often to ask etcd for its current revision, to catch a watch that went silent. */
@@ -76,7 +77,7 @@ export class PrefixMirror {
   #watcher: Watcher | undefined;
   #listing: Promise<void> | undefined;
   #queued: IWatchResponse[] = [];
-  #listeners = new Set<Listener>();
+  #listeners = new Set<MirrorListener>();
   #firstCampaignCache = new Map<string, MirrorEntry | undefined>();
   #progressTimer: TimerHandle | undefined;
   #lagTarget: number | undefined;
@@ -165,7 +166,7 @@ export class PrefixMirror {
     if (!caughtUp) await this.#relist(true);
   }
 
-  subscribe(listener: Listener): () => void {
+  subscribe(listener: MirrorListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -33,7 +33,8 @@ export interface CandidateJoin extends NodeRegistration {
   readonly initialLeadership: number;
 }
 
-type Listener = (snapshot: ClusterSnapshot) => void;
+/** What `MemoryHub.attach` calls with every new snapshot. */
+export type HubListener = (snapshot: ClusterSnapshot) => void;
 
 /**
  * The shared store of in-memory elections: the members, the leader and its term. Elections that share
@@ -57,7 +58,7 @@ export class MemoryHub {
   /** The cluster's policies; leader writes are fenced by the hub's current term. */
   readonly policies: MemoryPolicyStore;
   readonly #members = new Map<string, HubMember>();
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Set<HubListener>();
   readonly #eligibilityTimers = new Map<string, unknown>();
   #leader: { id: string; term: number } | undefined;
   #lastTerm = 0;
@@ -71,7 +72,7 @@ export class MemoryHub {
   }
 
   /** Calls `listener` with every new snapshot until the returned function is called. */
-  attach(listener: Listener): () => void {
+  attach(listener: HubListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
