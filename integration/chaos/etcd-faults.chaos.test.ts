@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'vitest';
 import { within } from '../support/etcd.ts';
-import { msBetween, nowNs, TRIALS, Trial, useEtcdCluster } from './harness.ts';
+import { msBetween, nowNs, runTrials, TRIALS, type Trial, useEtcdCluster } from './harness.ts';
 
 const etcd = useEtcdCluster();
 
@@ -12,8 +12,7 @@ function scenario(name: string, trial: (trial: Trial) => Promise<void>, perTrial
   it(
     name,
     async () => {
-      for (let round = 0; round < TRIALS; round++)
-        await trial(new Trial(etcd, name.split(' ').slice(0, 2).join('-')));
+      await runTrials(etcd, name.split(' ').slice(0, 2).join('-'), TRIALS, trial);
     },
     TRIALS * perTrialMs + 30_000,
   );

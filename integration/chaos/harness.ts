@@ -172,9 +172,14 @@ export class Trial {
       recordTrial(scenario, { ...figures, acceptedWrites: accepted }, violations);
       expect(violations, `${scenario}: invariant violations`).toEqual([]);
     } finally {
-      await Promise.all(this.nodes.map((node) => node.process.kill()));
-      await Promise.all(this.#proxies.map((proxy) => proxy.close()));
+      await this.dispose();
     }
+  }
+
+  /** Kills this trial's processes and closes its proxies; safe to call twice, also after a failure. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.process.kill()));
+    await Promise.all(this.#proxies.splice(0).map((proxy) => proxy.close()));
   }
 
   #exited(node: TrialNode): boolean {
@@ -207,6 +212,26 @@ export class Trial {
         Number(kv.mod_revision),
       ]),
     );
+  }
+}
+
+/**
+ * Runs `count` trials one after the other, each with a fresh Trial that is disposed whatever happens
+ * (a trial that fails midway must not leave node processes behind).
+ */
+export async function runTrials(
+  etcd: ChaosEtcd,
+  label: string,
+  count: number,
+  run: (trial: Trial) => Promise<void>,
+): Promise<void> {
+  for (let round = 0; round < count; round++) {
+    const trial = new Trial(etcd, label);
+    try {
+      await run(trial);
+    } finally {
+      await trial.dispose();
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 import { describe, it } from 'vitest';
 import { within } from '../support/etcd.ts';
 import { etcdctl } from '../support/etcdctl.ts';
-import { msBetween, nowNs, TRIALS, Trial, useEtcdCluster } from './harness.ts';
+import { msBetween, nowNs, runTrials, TRIALS, type Trial, useEtcdCluster } from './harness.ts';
 import { steppedDownBeforeSuccessor } from './oracle.ts';
 
 const etcd = useEtcdCluster();
@@ -21,8 +21,7 @@ function scenario(
   it(
     name,
     async () => {
-      for (let round = 0; round < trials; round++)
-        await trial(new Trial(etcd, name.split(' ').slice(0, 2).join('-')));
+      await runTrials(etcd, name.split(' ').slice(0, 2).join('-'), trials, trial);
     },
     trials * perTrialMs + 20_000,
   );

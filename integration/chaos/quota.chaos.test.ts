@@ -7,7 +7,7 @@ import { describe, it } from 'vitest';
 import { within } from '../support/etcd.ts';
 import { etcdctl } from '../support/etcdctl.ts';
 import { fillUntilNoSpace } from '../support/special-etcd.ts';
-import { msBetween, nowNs, TRIALS, Trial, useEtcdCluster } from './harness.ts';
+import { msBetween, nowNs, runTrials, TRIALS, useEtcdCluster } from './harness.ts';
 
 const etcd = useEtcdCluster(['--quota-backend-bytes=8388608']);
 
@@ -15,8 +15,7 @@ describe('chaos: quota', () => {
   it(
     'backend quota exhausted and recovered',
     async () => {
-      for (let round = 0; round < TRIALS; round++) {
-        const trial = new Trial(etcd, 'quota');
+      await runTrials(etcd, 'quota', TRIALS, async (trial) => {
         for (const id of ['n1', 'n2', 'n3']) await trial.node(id);
         const { node: leader } = await trial.leader();
         await trial.acceptedWrite(0n);
@@ -46,7 +45,7 @@ describe('chaos: quota', () => {
           writesResumedMs: msBetween(recoveryStartedAt, write.at),
           leadershipHeld: leadershipHeld ? 'yes' : 'no',
         });
-      }
+      });
     },
     TRIALS * 90_000 + 30_000,
   );
