@@ -235,10 +235,12 @@ export class EtcdElection extends BaseElection {
         this.config.initialLeadership,
       );
     }
+    // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
+    // (hundreds of nodes starting in one busy process) must not outlive its own lease.
+    this.#scheduleHeartbeat();
     await abortable(this.#reconcile(), signal);
     if (this.#lastError) throw this.#lastError;
     await abortable(this.#awaitMirror(this.#writeFloor), signal);
-    this.#scheduleHeartbeat();
   }
 
   protected async onStop(): Promise<void> {
@@ -300,8 +302,7 @@ export class EtcdElection extends BaseElection {
     const session = this.#session;
     if (!session) return true;
     return (
-      batch.changedKeys.has(this.#keys.memberKey(this.nodeId)) ||
-      batch.changedKeys.has(this.#keys.campaignKey(session.id))
+      batch.changedKeys.has(this.#keys.memberKey(this.nodeId)) || batch.changedKeys.has(session.campaignKey)
     );
   }
 
@@ -347,14 +348,13 @@ export class EtcdElection extends BaseElection {
     else if (!this.#healthy) lossReason = 'unhealthy';
     else if (this.#requeue) lossReason = 'resigned';
     else if (mirror) {
-      const campaignKey = this.#keys.campaignKey(session.id);
+      const campaignKey = session.campaignKey;
       const own = mirror.get(campaignKey);
       const first = mirror.firstCampaign(this.#keys.electionPrefix);
       if (!own) lossReason = 'lease_lost';
       else if (first?.key === campaignKey) term = own.createRevision;
     }
-    this.#leadershipKey =
-      term === undefined ? undefined : this.#keys.campaignKey((session as LeaseSession).id);
+    this.#leadershipKey = term === undefined ? undefined : (session as LeaseSession).campaignKey;
     this.setLeadership(term, lossReason);
   }
 
@@ -443,7 +443,7 @@ export class EtcdElection extends BaseElection {
       this.#raiseWriteFloor(response.header.revision);
     }
 
-    const campaignKey = this.#keys.campaignKey(session.id);
+    const campaignKey = session.campaignKey;
     const campaign = mirror.get(campaignKey);
     const eligible = this.#healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
     if (campaign && (this.#requeue || !eligible)) {
@@ -485,6 +485,7 @@ export class EtcdElection extends BaseElection {
         marginMs: this.#etcd.stepDownMargin,
         clock: this.config.clock,
         channel: keepaliveChannelFor(this.client, this.config.clock, this.#etcd.requestTimeout),
+        electionPrefix: this.#keys.electionPrefix,
       },
       {
         onLost: () => this.#onLeaseLost(session),

@@ -28,6 +28,10 @@ export interface LeaseSessionEvents {
 export class LeaseSession {
   readonly id: string;
   readonly ttlSeconds: number;
+  /** The lease id in hex, as campaign keys name it (computed once: it takes a BigInt conversion). */
+  readonly hexId: string;
+  /** This session's campaign key. */
+  readonly campaignKey: string;
   readonly #clock: Clock;
   readonly #marginMs: number;
   readonly #events: LeaseSessionEvents;
@@ -42,10 +46,18 @@ export class LeaseSession {
     id: string,
     ttlSeconds: number,
     grantSentAtMs: number,
-    parts: { clock: Clock; marginMs: number; channel: KeepaliveChannel; events: LeaseSessionEvents },
+    parts: {
+      clock: Clock;
+      marginMs: number;
+      channel: KeepaliveChannel;
+      events: LeaseSessionEvents;
+      electionPrefix: string;
+    },
   ) {
     this.id = id;
     this.ttlSeconds = ttlSeconds;
+    this.hexId = leaseIdHex(id);
+    this.campaignKey = `${parts.electionPrefix}${this.hexId}`;
     this.#clock = parts.clock;
     this.#marginMs = parts.marginMs;
     this.#events = parts.events;
@@ -61,7 +73,13 @@ export class LeaseSession {
   static async grant(
     client: Etcd3,
     caller: EtcdCaller,
-    options: { ttlSeconds: number; marginMs: number; clock: Clock; channel: KeepaliveChannel },
+    options: {
+      ttlSeconds: number;
+      marginMs: number;
+      clock: Clock;
+      channel: KeepaliveChannel;
+      electionPrefix: string;
+    },
     events: LeaseSessionEvents,
   ): Promise<LeaseSession> {
     const sentAtMs = options.clock.monotonicNow();
@@ -70,10 +88,6 @@ export class LeaseSession {
     );
     // etcd may grant more than asked (its minimum TTL); the deadline follows what it granted.
     return new LeaseSession(String(granted.ID), Number(granted.TTL), sentAtMs, { ...options, events });
-  }
-
-  get hexId(): string {
-    return leaseIdHex(this.id);
   }
 
   /** Whether this node may still rely on the lease (and on any leadership held through it). */
