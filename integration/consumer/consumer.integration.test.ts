@@ -18,7 +18,7 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import { copyFile, lstat, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { type EtcdHandle, Recorder, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, linesOf, Recorder, startEtcd } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -75,17 +75,6 @@ function exec(
       });
     });
   });
-}
-
-async function* linesOf(child: ChildProcessWithoutNullStreams): AsyncIterable<string> {
-  let buffered = '';
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    yield* parts.filter((line) => line.length > 0);
-  }
-  if (buffered) yield buffered;
 }
 
 /** The `<!-- example -->` TypeScript block of a README, or undefined. */
@@ -215,7 +204,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       stderr += chunk.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const lines = new Recorder(linesOf(child));
+    const lines = new Recorder(linesOf(child.stdout));
     const event = async (name: string) =>
       JSON.parse(
         await lines.first((line) => line.includes(`"event":"${name}"`), `the "${name}" line`),

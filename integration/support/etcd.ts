@@ -54,16 +54,5 @@ export async function within<T>(promise: Promise<T>, ms = 20_000, what = 'the ex
   }
 }
 
-/** Polls `condition` until it holds, for at most `ms`: for states no event announces. */
-export async function eventually(
-  condition: () => boolean | Promise<boolean>,
-  ms = 20_000,
-  what = 'the condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
+/** Polls a condition until it holds, bounded (shared with the testkit). */
+export { eventually } from '@ztap/testkit';

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Recorder } from '@ztap/testkit';
+import { linesOf, Recorder } from '@ztap/testkit';
 import type { NodeProcessConfig } from './node-process-config.ts';
 
 /** One line a node process reported. `at` is process.hrtime in nanoseconds. */
@@ -143,13 +143,8 @@ export class NodeProcess {
 }
 
 async function* parseLines(child: ChildProcess): AsyncIterable<NodeEvent> {
-  let buffered = '';
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) yield JSON.parse(line) as NodeEvent;
-  }
+  for await (const line of linesOf(child.stdout as AsyncIterable<Buffer>))
+    yield JSON.parse(line) as NodeEvent;
 }
 
 /** Leadership intervals per process, [gained, lost) in hrtime ns; an open interval ends at +∞. */

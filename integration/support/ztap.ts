@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Recorder } from '@ztap/testkit';
+import { linesOf, Recorder } from '@ztap/testkit';
 
 /** The built binary, run exactly as a user's `ztap` would be (pnpm test builds it first). */
 export const ZTAP_BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
@@ -45,7 +45,7 @@ export class ZtapProcess {
       this.#stderr += chunk.toString();
     });
     this.exited = new Promise((resolve) => this.#child.on('exit', (code) => resolve(code)));
-    this.lines = new Recorder(lines(this.#child));
+    this.lines = new Recorder(linesOf(this.#child.stdout as AsyncIterable<Buffer>));
   }
 
   get pid(): number {
@@ -91,15 +91,4 @@ export class ZtapProcess {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     await this.exited;
   }
-}
-
-async function* lines(child: ChildProcess): AsyncIterable<string> {
-  let buffered = '';
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    yield* parts.filter((line) => line.length > 0);
-  }
-  if (buffered) yield buffered;
 }

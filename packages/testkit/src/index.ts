@@ -21,6 +21,8 @@ export type {
   RestartOptions,
   StartEtcdOptions,
 } from './etcd/types.ts';
+export { eventually } from './eventually.ts';
+export { linesOf } from './lines.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Recorder } from './recorder.ts';

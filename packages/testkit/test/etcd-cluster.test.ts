@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { type EtcdCluster, type EtcdMember, startEtcdCluster } from '@ztap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHealthy } from '../src/etcd/etcd-api.ts';
-import { get, memberNames, processExists, processState, put, until } from './etcd-helpers.ts';
+import { eventually } from '../src/eventually.ts';
+import { get, memberNames, processExists, processState, put } from './etcd-helpers.ts';
 
 describe('startEtcdCluster', () => {
   let cluster: EtcdCluster;
@@ -55,7 +56,7 @@ describe('startEtcdCluster', () => {
     const leader = await cluster.leader();
     leader.pause();
     expect(leader.paused).toBe(true);
-    await until(() => processState(leader.pid) === 'T', 'the paused process to stop');
+    await eventually(() => processState(leader.pid) === 'T', 5_000, 'the paused process to stop');
     expect(await isHealthy(leader.clientUrl, 300)).toBe(false);
 
     const successor = await cluster.leader();
@@ -64,7 +65,7 @@ describe('startEtcdCluster', () => {
 
     leader.resume();
     expect(leader.paused).toBe(false);
-    await until(() => processState(leader.pid) !== 'T', 'the resumed process to run');
+    await eventually(() => processState(leader.pid) !== 'T', 5_000, 'the resumed process to run');
     await leader.waitForHealth();
     expect(await get(leader.clientUrl, 'while-paused')).toBe('3');
   });

@@ -3,7 +3,7 @@ import { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { containerCommand, DEFAULT_ETCD_IMAGE, etcdImage, isHealthyBody } from '../src/etcd/container.ts';
 import { checkContainerRuntime } from '../src/etcd/container-runtime.ts';
-import { httpRequest, targetOfUrl } from '../src/etcd/http.ts';
+import { quotaBackendBytes } from './etcd-helpers.ts';
 
 // Each test states the environment it needs; the settings of whoever runs the tests must not leak in
 // (the container engine's, DOCKER_HOST and ZTAP_TEST_ETCD_IMAGE, are what these tests are about).
@@ -126,14 +126,7 @@ if (runtime.available || engineRequired) {
         provider: 'container',
         extraArgs: ['--quota-backend-bytes', String(quota)],
       });
-      const metrics = await httpRequest(targetOfUrl(etcd.endpoints[0] as string), {
-        path: '/metrics',
-        timeoutMs: 5_000,
-      });
-      const line = metrics.body
-        .split('\n')
-        .find((entry) => entry.startsWith('etcd_server_quota_backend_bytes '));
-      expect(Number(line?.split(' ')[1])).toBe(quota);
+      expect(await quotaBackendBytes(etcd.endpoints[0] as string)).toBe(quota);
     });
 
     it("fails fast with etcd's own words when etcd cannot start, and leaves no container behind", async () => {

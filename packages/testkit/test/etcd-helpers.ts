@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { httpRequest, targetOfUrl } from '../src/etcd/http.ts';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
@@ -51,11 +50,9 @@ export function processState(pid: number): string {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
-/** Polls `condition` until it holds; fails after `timeoutMs`. */
-export async function until(condition: () => boolean, description: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${description}`);
-    await delay(10);
-  }
+/** The backend quota an etcd reports on /metrics: proves flags given to the launcher reached etcd. */
+export async function quotaBackendBytes(endpoint: string): Promise<number> {
+  const metrics = await httpRequest(targetOfUrl(endpoint), { path: '/metrics', timeoutMs: 5_000 });
+  const line = metrics.body.split('\n').find((entry) => entry.startsWith('etcd_server_quota_backend_bytes '));
+  return Number(line?.split(' ')[1]);
 }

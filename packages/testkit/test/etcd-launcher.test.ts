@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { confirmEtcdHandle, EtcdUnavailableError, startEtcd } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { httpRequest, targetOfUrl } from '../src/etcd/http.ts';
-import { memberNames, processExists } from './etcd-helpers.ts';
+import { memberNames, processExists, quotaBackendBytes } from './etcd-helpers.ts';
 
 // Each test states the environment it needs; the settings of whoever runs the tests must not leak in.
 beforeEach(() => {
@@ -61,14 +60,7 @@ describe('startEtcd with a local binary', () => {
       provider: 'local',
       extraArgs: ['--quota-backend-bytes', String(quota)],
     });
-    const metrics = await httpRequest(targetOfUrl(etcd.endpoints[0] as string), {
-      path: '/metrics',
-      timeoutMs: 5_000,
-    });
-    const line = metrics.body
-      .split('\n')
-      .find((entry) => entry.startsWith('etcd_server_quota_backend_bytes '));
-    expect(Number(line?.split(' ')[1])).toBe(quota);
+    expect(await quotaBackendBytes(etcd.endpoints[0] as string)).toBe(quota);
   });
 
   it('fails with install hints when ETCD_BIN names no binary', async () => {
