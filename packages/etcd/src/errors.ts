@@ -133,7 +133,11 @@ export function translateEtcdError(error: unknown, operation: string, endpoints:
       hint: 'does the endpoint speak TLS (https://), and does the CA you gave match its certificate?',
     });
   }
-  if (/Failed to connect \(/.test(message) && endpoints.every((endpoint) => endpoint.startsWith('https:'))) {
+  // A TLS client on a plaintext port is cut off before any connection exists: grpc-js reports that
+  // as "Failed to connect (...)" or, through some port forwarders (Podman), as a reset.
+  const cutOffWhileConnecting =
+    /Failed to connect \(|No connection established\. Last error: .*ECONNRESET/.test(message);
+  if (cutOffWhileConnecting && endpoints.every((endpoint) => endpoint.startsWith('https:'))) {
     return new EtcdUnavailableError(endpoints, `TLS handshake failed: ${connectionDetail(message)}`, {
       ...options,
       hint: 'does the endpoint speak TLS (https://), and does the CA you gave match its certificate?',

@@ -72,6 +72,19 @@ describe('etcd error translation', () => {
     expect(error.message).toContain('TLS handshake failed');
   });
 
+  it('explains a connection reset while connecting to an https endpoint as a TLS failure', () => {
+    const reset = new GRPCUnavailableError(
+      '14 UNAVAILABLE: No connection established. Last error: read ECONNRESET',
+    );
+    const error = translateEtcdError(reset, 'x', ['https://127.0.0.1:2379']);
+    expect(error.message).toBe(
+      'etcd at https://127.0.0.1:2379 is unreachable (TLS handshake failed: read ECONNRESET) — does the endpoint speak TLS (https://), and does the CA you gave match its certificate?',
+    );
+    expect(translateEtcdError(reset, 'x', endpoints).message).toContain(
+      '(read ECONNRESET) — is etcd running',
+    );
+  });
+
   it('wraps anything else with the operation and the original message', () => {
     const error = translateEtcdError(
       new Error('etcdserver: too many operations in txn request'),
