@@ -1,9 +1,10 @@
 import { Broadcast } from './broadcast.ts';
-import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
+import { type ClusterReader, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
 import { type ElectionTelemetry, EventEmitter, type LeadershipEvent } from './events.ts';
+import { runHealthCheck } from './health.ts';
 import { LeadershipTracker } from './leadership.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
@@ -11,15 +12,17 @@ type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
 
 /**
  * What every backend shares: the lifecycle, this node's view of the cluster, change fan-out, the
- * leader stream and local leadership. A backend implements how to join, leave and campaign in its
- * store, and reports what it sees through {@link publishSnapshot} and {@link setLeadership}.
+ * leader stream, local leadership and the application health check. A backend implements how to
+ * join, leave and campaign in its store, and reports what it sees through {@link publishSnapshot}
+ * (or, when it computes the changes itself, {@link publishChanges}) and {@link setLeadership}.
  */
 export abstract class BaseElection implements LeaderElection {
   protected readonly config: ResolvedConfig;
-  protected readonly view = new ClusterView();
+  readonly #view: ClusterReader;
   readonly #changes: Broadcast<ClusterStateChange>;
-  readonly #leaders = new Broadcast<Node | undefined>({ bufferSize: 1, overflow: 'keep-latest' });
+  readonly #leaders: Broadcast<Node | undefined>;
   readonly #leadership: LeadershipTracker;
+  #healthy = true;
   /** Backends fire these; `telemetry` exposes them. */
   protected readonly heartbeats = new EventEmitter<{ latencySeconds: number; ok: boolean }>();
   protected readonly backendErrors = new EventEmitter<{ kind: string; error: Error }>();
@@ -35,10 +38,46 @@ export abstract class BaseElection implements LeaderElection {
   #stopping: Promise<void> | undefined;
   #detachStartSignal: (() => void) | undefined;
 
-  protected constructor(config: ResolvedConfig) {
+  /**
+   * `view` is what the getters and new watchers read: by default a view of this election's own,
+   * which {@link publishSnapshot} keeps; a backend that shares one view between elections passes
+   * its own reader and calls {@link publishChanges}.
+   */
+  protected constructor(config: ResolvedConfig, view: ClusterReader = new ClusterView()) {
     this.config = config;
-    this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error' });
+    this.#view = view;
+    const onActiveChange = () => this.onWatchedChange(this.watched);
+    this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error', onActiveChange });
+    this.#leaders = new Broadcast({ bufferSize: 1, overflow: 'keep-latest', onActiveChange });
     this.#leadership = new LeadershipTracker(config.nodeId, (event) => this.#leadershipEvents.fire(event));
+  }
+
+  /** This election's picture of the cluster. */
+  protected get view(): ClusterReader {
+    return this.#view;
+  }
+
+  /** Whether anyone follows this election's changes (`watch()` or `leaderChanges()`). */
+  protected get watched(): boolean {
+    return this.#changes.active || this.#leaders.active;
+  }
+
+  /**
+   * Called when {@link watched} may have changed: a backend that computes changes per election can
+   * skip that work while nobody reads them.
+   */
+  protected onWatchedChange(_watched: boolean): void {}
+
+  /** Whether the application health check passed when last run (true when there is none). */
+  protected get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Runs the application health check (if any) with a heartbeat's deadline and remembers its verdict. */
+  protected async checkHealth(): Promise<boolean> {
+    const check = this.config.healthCheck;
+    if (check) this.#healthy = await runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
+    return this.#healthy;
   }
 
   /** Joins the store and begins campaigning; resolves once this node is a member. */
@@ -72,28 +111,28 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   getLeader(): Node | undefined {
-    return this.view.leader;
+    return this.#view.leader;
   }
 
   getState(): ClusterState {
-    return this.view.state;
+    return this.#view.state;
   }
 
   getNodes(): Node[] {
-    return this.view.nodes();
+    return this.#view.nodes();
   }
 
   getNode(nodeId: string): Node | undefined {
-    return this.view.getNode(nodeId);
+    return this.#view.getNode(nodeId);
   }
 
   watch(options: WatchOptions = {}): AsyncIterable<ClusterStateChange> {
-    const initial = options.includeExisting ? this.view.currentAsChanges(this.config.clock.wallNow()) : [];
+    const initial = options.includeExisting ? this.#view.currentAsChanges(this.config.clock.wallNow()) : [];
     return this.#changes.subscribe({ signal: options.signal, initial });
   }
 
   leaderChanges(options: SignalOptions = {}): AsyncIterable<Node | undefined> {
-    return this.#leaders.subscribe({ signal: options.signal, initial: [this.view.leader] });
+    return this.#leaders.subscribe({ signal: options.signal, initial: [this.#view.leader] });
   }
 
   waitForLeadership(options: SignalOptions = {}): Promise<Leadership> {
@@ -163,32 +202,33 @@ export abstract class BaseElection implements LeaderElection {
       // Watchers first get what the departure produced (leader_lost, node_left), then their end.
       this.#changes.close();
       this.#leaders.close();
-      this.view.reset();
+      this.#view.reset();
+      this.#healthy = true;
       this.#lifecycle = 'idle';
       this.#stopping = undefined;
     }
   }
 
   /**
-   * Backends call this with each new picture of the store. Turns it into ordered changes for every
-   * watcher and a new value for `leaderChanges()` when the leader or term moved.
+   * Backends that keep a view of their own (the default) call this with each new picture of the
+   * store. Turns it into ordered changes for every watcher and a new value for `leaderChanges()`
+   * when the leader or term moved.
    */
   protected publishSnapshot(snapshot: ClusterSnapshot): void {
-    this.#publish(() => this.view.apply(snapshot, this.config.clock.wallNow()));
+    if (!(this.#view instanceof ClusterView))
+      throw new TypeError('publishSnapshot() needs the election’s own ClusterView');
+    this.publishChanges(this.#view.apply(snapshot, this.config.clock.wallNow()));
   }
 
-  /** Like {@link publishSnapshot}, for backends that know exactly what changed (cheaper for big clusters). */
-  protected publishDelta(delta: ClusterDelta): void {
-    this.#publish(() => this.view.update(delta, this.config.clock.wallNow()));
-  }
-
-  #publish(applyToView: () => ClusterStateChange[]): void {
-    const leaderBefore = this.view.leader;
-    const termBefore = this.view.term;
-    for (const change of applyToView()) this.#changes.publish(change);
-    if (this.view.leader?.id !== leaderBefore?.id || this.view.term !== termBefore) {
-      this.#leaders.publish(this.view.leader);
-    }
+  /**
+   * Delivers changes the backend computed (in the documented order) to every watcher, and the
+   * leader to `leaderChanges()` when they include a leadership change. The view must already show
+   * what they lead to.
+   */
+  protected publishChanges(changes: readonly ClusterStateChange[]): void {
+    this.#changes.publishAll(changes);
+    if (changes.some((change) => change.type === 'leader_elected' || change.type === 'leader_lost'))
+      this.#leaders.publish(this.#view.leader);
   }
 
   /**

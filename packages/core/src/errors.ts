@@ -134,6 +134,22 @@ export class FencedWriteError extends ZtapError {
 export const isFencedWriteError = (error: unknown): error is FencedWriteError =>
   hasErrorCode(error, FencedWriteError.code);
 
+/**
+ * The abort reason a health check's signal carries when the check ran out of time (a heartbeat
+ * interval): the node counts as unhealthy, and the check should stop what it is doing.
+ */
+export class HealthCheckTimeoutError extends ZtapError {
+  static readonly code = 'ZTAP_HEALTH_CHECK_TIMEOUT';
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(HealthCheckTimeoutError.code, `health check took longer than ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+export const isHealthCheckTimeoutError = (error: unknown): error is HealthCheckTimeoutError =>
+  hasErrorCode(error, HealthCheckTimeoutError.code);
+
 /** An operation needs a running election, or the election stopped while the operation waited. */
 export class ElectionStoppedError extends ZtapError {
   static readonly code = 'ZTAP_STOPPED';

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { HealthCheck } from './config.ts';
+import { HealthCheckTimeoutError } from './errors.ts';
 
 /**
  * Runs an application health check with a deadline. Anything but a timely `true` counts as unhealthy:
@@ -10,7 +11,7 @@ export async function runHealthCheck(check: HealthCheck, timeoutMs: number, cloc
   let timer: unknown;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = clock.setTimeout(() => {
-      controller.abort(new Error(`health check took longer than ${timeoutMs} ms`));
+      controller.abort(new HealthCheckTimeoutError(timeoutMs));
       resolve(false);
     }, timeoutMs);
   });

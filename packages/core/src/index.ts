@@ -1,40 +1,62 @@
 /**
  * `@ztap/cluster`: the model, the `LeaderElection` contract, config and errors shared by every ZTAP
- * cluster backend, and the machinery backends build on.
+ * cluster backend. What backends are built from is in `@ztap/cluster/backend`.
  * @packageDocumentation
  */
-export { BaseElection } from './base-election.ts';
-export { Broadcast, type OverflowPolicy, type SubscribeOptions } from './broadcast.ts';
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
-export {
-  type ClusterDelta,
-  type ClusterSnapshot,
-  ClusterView,
-  type LeaderRecord,
-  type MemberRecord,
-} from './cluster-view.ts';
-export {
-  DEFAULT_CONFIG,
-  describeValue,
-  type HealthCheck,
-  type LeaderElectionConfig,
-  type ResolvedConfig,
-  resolveConfig,
-} from './config.ts';
+export { DEFAULT_CONFIG, type HealthCheck, type LeaderElectionConfig } from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
-export * from './errors.ts';
 export {
-  type Disposable,
-  type ElectionTelemetry,
-  type Event,
-  EventEmitter,
-  type LeadershipEvent,
-} from './events.ts';
-export { runHealthCheck } from './health.ts';
-export { LeadershipTracker } from './leadership.ts';
-export * from './policy.ts';
-export { PolicyFeed } from './policy-feed.ts';
-export * from './types.ts';
+  AlreadyStartedError,
+  ElectionStoppedError,
+  FencedWriteError,
+  HealthCheckTimeoutError,
+  isAlreadyStartedError,
+  isElectionStoppedError,
+  isFencedWriteError,
+  isHealthCheckTimeoutError,
+  isLeadershipLostError,
+  isNodeExistsError,
+  isNodeNotFoundError,
+  isNotLeaderError,
+  isValidationError,
+  isWatchOverflowError,
+  isZtapError,
+  type LeadershipLossReason,
+  LeadershipLostError,
+  NodeExistsError,
+  NodeNotFoundError,
+  NotLeaderError,
+  ValidationError,
+  WatchOverflowError,
+  ZtapError,
+} from './errors.ts';
+export type { Disposable, ElectionTelemetry, Event, LeadershipEvent } from './events.ts';
+export {
+  isPolicyVersionConflictError,
+  MAX_POLICY_BYTES,
+  MAX_POLICY_NAME_LENGTH,
+  type Policy,
+  type PolicySync,
+  type PolicyUpdate,
+  PolicyVersionConflictError,
+  type PolicyWriteOptions,
+  validatePolicyDocument,
+  validatePolicyName,
+} from './policy.ts';
+export {
+  CHANGE_TYPES,
+  type ChangeType,
+  type ClusterState,
+  type ClusterStateChange,
+  type Leadership,
+  NODE_STATES,
+  type Node,
+  type NodeMetadata,
+  type NodeRegistration,
+  type NodeRole,
+  type NodeState,
+} from './types.ts';
 export {
   MAX_METADATA_BYTES,
   MAX_METADATA_KEY_LENGTH,

@@ -1,6 +1,6 @@
-import { runHealthCheck } from '@ztap/cluster';
 import { ManualClock } from '@ztap/testkit';
 import { describe, expect, it } from 'vitest';
+import { runHealthCheck } from '../src/backend.ts';
 
 describe('runHealthCheck', () => {
   const clock = new ManualClock();

@@ -1,104 +1,175 @@
 import { ExponentialBackoff, handleWhen, type RetryPolicy, retry } from 'cockatiel';
-import { isTransientEtcdError, translateEtcdError } from './errors.ts';
+import { Admission } from './admission.ts';
+import { EtcdUnavailableError, isTransientEtcdError, translateEtcdError } from './errors.ts';
 
 /** gRPC call options carrying the per-attempt deadline. */
 export interface CallDeadline {
   readonly deadline: Date;
 }
 
+/** `unavailable`, `nospace`, `permission`, `auth` or `request`: the metrics label of an etcd error. */
+export type EtcdErrorKind = 'unavailable' | 'nospace' | 'permission' | 'auth' | 'request';
+
 /**
- * Runs unary etcd calls the way every call in this package must run: each attempt with its own
- * deadline, transient failures retried `maxRetries` times with exponential backoff (cockatiel), and
- * whatever finally fails translated into a typed error with a clear message. Non-transient errors
- * (NOSPACE, auth, permission) fail at once.
+ * On whose behalf a call is made: its attempts are counted there, and a call that finally fails is
+ * reported there (an election's own calls to that election's telemetry; the shared watch's calls to
+ * every election on the client).
+ */
+export interface CallAccount {
+  attempts: number;
+  report(kind: EtcdErrorKind, error: Error): void;
+}
+
+/**
+ * How a call may be repeated — the deliberate policy per class of call:
+ *
+ * - `read`: reads (list, revision checks, policy reads). Retried on transient errors.
+ * - `write`: writes whose repetition is harmless or checked: the campaign key is created only if
+ *   absent, the member record says the same thing twice, a withdrawal deletes what is already gone,
+ *   a lease granted twice expires unused, a revoke of a revoked lease fails harmlessly. Retried on
+ *   transient errors; the mirror then shows what really happened.
+ * - `once`: writes only the caller can judge (fenced leader writes, an operator's compare-and-set):
+ *   never retried.
+ *
+ * No call class has a circuit breaker, on purpose: an election must keep trying to renew, re-list
+ * and revoke while etcd recovers, and its safety does not depend on reaching etcd (it steps down on
+ * its own deadline). A breaker would turn a short outage into refused revokes and a mirror left
+ * stale, and would make unrelated calls share the fate of the ones that failed.
+ */
+export type CallClass = 'read' | 'write' | 'once';
+
+export interface CallOptions {
+  readonly class: CallClass;
+  readonly account: CallAccount;
+  /** Aborting it rejects the call at once with the signal's reason (the request on the wire ends at its deadline). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Requests in flight per client (admission control); the rest wait in line, within their deadline. */
+export const MAX_REQUESTS_IN_FLIGHT = 64;
+
+/**
+ * Runs unary etcd calls the way every call in this package must run: admitted by the client's
+ * in-flight bound, each attempt with its own deadline (which the wait for admission counts against),
+ * transient failures of retryable classes retried `maxRetries` times with exponential backoff
+ * (cockatiel), and whatever finally fails translated into a typed error with a clear message and
+ * reported to the call's account. Non-transient errors (NOSPACE, auth, permission, a lost lease) fail
+ * at once. One caller per etcd client and prefix (see context.ts).
  */
 export class EtcdCaller {
   readonly #policy: RetryPolicy;
   readonly #endpoints: readonly string[];
   readonly #requestTimeout: number;
-  #attempts = 0;
+  readonly #admission: Admission;
 
-  readonly #onError: ((kind: string, error: Error) => void) | undefined;
-
-  /** `onError` hears of every call that finally failed, by kind (for metrics). */
-  constructor(options: {
-    endpoints: readonly string[];
-    maxRetries: number;
-    requestTimeout: number;
-    onError?: (kind: string, error: Error) => void;
-  }) {
+  constructor(options: { endpoints: readonly string[]; maxRetries: number; requestTimeout: number }) {
     this.#endpoints = options.endpoints;
-    this.#onError = options.onError;
     this.#requestTimeout = options.requestTimeout;
     this.#policy = retry(handleWhen(isTransientEtcdError), {
       maxAttempts: options.maxRetries,
       backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
     });
-  }
-
-  /** How many request attempts this caller has sent (retries included): a measure of load on etcd. */
-  get attempts(): number {
-    return this.#attempts;
-  }
-
-  /** The deadline options for one attempt started now. */
-  deadline(): CallDeadline {
-    return { deadline: new Date(Date.now() + this.#requestTimeout) };
+    this.#admission = new Admission(
+      MAX_REQUESTS_IN_FLIGHT,
+      (waitedMs) =>
+        new EtcdUnavailableError(
+          this.#endpoints,
+          `no answer before the deadline: the request waited ${waitedMs} ms behind ${MAX_REQUESTS_IN_FLIGHT} others in flight`,
+        ),
+    );
   }
 
   /**
    * Bounds work that has no deadline of its own (such as opening a watch) by the request timeout;
    * a timeout is reported like an unreachable etcd.
    */
-  async within<T>(operation: string, work: Promise<T>): Promise<T> {
+  async within<T>(operation: string, work: Promise<T>, account: CallAccount): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`DEADLINE_EXCEEDED after ${this.#requestTimeout} ms`)),
+        () =>
+          reject(new EtcdUnavailableError(this.#endpoints, `no answer within ${this.#requestTimeout} ms`)),
         this.#requestTimeout,
       );
     });
     try {
       return await Promise.race([work, timeout]);
     } catch (error) {
-      throw this.#failed(translateEtcdError(error, operation, this.#endpoints));
+      throw this.#failed(translateEtcdError(error, operation, this.#endpoints), account);
     } finally {
       clearTimeout(timer);
     }
   }
 
   /**
-   * Runs `attempt` under the retry policy. `operation` names it in errors ("publish the member
-   * record"). Pass `retry: false` for writes that must not be repeated blindly.
+   * Runs `attempt` under the policy of its class. `operation` names it in errors ("publish the
+   * member record"). The attempt gets the gRPC deadline to pass on.
    */
   async call<T>(
     operation: string,
-    attempt: (options: CallDeadline) => Promise<T>,
-    signal?: AbortSignal,
-    options: { retry?: boolean } = {},
+    attempt: (deadline: CallDeadline) => Promise<T>,
+    options: CallOptions,
   ): Promise<T> {
+    const { signal, account } = options;
+    signal?.throwIfAborted();
+    const once = async () => {
+      const deadlineMs = Date.now() + this.#requestTimeout;
+      const release = await this.#admission.acquire(deadlineMs, signal);
+      try {
+        account.attempts++;
+        return await attempt({ deadline: new Date(deadlineMs) });
+      } finally {
+        release();
+      }
+    };
     try {
-      const counted = () => {
-        this.#attempts++;
-        return attempt(this.deadline());
-      };
-      if (options.retry === false) return await counted();
-      return await this.#policy.execute(counted, signal);
+      const work = options.class === 'once' ? once() : this.#policy.execute(once, signal);
+      return await abortable(work, signal);
     } catch (error) {
-      throw this.#failed(translateEtcdError(error, operation, this.#endpoints));
+      if (signal?.aborted && error === signal.reason) throw error;
+      throw this.#failed(translateEtcdError(error, operation, this.#endpoints), account);
     }
   }
 
-  #failed(error: Error): Error {
-    this.#onError?.(errorKind(error), error);
+  #failed(error: Error, account: CallAccount): Error {
+    account.report(errorKind(error), error);
     return error;
   }
 }
 
-/** `unavailable`, `nospace`, `permission`, `auth` or `request`: the metrics label of an etcd error. */
-export function errorKind(error: Error): string {
-  const code = String((error as { code?: unknown }).code ?? '');
-  return code.startsWith('ZTAP_ETCD_')
-    ? code.slice('ZTAP_ETCD_'.length).toLowerCase().replace('permission_denied', 'permission')
-    : 'request';
+const KIND_OF_CODE: Readonly<Record<string, EtcdErrorKind>> = {
+  ZTAP_ETCD_UNAVAILABLE: 'unavailable',
+  ZTAP_ETCD_NOSPACE: 'nospace',
+  ZTAP_ETCD_PERMISSION_DENIED: 'permission',
+  ZTAP_ETCD_AUTH: 'auth',
+};
+
+export function errorKind(error: Error): EtcdErrorKind {
+  return KIND_OF_CODE[String((error as { code?: unknown }).code ?? '')] ?? 'request';
+}
+
+/** Rejects with the signal's reason when it aborts first; the work itself is left to finish. */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {}); // finishing later must not surface as an unhandled rejection
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

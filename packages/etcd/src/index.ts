@@ -3,44 +3,28 @@
  * etcd's Go `concurrency` layout, step-down before lease expiry, and fenced writes.
  * @packageDocumentation
  */
-export { type CallDeadline, EtcdCaller, errorKind } from './calls.ts';
+export type { GuardedTxn } from './campaign.ts';
 export { createEtcdClient } from './client.ts';
 export {
   EtcdClusterClient,
   type EtcdClusterClientOptions,
   type GetStateOptions,
-  OperatorPolicies,
+  type OperatorPolicies,
 } from './cluster-client.ts';
-export { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
-export * from './errors.ts';
-export { EtcdElection, type GuardedTxn } from './etcd-election.ts';
 export {
-  clusterPrefix,
-  decodeMember,
-  encodeMember,
-  KeyLayout,
-  leaseIdHex,
-  resolvePrefix,
-  type StoredMember,
-} from './keys.ts';
-export {
-  acquireMirror,
-  type MirrorBatch,
-  type MirrorEntry,
-  type MirrorListener,
-  type MirrorOptions,
-  PrefixMirror,
-  prefixRangeEnd,
-  toEntry,
-} from './mirror.ts';
-export {
-  DEFAULT_ENDPOINTS,
-  type EtcdConnectionOptions,
-  type EtcdElectionOptions,
-  type ResolvedConnection,
-  type ResolvedEtcdOptions,
-  resolveConnection,
-  resolveEtcdOptions,
-} from './options.ts';
-export { EtcdPolicyStore, type PolicyTxn, policyFrom } from './policy-store.ts';
+  EtcdAuthError,
+  EtcdLeaseLostError,
+  EtcdNoSpaceError,
+  EtcdPermissionError,
+  EtcdRequestError,
+  EtcdUnavailableError,
+  isEtcdAuthError,
+  isEtcdLeaseLostError,
+  isEtcdNoSpaceError,
+  isEtcdPermissionError,
+  isEtcdRequestError,
+  isEtcdUnavailableError,
+} from './errors.ts';
+export { EtcdElection } from './etcd-election.ts';
+export type { EtcdConnectionOptions, EtcdElectionOptions } from './options.ts';
 export { EtcdPolicySync } from './policy-sync.ts';

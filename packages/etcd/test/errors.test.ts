@@ -1,21 +1,22 @@
 import {
-  EtcdCaller,
-  isEtcdAuthError,
-  isEtcdNoSpaceError,
-  isEtcdPermissionError,
-  isEtcdRequestError,
-  isEtcdUnavailableError,
-  isTransientEtcdError,
-  translateEtcdError,
-} from '@ztap/cluster-etcd';
-import {
   EtcdAuthenticationFailedError,
+  EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
   GRPCDeadlineExceededError,
   GRPCResourceExhastedError,
   GRPCUnavailableError,
 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
+import {
+  isEtcdAuthError,
+  isEtcdLeaseLostError,
+  isEtcdNoSpaceError,
+  isEtcdPermissionError,
+  isEtcdRequestError,
+  isEtcdUnavailableError,
+  isTransientEtcdError,
+  translateEtcdError,
+} from '../src/errors.ts';
 
 const endpoints = ['http://127.0.0.1:2379'];
 const unavailable = () =>
@@ -107,78 +108,17 @@ describe('etcd error translation', () => {
   });
 });
 
-describe('EtcdCaller', () => {
-  const caller = (maxRetries: number) => new EtcdCaller({ endpoints, maxRetries, requestTimeout: 1000 });
-
-  it('retries transient failures up to maxRetries, then reports them typed', async () => {
-    const etcd = caller(2);
-    let attempts = 0;
-    const outcome = etcd.call('read', async () => {
-      attempts++;
-      throw unavailable();
-    });
-    await expect(outcome).rejects.toSatisfy(isEtcdUnavailableError);
-    expect(attempts).toBe(3);
-    expect(etcd.attempts).toBe(3);
-  });
-
-  it('succeeds when a retry does', async () => {
-    let attempts = 0;
-    const value = await caller(3).call('read', async () => {
-      attempts++;
-      if (attempts < 2) throw unavailable();
-      return 'ok';
-    });
-    expect(value).toBe('ok');
-    expect(attempts).toBe(2);
-  });
-
-  it.each([
-    ['NOSPACE', nospace, isEtcdNoSpaceError],
-    [
-      'permission denied',
-      () => new EtcdPermissionDeniedError('etcdserver: permission denied'),
-      isEtcdPermissionError,
-    ],
-    [
-      'bad credentials',
-      () =>
-        new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
-      isEtcdAuthError,
-    ],
-  ])('never retries %s', async (_name, failure, guard) => {
-    let attempts = 0;
-    await expect(
-      caller(5).call('write', async () => {
-        attempts++;
-        throw failure();
-      }),
-    ).rejects.toSatisfy(guard as (error: unknown) => boolean);
-    expect(attempts).toBe(1);
-  });
-
-  it('gives each attempt its own deadline', async () => {
-    const deadlines: number[] = [];
-    await caller(0).call('read', async ({ deadline }) => {
-      deadlines.push(deadline.getTime() - Date.now());
-    });
-    expect(deadlines[0]).toBeGreaterThan(900);
-    expect(deadlines[0]).toBeLessThanOrEqual(1000);
-  });
-
-  it('does not repeat writes marked as not retryable', async () => {
-    let attempts = 0;
-    await expect(
-      caller(5).call(
-        'fenced write',
-        async () => {
-          attempts++;
-          throw unavailable();
-        },
-        undefined,
-        { retry: false },
-      ),
-    ).rejects.toSatisfy(isEtcdUnavailableError);
-    expect(attempts).toBe(1);
+describe('a lost lease', () => {
+  it('is its own typed error, never retried', () => {
+    const error = translateEtcdError(
+      new EtcdLeaseInvalidError('etcdserver: requested lease not found'),
+      'campaign',
+      endpoints,
+    );
+    expect(isEtcdLeaseLostError(error)).toBe(true);
+    expect(error.message).toBe(
+      'etcd could not campaign: the lease is gone (expired or revoked), and the keys on it with it',
+    );
+    expect(isTransientEtcdError(error)).toBe(false);
   });
 });

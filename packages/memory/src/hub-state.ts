@@ -1,14 +1,12 @@
 import {
   type Clock,
-  type ClusterSnapshot,
-  type MemberRecord,
   NodeExistsError,
   type NodeMetadata,
   NodeNotFoundError,
   type NodeRegistration,
   type NodeState,
-  systemClock,
 } from '@ztap/cluster';
+import type { ClusterSnapshot, MemberRecord } from '@ztap/cluster/backend';
 import { MemoryPolicyStore } from './policy-store.ts';
 
 /** A running election's claim on a member record: only its owner heartbeats, leaves or resigns it. */
@@ -33,27 +31,20 @@ export interface CandidateJoin extends NodeRegistration {
   readonly initialLeadership: number;
 }
 
-/** What `MemoryHub.attach` calls with every new snapshot. */
+/** What `HubState.attach` calls with every new snapshot. */
 export type HubListener = (snapshot: ClusterSnapshot) => void;
 
 /**
- * The shared store of in-memory elections: the members, the leader and its term. Elections that share
- * a hub see each other, like nodes sharing one etcd. Every change is pushed synchronously, in order,
- * to every attached election.
+ * The store behind a `MemoryHub`: the members, the leader and its term. Elections that share a hub
+ * see each other, like nodes sharing one etcd. Every change is pushed synchronously, in order, to
+ * every attached election. Only this package's elections reach it (see hub.ts): nobody holding a hub
+ * can join, heartbeat or resign on a node's behalf.
  *
  * The leader is the eligible candidate that comes first by (resigned-most-recently last, id): the seed's
  * lexicographic rule, except that a node that resigned queues behind the others until it leads again.
  * A candidate is eligible when it is healthy and its `initialLeadership` has passed.
  */
-export class MemoryHub {
-  static #default: MemoryHub | undefined;
-
-  /** The process-wide hub that elections use when given none. */
-  static get default(): MemoryHub {
-    MemoryHub.#default ??= new MemoryHub();
-    return MemoryHub.#default;
-  }
-
+export class HubState {
   readonly #clock: Clock;
   /** The cluster's policies; leader writes are fenced by the hub's current term. */
   readonly policies: MemoryPolicyStore;
@@ -66,8 +57,8 @@ export class MemoryHub {
   #notifying = false;
   #changedWhileNotifying = false;
 
-  constructor(options: { clock?: Clock } = {}) {
-    this.#clock = options.clock ?? systemClock;
+  constructor(clock: Clock) {
+    this.#clock = clock;
     this.policies = new MemoryPolicyStore(this.#clock, () => this.#leader?.term);
   }
 

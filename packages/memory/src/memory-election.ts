@@ -1,15 +1,13 @@
 import {
-  BaseElection,
-  type ClusterSnapshot,
   type LeaderElectionConfig,
   type LeadershipLossReason,
   type NodeRegistration,
-  resolveConfig,
-  runHealthCheck,
   validateNodeId,
   validateRegistration,
 } from '@ztap/cluster';
-import { type CandidateToken, MemoryHub } from './hub.ts';
+import { BaseElection, type ClusterSnapshot, resolveConfig } from '@ztap/cluster/backend';
+import { MemoryHub, stateOf } from './hub.ts';
+import type { CandidateToken, HubState } from './hub-state.ts';
 
 export interface InMemoryElectionOptions extends LeaderElectionConfig {
   /** The hub this node shares with the others; defaults to the process-wide `MemoryHub.default`. */
@@ -25,24 +23,25 @@ export interface InMemoryElectionOptions extends LeaderElectionConfig {
  * The constructor validates the config and does nothing else.
  */
 export class InMemoryElection extends BaseElection {
-  readonly #hub: MemoryHub;
+  readonly #handle: MemoryHub;
+  readonly #hub: HubState;
   #token: CandidateToken | undefined;
   #detach: (() => void) | undefined;
   #heartbeatTimer: unknown;
-  #healthy = true;
 
   constructor(options: InMemoryElectionOptions) {
     super(resolveConfig(options));
-    this.#hub = options.hub ?? MemoryHub.default;
+    this.#handle = options.hub ?? MemoryHub.default;
+    this.#hub = stateOf(this.#handle);
   }
 
   /** The hub this election belongs to. */
   get hub(): MemoryHub {
-    return this.#hub;
+    return this.#handle;
   }
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
-    this.#healthy = await this.#checkHealth();
+    await this.checkHealth();
     signal?.throwIfAborted();
     const token: CandidateToken = Symbol(this.nodeId);
     this.#token = token;
@@ -78,7 +77,7 @@ export class InMemoryElection extends BaseElection {
         id: this.nodeId,
         address: this.config.nodeAddress,
         metadata: this.config.metadata,
-        healthy: this.#healthy,
+        healthy: this.healthy,
         electionTimeout: this.config.electionTimeout,
         initialLeadership: this.config.initialLeadership,
       },
@@ -97,7 +96,7 @@ export class InMemoryElection extends BaseElection {
 
   #lossReason(token: CandidateToken): LeadershipLossReason {
     if (!this.#hub.holds(this.nodeId, token)) return 'lease_lost';
-    return this.#healthy ? 'superseded' : 'unhealthy';
+    return this.healthy ? 'superseded' : 'unhealthy';
   }
 
   #scheduleHeartbeat(token: CandidateToken): void {
@@ -108,19 +107,12 @@ export class InMemoryElection extends BaseElection {
   }
 
   async #heartbeat(token: CandidateToken): Promise<void> {
-    const healthy = await this.#checkHealth();
+    const healthy = await this.checkHealth();
     if (this.#token !== token) return; // stopped while the check ran
-    this.#healthy = healthy;
     const sentAt = this.config.clock.monotonicNow();
     // An operator deregistered this running node: it is still alive, so it joins again (as it would on etcd).
     if (!this.#hub.heartbeat(this.nodeId, token, healthy)) this.#join(token);
     this.heartbeats.fire({ latencySeconds: (this.config.clock.monotonicNow() - sentAt) / 1000, ok: true });
     this.#scheduleHeartbeat(token);
-  }
-
-  #checkHealth(): Promise<boolean> {
-    const check = this.config.healthCheck;
-    if (!check) return Promise.resolve(true);
-    return runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
   }
 }

@@ -5,7 +5,9 @@ import {
   type PolicyUpdate,
   type PolicyWriteOptions,
 } from '@ztap/cluster';
+import { stateOf } from './hub.ts';
 import type { InMemoryElection } from './memory-election.ts';
+import type { MemoryPolicyStore } from './policy-store.ts';
 
 /**
  * `PolicySync` for the in-memory backend: policies live in the election's hub; only the current
@@ -18,33 +20,32 @@ export class InMemoryPolicySync implements PolicySync {
     this.#election = election;
   }
 
+  get #policies(): MemoryPolicyStore {
+    return stateOf(this.#election.hub).policies;
+  }
+
   async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
-    return this.#election.hub.policies.put(
-      name,
-      document,
-      this.#writer('write policies', options?.term),
-      options,
-    );
+    return this.#policies.put(name, document, this.#writer('write policies', options?.term), options);
   }
 
   async deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean> {
-    return this.#election.hub.policies.delete(name, this.#writer('delete policies', options?.term), options);
+    return this.#policies.delete(name, this.#writer('delete policies', options?.term), options);
   }
 
   async getPolicyVersion(name: string): Promise<number | undefined> {
-    return this.#election.hub.policies.get(name)?.version;
+    return this.#policies.get(name)?.version;
   }
 
   async getPolicy(name: string): Promise<Policy | undefined> {
-    return this.#election.hub.policies.get(name);
+    return this.#policies.get(name);
   }
 
   async listPolicies(): Promise<Policy[]> {
-    return this.#election.hub.policies.list();
+    return this.#policies.list();
   }
 
   subscribePolicies(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
-    return this.#election.hub.policies.subscribe(options);
+    return this.#policies.subscribe(options);
   }
 
   #writer(operation: string, callerTerm: number | undefined) {

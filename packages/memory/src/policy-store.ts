@@ -2,13 +2,13 @@ import {
   type Clock,
   FencedWriteError,
   type Policy,
-  PolicyFeed,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
   validatePolicyDocument,
   validatePolicyName,
 } from '@ztap/cluster';
+import { PolicyFeed } from '@ztap/cluster/backend';
 
 /** Who writes, and under which leadership term (undefined: an operator's unfenced write). */
 export interface PolicyWriter {

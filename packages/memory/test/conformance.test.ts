@@ -1,5 +1,5 @@
-import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
 import { describeConformance, ManualClock } from '@ztap/testkit';
+import { InMemoryElection, MemoryHub } from '../src/index.ts';
 
 describeConformance('memory', async () => {
   const clock = new ManualClock();

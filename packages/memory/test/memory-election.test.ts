@@ -5,9 +5,10 @@ import {
   isValidationError,
   isWatchOverflowError,
 } from '@ztap/cluster';
-import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '@ztap/cluster-memory';
 import { ManualClock, Recorder } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stateOf } from '../src/hub.ts';
+import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '../src/index.ts';
 
 let clock: ManualClock;
 let hub: MemoryHub;
@@ -44,9 +45,25 @@ describe('InMemoryElection', () => {
   it('uses the seed defaults and does no work in the constructor', () => {
     const idle = new InMemoryElection({ nodeId: 'n1', nodeAddress: '127.0.0.1:9090', clock, hub });
     expect(clock.pendingTimers).toBe(0);
-    expect(hub.snapshot().members).toEqual([]);
+    expect(stateOf(hub).snapshot().members).toEqual([]);
     expect(idle.isLeader()).toBe(false);
     expect(idle.getNodes()).toEqual([]);
+  });
+
+  it('a hub is only a handle: holding one does not let anyone join, heartbeat, resign or leave for a node', () => {
+    const handle = hub as unknown as Record<string, unknown>;
+    for (const method of [
+      'join',
+      'heartbeat',
+      'resign',
+      'leave',
+      'attach',
+      'register',
+      'deregister',
+      'holds',
+    ])
+      expect(handle[method], method).toBeUndefined();
+    expect(Object.keys(hub)).toEqual([]);
   });
 
   it('elects the healthy candidate with the lowest id, whatever the start order', async () => {
@@ -75,7 +92,7 @@ describe('InMemoryElection', () => {
     await follower.start();
     // A candidate that joined and then went silent (its process hung): only the hub knows it.
     const frozen = Symbol('frozen');
-    hub.join(
+    stateOf(hub).join(
       { id: 'a', address: 'a.internal:9090', healthy: true, electionTimeout: 5000, initialLeadership: 0 },
       frozen,
     );
@@ -205,7 +222,7 @@ describe('InMemoryElection', () => {
     expect(clock.pendingTimers).toBe(0);
     expect(node.isLeader()).toBe(false);
     expect(node.getNodes()).toEqual([]);
-    expect(hub.snapshot().members).toEqual([]);
+    expect(stateOf(hub).snapshot().members).toEqual([]);
     await node.start();
     expect(node.isLeader()).toBe(true);
     expect(node.term).toBe(2);
@@ -217,7 +234,7 @@ describe('InMemoryElection', () => {
     await node.start({ signal: controller.signal });
     controller.abort();
     await clock.settle(new Recorder(node.watch()).ended().then(() => undefined));
-    expect(hub.snapshot().members).toEqual([]);
+    expect(stateOf(hub).snapshot().members).toEqual([]);
   });
 
   it('a leadership-abort handler may stop the election without corrupting anyone’s view', async () => {

@@ -1,5 +1,5 @@
-import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
 import { describePolicyConformance, ManualClock } from '@ztap/testkit';
+import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '../src/index.ts';
 
 describePolicyConformance('memory', async () => {
   const clock = new ManualClock();

@@ -1,0 +1,228 @@
+import {
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  GRPCResourceExhastedError,
+  GRPCUnavailableError,
+} from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { Admission } from '../src/admission.ts';
+import { type CallAccount, EtcdCaller, MAX_REQUESTS_IN_FLIGHT } from '../src/calls.ts';
+import {
+  isEtcdAuthError,
+  isEtcdNoSpaceError,
+  isEtcdPermissionError,
+  isEtcdUnavailableError,
+} from '../src/errors.ts';
+
+const endpoints = ['http://127.0.0.1:2379'];
+const unavailable = () =>
+  new GRPCUnavailableError(
+    '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379',
+  );
+const nospace = () =>
+  new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
+
+/** An account that remembers what it was told. */
+function account(): CallAccount & { reports: string[] } {
+  const reports: string[] = [];
+  return {
+    attempts: 0,
+    reports,
+    report: (kind) => {
+      reports.push(kind);
+    },
+  };
+}
+
+const caller = (maxRetries: number, requestTimeout = 1000) =>
+  new EtcdCaller({ endpoints, maxRetries, requestTimeout });
+
+/** Lets every pending promise callback run (not a sleep: nothing waits for time to pass). */
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A promise and the functions that settle it. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+}
+
+describe('EtcdCaller', () => {
+  it('retries transient failures of reads and writes up to maxRetries, then reports them typed once', async () => {
+    const mine = account();
+    let attempts = 0;
+    const outcome = caller(2).call(
+      'read',
+      async () => {
+        attempts++;
+        throw unavailable();
+      },
+      { class: 'read', account: mine },
+    );
+    await expect(outcome).rejects.toSatisfy(isEtcdUnavailableError);
+    expect(attempts).toBe(3);
+    expect(mine.attempts).toBe(3);
+    expect(mine.reports).toEqual(['unavailable']);
+  });
+
+  it('succeeds when a retry does, and reports nothing', async () => {
+    const mine = account();
+    let attempts = 0;
+    const value = await caller(3).call(
+      'write',
+      async () => {
+        attempts++;
+        if (attempts < 2) throw unavailable();
+        return 'ok';
+      },
+      { class: 'write', account: mine },
+    );
+    expect(value).toBe('ok');
+    expect(attempts).toBe(2);
+    expect(mine.reports).toEqual([]);
+  });
+
+  it.each([
+    ['NOSPACE', nospace, isEtcdNoSpaceError],
+    [
+      'permission denied',
+      () => new EtcdPermissionDeniedError('etcdserver: permission denied'),
+      isEtcdPermissionError,
+    ],
+    [
+      'bad credentials',
+      () =>
+        new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
+      isEtcdAuthError,
+    ],
+  ])('never retries %s', async (_name, failure, guard) => {
+    let attempts = 0;
+    await expect(
+      caller(5).call(
+        'write',
+        async () => {
+          attempts++;
+          throw failure();
+        },
+        { class: 'write', account: account() },
+      ),
+    ).rejects.toSatisfy(guard as (error: unknown) => boolean);
+    expect(attempts).toBe(1);
+  });
+
+  it('gives each attempt its own deadline', async () => {
+    const deadlines: number[] = [];
+    await caller(0).call(
+      'read',
+      async ({ deadline }) => {
+        deadlines.push(deadline.getTime() - Date.now());
+      },
+      { class: 'read', account: account() },
+    );
+    expect(deadlines[0]).toBeGreaterThan(900);
+    expect(deadlines[0]).toBeLessThanOrEqual(1000);
+  });
+
+  it('never repeats a call of class "once"', async () => {
+    let attempts = 0;
+    await expect(
+      caller(5).call(
+        'fenced write',
+        async () => {
+          attempts++;
+          throw unavailable();
+        },
+        { class: 'once', account: account() },
+      ),
+    ).rejects.toSatisfy(isEtcdUnavailableError);
+    expect(attempts).toBe(1);
+  });
+
+  it('rejects with the signal’s reason as soon as it aborts, without waiting for the answer or reporting', async () => {
+    const mine = account();
+    const controller = new AbortController();
+    const answer = deferred<string>();
+    const outcome = caller(3).call('read', () => answer.promise, {
+      class: 'read',
+      account: mine,
+      signal: controller.signal,
+    });
+    const reason = new Error('stopped');
+    controller.abort(reason);
+    await expect(outcome).rejects.toBe(reason);
+    answer.resolve('late');
+    expect(mine.reports).toEqual([]);
+    await expect(
+      caller(3).call('read', async () => 'never', {
+        class: 'read',
+        account: mine,
+        signal: AbortSignal.abort(reason),
+      }),
+    ).rejects.toBe(reason);
+    expect(mine.attempts).toBe(1);
+  });
+
+  it(`has at most ${MAX_REQUESTS_IN_FLIGHT} requests in flight; the others wait their turn, in order`, async () => {
+    const etcd = caller(0, 60_000);
+    const answers = Array.from({ length: MAX_REQUESTS_IN_FLIGHT + 2 }, () => deferred<number>());
+    const started: number[] = [];
+    const calls = answers.map((answer, index) =>
+      etcd.call(
+        'read',
+        async () => {
+          started.push(index);
+          return answer.promise;
+        },
+        { class: 'read', account: account() },
+      ),
+    );
+    await flush();
+    expect(started).toHaveLength(MAX_REQUESTS_IN_FLIGHT);
+    answers[3]?.resolve(3);
+    expect(await calls[3]).toBe(3);
+    await flush();
+    expect(started.slice(MAX_REQUESTS_IN_FLIGHT)).toEqual([MAX_REQUESTS_IN_FLIGHT]);
+    for (const [index, answer] of answers.entries()) answer.resolve(index);
+    expect(await Promise.all(calls)).toEqual(answers.map((_, index) => index));
+    expect(started).toHaveLength(answers.length);
+  });
+});
+
+describe('Admission', () => {
+  const late = (waitedMs: number) => new Error(`late after ${waitedMs} ms`);
+
+  it('counts the wait against the deadline: a request still waiting when it passes is refused', async () => {
+    const admission = new Admission(1, late);
+    const first = await admission.acquire(Date.now() + 60_000);
+    await expect(admission.acquire(Date.now() + 20)).rejects.toThrow(/^late after \d+ ms$/);
+    const third = admission.acquire(Date.now() + 60_000);
+    first();
+    const release = await third;
+    release();
+    release(); // releasing twice frees one slot, not two
+    const again = await admission.acquire(Date.now() + 60_000);
+    const waiting = admission.acquire(Date.now() + 60_000);
+    let admitted = false;
+    void waiting.then(() => {
+      admitted = true;
+    });
+    await flush();
+    expect(admitted).toBe(false);
+    again();
+    (await waiting)();
+  });
+
+  it('lets a waiting caller give up when its signal aborts, and admits the next one', async () => {
+    const admission = new Admission(1, late);
+    const holder = await admission.acquire(Date.now() + 60_000);
+    const controller = new AbortController();
+    const givingUp = admission.acquire(Date.now() + 60_000, controller.signal);
+    const next = admission.acquire(Date.now() + 60_000);
+    controller.abort(new Error('no longer needed'));
+    await expect(givingUp).rejects.toThrow('no longer needed');
+    holder();
+    (await next)();
+  });
+});
