@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { NodeMetadata } from '@ztap/cluster';
-import type { EtcdClusterClientOptions } from '@ztap/cluster-etcd';
+import { DEFAULT_ENDPOINTS, type EtcdClusterClientOptions } from '@ztap/cluster-etcd';
 import { UsageError } from './errors.ts';
 import type { CliIO } from './io.ts';
 
@@ -18,7 +18,6 @@ export interface GlobalOptions {
   readonly color?: boolean;
 }
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
 export const DEFAULT_TIMEOUT = '5s';
 
 const MAX_DURATION_MS = 24 * 3_600_000;
@@ -79,7 +78,7 @@ export function connectionFrom(options: GlobalOptions, io: CliIO): EtcdClusterCl
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw new UsageError('--cert and --key go together (client-certificate authentication needs both)');
   }
-  const endpoints = (options.endpoints ?? io.env.ZTAP_ETCD_ENDPOINTS ?? DEFAULT_ENDPOINT)
+  const endpoints = (options.endpoints ?? io.env.ZTAP_ETCD_ENDPOINTS ?? DEFAULT_ENDPOINTS.join(','))
     .split(',')
     .filter((endpoint) => endpoint.trim() !== '')
     .map((endpoint) => normaliseEndpoint(endpoint, tls));
@@ -109,7 +108,6 @@ export function connectionFrom(options: GlobalOptions, io: CliIO): EtcdClusterCl
     ...(auth ? { auth } : {}),
     ...(options.prefix !== undefined ? { prefix: options.prefix } : cluster !== undefined ? { cluster } : {}),
     requestTimeout: parseDuration(options.timeout ?? DEFAULT_TIMEOUT, '--timeout'),
-    maxRetries: 2,
   };
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_ENDPOINTS } from '@ztap/cluster-etcd';
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
@@ -6,7 +7,7 @@ import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { describeFailure, EXIT } from './errors.ts';
 import type { CliIO } from './io.ts';
-import { DEFAULT_ENDPOINT, DEFAULT_TIMEOUT } from './options.ts';
+import { DEFAULT_TIMEOUT } from './options.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -26,7 +27,7 @@ export function createProgram(io: CliIO, outcome: Outcome = { exitCode: EXIT.ok 
     .version(version, '-v, --version', 'print the version')
     .option(
       '--endpoints <urls>',
-      `etcd endpoints, comma-separated (env: ZTAP_ETCD_ENDPOINTS, default: ${DEFAULT_ENDPOINT})`,
+      `etcd endpoints, comma-separated (env: ZTAP_ETCD_ENDPOINTS, default: ${DEFAULT_ENDPOINTS.join(',')})`,
     )
     .option(
       '--cluster <name>',

@@ -86,8 +86,8 @@ export abstract class BaseElection implements LeaderElection {
   protected abstract onStop(): Promise<void>;
   /** Gives up leadership in the store, keeping membership and candidacy. */
   protected abstract onResign(): Promise<void>;
-  abstract registerNode(node: NodeRegistration): Promise<void>;
-  abstract deregisterNode(nodeId: string): Promise<void>;
+  abstract registerNode(node: NodeRegistration, options?: SignalOptions): Promise<void>;
+  abstract deregisterNode(nodeId: string, options?: SignalOptions): Promise<void>;
 
   get nodeId(): string {
     return this.config.nodeId;

@@ -6,6 +6,7 @@ import {
   type Policy,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type SignalOptions,
   systemClock,
   ValidationError,
   type WatchOptions,
@@ -42,7 +43,7 @@ export interface EtcdClusterClientOptions extends EtcdConnectionOptions {
   readonly clock?: Clock;
 }
 
-export interface GetStateOptions {
+export interface GetStateOptions extends SignalOptions {
   /**
    * Ask etcd for each member's lease, so `lastSeen` is when its last keepalive arrived (to the
    * second) rather than when its record last changed. One extra request per member.
@@ -58,8 +59,8 @@ export interface GetStateOptions {
 export interface OperatorPolicies {
   push(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy>;
   delete(name: string, options?: PolicyWriteOptions): Promise<boolean>;
-  get(name: string): Promise<Policy | undefined>;
-  list(): Promise<Policy[]>;
+  get(name: string, options?: SignalOptions): Promise<Policy | undefined>;
+  list(options?: SignalOptions): Promise<Policy[]>;
   subscribe(options?: { signal?: AbortSignal | undefined }): AsyncIterable<PolicyUpdate>;
 }
 
@@ -95,19 +96,20 @@ export class EtcdClusterClient implements AsyncDisposable {
       keys: this.#keys,
       account: this.#account,
     });
-    const txn: PolicyTxn = (request) =>
+    const txn: PolicyTxn = (request, signal) =>
       this.#use((context) =>
         context.caller.call('write a policy', (deadline) => context.client.kv.txn(request, deadline), {
           class: 'once',
           account: this.#account,
+          signal,
         }),
       );
     const updatedBy = options.auth ? `operator:${options.auth.username}` : 'operator';
     this.policies = {
       push: (name, document, writeOptions) => store.put(name, document, updatedBy, txn, writeOptions),
       delete: (name, writeOptions) => store.delete(name, txn, writeOptions),
-      get: (name) => store.get(name),
-      list: () => store.list(),
+      get: (name, readOptions) => store.get(name, readOptions),
+      list: (readOptions) => store.list(readOptions),
       subscribe: (subscribeOptions = {}) => store.subscribe(subscribeOptions),
     };
   }
@@ -142,7 +144,7 @@ export class EtcdClusterClient implements AsyncDisposable {
             { key: bytes(this.prefix), range_end: prefixRangeEnd(this.prefix) },
             deadline,
           ),
-        { class: 'read', account: this.#account },
+        { class: 'read', account: this.#account, signal: options.signal },
       );
       const entries = response.kvs.map(toEntry);
       const now = context.settings.clock.wallNow();
@@ -151,7 +153,13 @@ export class EtcdClusterClient implements AsyncDisposable {
         const leases = new Map(entries.map((entry) => [entry.key, entry.lease]));
         members = await Promise.all(
           members.map((member) =>
-            this.#withLeaseTime(context, member, leases.get(this.#keys.memberKey(member.id)), now),
+            this.#withLeaseTime(
+              context,
+              member,
+              leases.get(this.#keys.memberKey(member.id)),
+              now,
+              options.signal,
+            ),
           ),
         );
       }
@@ -163,12 +171,12 @@ export class EtcdClusterClient implements AsyncDisposable {
     });
   }
 
-  async registerNode(node: NodeRegistration): Promise<void> {
-    await this.#use((context) => registerMember(this.#records(context), node));
+  async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
+    await this.#use((context) => registerMember(this.#records(context), node, options.signal));
   }
 
-  async deregisterNode(nodeId: string): Promise<void> {
-    await this.#use((context) => deregisterMember(this.#records(context), nodeId));
+  async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
+    await this.#use((context) => deregisterMember(this.#records(context), nodeId, options.signal));
   }
 
   /**
@@ -256,12 +264,13 @@ export class EtcdClusterClient implements AsyncDisposable {
     member: MemberRecord,
     lease: StoredKey['lease'] | undefined,
     now: Date,
+    signal: AbortSignal | undefined,
   ): Promise<MemberRecord> {
     if (!lease || lease === '0') return member;
     const answer = await context.caller.call(
       'read a lease',
       (deadline) => context.client.leaseClient.leaseTimeToLive({ ID: lease }, deadline),
-      { class: 'read', account: this.#account },
+      { class: 'read', account: this.#account, signal },
     );
     const remaining = Number(answer.TTL);
     const granted = Number(answer.grantedTTL);

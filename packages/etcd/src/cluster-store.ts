@@ -46,7 +46,11 @@ export interface RecordsAccess {
  * cluster client. Records added here have no lease (`unknown` until a node with that id runs and
  * adopts it). Returns the revision of the write; `NodeExistsError` if the id is taken.
  */
-export async function registerMember(access: RecordsAccess, node: NodeRegistration): Promise<number> {
+export async function registerMember(
+  access: RecordsAccess,
+  node: NodeRegistration,
+  signal?: AbortSignal,
+): Promise<number> {
   const registration = validateRegistration(node);
   const key = bytes(access.keys.memberKey(registration.id));
   const value = encodeMember({
@@ -65,19 +69,23 @@ export async function registerMember(access: RecordsAccess, node: NodeRegistrati
         },
         options,
       ),
-    { class: 'write', account: access.account },
+    { class: 'write', account: access.account, signal },
   );
   if (!response.succeeded) throw new NodeExistsError(registration.id);
   return Number(response.header.revision);
 }
 
 /** Removes a member record; `NodeNotFoundError` if there is none. Returns the revision of the write. */
-export async function deregisterMember(access: RecordsAccess, nodeId: string): Promise<number> {
+export async function deregisterMember(
+  access: RecordsAccess,
+  nodeId: string,
+  signal?: AbortSignal,
+): Promise<number> {
   const id = validateNodeId(nodeId);
   const response = await access.caller.call(
     'deregister a node',
     (options) => access.client.kv.deleteRange({ key: bytes(access.keys.memberKey(id)) }, options),
-    { class: 'write', account: access.account },
+    { class: 'write', account: access.account, signal },
   );
   if (Number(response.deleted) === 0) throw new NodeNotFoundError(id);
   return Number(response.header.revision);

@@ -3,6 +3,7 @@ import {
   ElectionStoppedError,
   FencedWriteError,
   type NodeRegistration,
+  type SignalOptions,
   type TimerHandle,
   ValidationError,
 } from '@ztap/cluster';
@@ -98,6 +99,8 @@ export class EtcdElection extends BaseElection {
   #joinedAt = new Date(0);
   #leadershipKey: string | undefined;
   #lastError: Error | undefined;
+  /** Grant requests still on their way (see `SessionOptions.track`): stop() waits them out. */
+  readonly #grants = new Set<Promise<void>>();
 
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
@@ -190,7 +193,7 @@ export class EtcdElection extends BaseElection {
    * with `succeeded: false` and the responses of your `failure` ops, which must be reads).
    * Not retried: the caller decides whether repeating its operations is safe.
    */
-  async guardedTxn(txn: GuardedTxn): Promise<ITxnResponse> {
+  async guardedTxn(txn: GuardedTxn, options: SignalOptions = {}): Promise<ITxnResponse> {
     const key = this.#leadershipKey;
     const run = this.#run;
     if (!this.isLeader() || this.term !== txn.term || key === undefined || !run)
@@ -204,24 +207,26 @@ export class EtcdElection extends BaseElection {
     const response = await run.context.caller.call(
       'commit a leader-only write',
       (deadline) => this.client.kv.txn(fencedTxn(key, txn), deadline),
-      { class: 'once', account: this.#account, signal: run.operations.signal },
+      { class: 'once', account: this.#account, signal: withSignal(run.operations.signal, options.signal) },
     );
     const outcome = fenceOutcome(response, txn.term);
     if (outcome.outcome === 'fenced') throw new FencedWriteError(txn.term);
     return outcome.response;
   }
 
-  async registerNode(node: NodeRegistration): Promise<void> {
+  /** Adds a member; resolves once this node's view shows it (or after a request timeout). */
+  async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
     await this.#withContext(async (context) => {
-      const revision = await registerMember(this.#records(context), node);
-      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout);
+      const revision = await registerMember(this.#records(context), node, options.signal);
+      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
   }
 
-  async deregisterNode(nodeId: string): Promise<void> {
+  /** Removes a member; resolves once this node's view shows it gone (or after a request timeout). */
+  async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
     await this.#withContext(async (context) => {
-      const revision = await deregisterMember(this.#records(context), nodeId);
-      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout);
+      const revision = await deregisterMember(this.#records(context), nodeId, options.signal);
+      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
   }
 
@@ -267,6 +272,8 @@ export class EtcdElection extends BaseElection {
     run?.operations.abort(new ElectionStoppedError(this.nodeId, 'the election stopped'));
     await this.#reconciling?.catch(() => {});
     await this.#granting?.catch(() => {});
+    // A grant answered after the abort is revoked on arrival; each request ends at its deadline.
+    await Promise.all(this.#grants);
     const session = this.#session;
     this.#session = undefined;
     this.#leadershipKey = undefined;
@@ -451,6 +458,10 @@ export class EtcdElection extends BaseElection {
         clock: this.config.clock,
         electionPrefix: this.#keys.electionPrefix,
         account: this.#account,
+        track: (grant) => {
+          this.#grants.add(grant);
+          void grant.finally(() => this.#grants.delete(grant));
+        },
       },
       {
         onLost: () => this.#onLeaseLost(session),
@@ -533,6 +544,11 @@ export class EtcdElection extends BaseElection {
       progressIntervalMs: this.config.electionTimeout,
     };
   }
+}
+
+/** Both signals, when there are two. */
+function withSignal(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {
+  return other ? AbortSignal.any([signal, other]) : signal;
 }
 
 function describeWrites(writes: Writes): string {

@@ -26,5 +26,5 @@ export {
   isEtcdUnavailableError,
 } from './errors.ts';
 export { EtcdElection } from './etcd-election.ts';
-export type { EtcdConnectionOptions, EtcdElectionOptions } from './options.ts';
+export { DEFAULT_ENDPOINTS, type EtcdConnectionOptions, type EtcdElectionOptions } from './options.ts';
 export { EtcdPolicySync } from './policy-sync.ts';

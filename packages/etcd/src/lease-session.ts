@@ -29,6 +29,11 @@ export interface SessionOptions {
   readonly electionPrefix: string;
   /** Whose requests the grant and the revoke are. */
   readonly account: CallAccount;
+  /**
+   * Hears of each grant request's whole course — its answer and, if the grant was abandoned by then,
+   * the revoke of what it granted — so a stopping owner can wait until nothing of it is left.
+   */
+  readonly track?: (work: Promise<void>) => void;
 }
 
 /**
@@ -86,12 +91,17 @@ export class LeaseSession {
     const sentAtMs = options.clock.monotonicNow();
     const granted = await context.caller.call(
       'grant a lease',
-      async (deadline) => {
-        const answer = await context.client.leaseClient.leaseGrant(
-          { TTL: options.ttlSeconds, ID: 0 },
-          deadline,
+      (deadline) => {
+        const answer = context.client.leaseClient.leaseGrant({ TTL: options.ttlSeconds, ID: 0 }, deadline);
+        options.track?.(
+          answer.then(
+            (lease) => {
+              if (signal?.aborted)
+                return LeaseSession.#revokeAbandoned(context, options.account, String(lease.ID));
+            },
+            () => {},
+          ),
         );
-        if (signal?.aborted) LeaseSession.#revokeAbandoned(context, options.account, String(answer.ID));
         return answer;
       },
       { class: 'write', account: options.account, signal },
@@ -100,8 +110,12 @@ export class LeaseSession {
     return new LeaseSession(String(granted.ID), Number(granted.TTL), sentAtMs, context, options, events);
   }
 
-  static #revokeAbandoned(context: SessionContext, account: CallAccount, leaseId: string): void {
-    context.caller
+  static async #revokeAbandoned(
+    context: SessionContext,
+    account: CallAccount,
+    leaseId: string,
+  ): Promise<void> {
+    await context.caller
       .call(
         'revoke an abandoned lease',
         (deadline) => context.client.leaseClient.leaseRevoke({ ID: leaseId }, deadline),

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '@ztap/cluster';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { abortable, type CallAccount, type EtcdCaller } from './calls.ts';
-import type { StoredKey } from './campaign.ts';
+import { bytes, type StoredKey } from './campaign.ts';
 
 /** What one watch response (or one resync) changed. */
 export interface MirrorBatch {
@@ -75,6 +75,8 @@ export class PrefixMirror {
   #lagTarget: number | undefined;
   #ready: Promise<void> | undefined;
   #stopped = false;
+  /** Aborted by stop(): the mirror's requests in flight end at once. */
+  readonly #stopping = new AbortController();
   #lastError: Error | undefined;
 
   constructor(client: Etcd3, prefix: string, caller: EtcdCaller, options: MirrorOptions) {
@@ -82,10 +84,6 @@ export class PrefixMirror {
     this.#prefix = prefix;
     this.#caller = caller;
     this.#options = options;
-  }
-
-  get prefix(): string {
-    return this.#prefix;
   }
 
   /** The store revision the mirror reflects (0 before the first list). */
@@ -174,6 +172,7 @@ export class PrefixMirror {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     this.#options.clock.clearTimeout(this.#progressTimer);
     const watcher = this.#watcher;
     this.#watcher = undefined;
@@ -264,10 +263,10 @@ export class PrefixMirror {
           'list the cluster prefix',
           (options) =>
             this.#client.kv.range(
-              { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
+              { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
               options,
             ),
-          { class: 'read', account: this.#options.account },
+          { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
         );
         const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
@@ -315,10 +314,14 @@ export class PrefixMirror {
       'read the current revision',
       (options) =>
         this.#client.kv.range(
-          { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
+          { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
           options,
         ),
-      { class: 'read', account: this.#options.account, signal },
+      {
+        class: 'read',
+        account: this.#options.account,
+        signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
+      },
     );
     return Number(response.header.revision);
   }

@@ -52,6 +52,7 @@ export interface ResolvedEtcdOptions {
   readonly stepDownMargin: number;
 }
 
+/** Where etcd is looked for when no endpoints are given: like etcdctl, `http://127.0.0.1:2379`. */
 export const DEFAULT_ENDPOINTS: readonly string[] = Object.freeze(['http://127.0.0.1:2379']);
 
 function validateEndpoint(endpoint: unknown, index: number): string {

@@ -21,11 +21,14 @@ interface StoredPolicy {
 }
 
 /** Runs a write transaction; the leader's version is fenced by its term, an operator's is not. */
-export type PolicyTxn = (txn: {
-  compare: ICompare[];
-  success: IRequestOp[];
-  failure: IRequestOp[];
-}) => Promise<ITxnResponse>;
+export type PolicyTxn = (
+  txn: {
+    compare: ICompare[];
+    success: IRequestOp[];
+    failure: IRequestOp[];
+  },
+  signal: AbortSignal | undefined,
+) => Promise<ITxnResponse>;
 
 /** Reads a policy from its entry; undefined for a value that is not ours to read. */
 export function policyFrom(entry: StoredKey, keys: KeyLayout): Policy | undefined {
@@ -83,11 +86,14 @@ export class EtcdPolicyStore {
       updatedAt: updatedAt.toISOString(),
       updatedBy,
     } satisfies StoredPolicy);
-    const response = await txn({
-      compare: this.#versionCompare(key, options),
-      success: [{ request_put: { key, value: bytes(value) } }],
-      failure: [{ request_range: { key } }],
-    });
+    const response = await txn(
+      {
+        compare: this.#versionCompare(key, options),
+        success: [{ request_put: { key, value: bytes(value) } }],
+        failure: [{ request_range: { key } }],
+      },
+      options.signal,
+    );
     if (!response.succeeded) throw this.#conflict(name, options, response);
     return Object.freeze({ name, version: Number(response.header.revision), document, updatedAt, updatedBy });
   }
@@ -95,39 +101,39 @@ export class EtcdPolicyStore {
   async delete(name: string, txn: PolicyTxn, options: PolicyWriteOptions = {}): Promise<boolean> {
     validatePolicyName(name);
     const key = bytes(this.#keys.policyKey(name));
-    const response = await txn({
-      compare: this.#versionCompare(key, options),
-      success: [{ request_delete_range: { key } }],
-      failure: [{ request_range: { key } }],
-    });
+    const response = await txn(
+      {
+        compare: this.#versionCompare(key, options),
+        success: [{ request_delete_range: { key } }],
+        failure: [{ request_range: { key } }],
+      },
+      options.signal,
+    );
     if (!response.succeeded) throw this.#conflict(name, options, response);
     return Number(response.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   }
 
-  async get(name: string): Promise<Policy | undefined> {
+  async get(name: string, options: { signal?: AbortSignal | undefined } = {}): Promise<Policy | undefined> {
     const key = this.#keys.policyKey(validatePolicyName(name));
     const response = await withContext(this.#access.contextRequest(), (context) =>
       context.caller.call(
         'read a policy',
         (deadline) => context.client.kv.range({ key: bytes(key) }, deadline),
-        {
-          class: 'read',
-          account: this.#access.account,
-        },
+        { class: 'read', account: this.#access.account, signal: options.signal },
       ),
     );
     const kv = response.kvs[0];
     return kv ? policyFrom(toEntry(kv), this.#keys) : undefined;
   }
 
-  async list(): Promise<Policy[]> {
+  async list(options: { signal?: AbortSignal | undefined } = {}): Promise<Policy[]> {
     const prefix = this.#keys.policiesPrefix;
     const response = await withContext(this.#access.contextRequest(), (context) =>
       context.caller.call(
         'list policies',
         (deadline) =>
           context.client.kv.range({ key: bytes(prefix), range_end: prefixRangeEnd(prefix) }, deadline),
-        { class: 'read', account: this.#access.account },
+        { class: 'read', account: this.#access.account, signal: options.signal },
       ),
     );
     return response.kvs

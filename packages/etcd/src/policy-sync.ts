@@ -5,6 +5,7 @@ import {
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type SignalOptions,
 } from '@ztap/cluster';
 import { type EtcdElection, internalsOf } from './etcd-election.ts';
 import { EtcdPolicyStore, type PolicyTxn } from './policy-store.ts';
@@ -42,16 +43,16 @@ export class EtcdPolicySync implements PolicySync {
     return this.#store.delete(name, this.#fenced('delete policies', options?.term), options);
   }
 
-  async getPolicyVersion(name: string): Promise<number | undefined> {
-    return (await this.#store.get(name))?.version;
+  async getPolicyVersion(name: string, options: SignalOptions = {}): Promise<number | undefined> {
+    return (await this.#store.get(name, options))?.version;
   }
 
-  getPolicy(name: string): Promise<Policy | undefined> {
-    return this.#store.get(name);
+  getPolicy(name: string, options: SignalOptions = {}): Promise<Policy | undefined> {
+    return this.#store.get(name, options);
   }
 
-  listPolicies(): Promise<Policy[]> {
-    return this.#store.list();
+  listPolicies(options: SignalOptions = {}): Promise<Policy[]> {
+    return this.#store.list(options);
   }
 
   subscribePolicies(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
@@ -66,6 +67,6 @@ export class EtcdPolicySync implements PolicySync {
     const term = this.#election.term;
     if (term === undefined) throw new NotLeaderError(this.#election.nodeId, operation);
     if (callerTerm !== undefined && callerTerm !== term) throw new FencedWriteError(callerTerm);
-    return (txn) => this.#election.guardedTxn({ term, ...txn });
+    return (txn, signal) => this.#election.guardedTxn({ term, ...txn }, { signal });
   }
 }

@@ -2,6 +2,7 @@ import {
   type LeaderElectionConfig,
   type LeadershipLossReason,
   type NodeRegistration,
+  type SignalOptions,
   validateNodeId,
   validateRegistration,
 } from '@ztap/cluster';
@@ -63,11 +64,13 @@ export class InMemoryElection extends BaseElection {
     if (this.#token) this.#hub.resign(this.nodeId, this.#token);
   }
 
-  async registerNode(node: NodeRegistration): Promise<void> {
+  async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.#hub.register(validateRegistration(node), this.config.electionTimeout);
   }
 
-  async deregisterNode(nodeId: string): Promise<void> {
+  async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.#hub.deregister(validateNodeId(nodeId));
   }
 

@@ -4,6 +4,7 @@ import {
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type SignalOptions,
 } from '@ztap/cluster';
 import { stateOf } from './hub.ts';
 import type { InMemoryElection } from './memory-election.ts';
@@ -25,22 +26,27 @@ export class InMemoryPolicySync implements PolicySync {
   }
 
   async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+    options?.signal?.throwIfAborted();
     return this.#policies.put(name, document, this.#writer('write policies', options?.term), options);
   }
 
   async deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean> {
+    options?.signal?.throwIfAborted();
     return this.#policies.delete(name, this.#writer('delete policies', options?.term), options);
   }
 
-  async getPolicyVersion(name: string): Promise<number | undefined> {
+  async getPolicyVersion(name: string, options: SignalOptions = {}): Promise<number | undefined> {
+    options.signal?.throwIfAborted();
     return this.#policies.get(name)?.version;
   }
 
-  async getPolicy(name: string): Promise<Policy | undefined> {
+  async getPolicy(name: string, options: SignalOptions = {}): Promise<Policy | undefined> {
+    options.signal?.throwIfAborted();
     return this.#policies.get(name);
   }
 
-  async listPolicies(): Promise<Policy[]> {
+  async listPolicies(options: SignalOptions = {}): Promise<Policy[]> {
+    options.signal?.throwIfAborted();
     return this.#policies.list();
   }
 

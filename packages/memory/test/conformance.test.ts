@@ -1,4 +1,5 @@
 import { describeConformance, ManualClock } from '@ztap/testkit';
+import { stateOf } from '../src/hub.ts';
 import { InMemoryElection, MemoryHub } from '../src/index.ts';
 
 describeConformance('memory', async () => {
@@ -7,11 +8,22 @@ describeConformance('memory', async () => {
   const nodes: InMemoryElection[] = [];
   return {
     createNode: (nodeId, options = {}) => {
+      const { onStartIo, healthCheck } = options;
+      // The in-memory store is reached in one synchronous step after the start's health check: that
+      // check is the last point a start can be interrupted.
+      let began = false;
+      const check = onStartIo
+        ? (checkOptions: { signal: AbortSignal }) => {
+            if (!began) onStartIo();
+            began = true;
+            return healthCheck ? healthCheck(checkOptions) : true;
+          }
+        : healthCheck;
       const election = new InMemoryElection({
         nodeId,
         nodeAddress: options.address ?? '127.0.0.1:9090',
         ...(options.metadata ? { metadata: options.metadata } : {}),
-        ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+        ...(check ? { healthCheck: check } : {}),
         heartbeatInterval: 100,
         electionTimeout: 300,
         initialLeadership: 0,
@@ -22,6 +34,10 @@ describeConformance('memory', async () => {
       return election;
     },
     settle: (promise) => clock.settle(promise),
+    leftovers: async (nodeId) =>
+      [...stateOf(hub).snapshot().members]
+        .filter((member) => member.id === nodeId)
+        .map((member) => `member ${member.id}`),
     cleanup: async () => {
       await Promise.all(nodes.map((election) => election.stop()));
     },

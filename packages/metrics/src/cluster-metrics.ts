@@ -228,9 +228,9 @@ function instrument(policies: PolicySync, onFailure: (reason: string) => void): 
   return {
     syncPolicy: (name, document, options) => counted(() => policies.syncPolicy(name, document, options)),
     deletePolicy: (name, options) => counted(() => policies.deletePolicy(name, options)),
-    getPolicyVersion: (name) => policies.getPolicyVersion(name),
-    getPolicy: (name) => policies.getPolicy(name),
-    listPolicies: () => policies.listPolicies(),
+    getPolicyVersion: (name, options) => policies.getPolicyVersion(name, options),
+    getPolicy: (name, options) => policies.getPolicy(name, options),
+    listPolicies: (options) => policies.listPolicies(options),
     subscribePolicies: (options) => policies.subscribePolicies(options),
   };
 }

@@ -17,6 +17,11 @@ export interface ConformanceNodeOptions {
   readonly address?: string;
   readonly metadata?: NodeMetadata;
   readonly healthCheck?: HealthCheck;
+  /**
+   * Called once, as soon as this node's `start()` has begun talking to its store (etcd: the lease
+   * grant is on the wire): the moment a test aborts a start that must then undo what it began.
+   */
+  readonly onStartIo?: () => void;
 }
 
 /** What a backend provides to be held to the `LeaderElection` contract. */
@@ -28,6 +33,11 @@ export interface ConformanceFixture {
   createNode(nodeId: string, options?: ConformanceNodeOptions): LeaderElection;
   /** Lets time pass (simulated or real) until `promise` settles; fails after a bounded time. */
   settle<T>(promise: Promise<T>): Promise<T>;
+  /**
+   * What the store still holds of `nodeId`, one line each (etcd: its keys, and leases its nodes were
+   * granted that are still alive); empty when it left nothing behind.
+   */
+  leftovers(nodeId: string): Promise<string[]>;
   /** Stops every node this fixture created and releases the cluster. */
   cleanup(): Promise<void>;
 }
@@ -350,13 +360,36 @@ export function describeConformance(backend: string, createFixture: () => Promis
       await scoped.stop();
     });
 
-    it('start() with an aborted signal rejects with its reason and leaves nothing behind', async () => {
+    it('start() aborted once its I/O began rejects with the reason and leaves nothing behind', async () => {
       const [observer] = (await started(node('observer'))) as [LeaderElection];
+      const controller = new AbortController();
+      let ioBegan = false;
+      const late = node('late', {
+        onStartIo: () => {
+          ioBegan = true;
+          controller.abort(new Error('not today'));
+        },
+      });
+      await expect(late.start({ signal: controller.signal })).rejects.toThrow('not today');
+      expect(ioBegan).toBe(true);
+      expect(await fixture.leftovers('late')).toEqual([]);
+      expect(late.isLeader()).toBe(false);
+      expect(observer.getNode('late')).toBeUndefined();
+      // It can start again afterwards, as if the aborted start had never happened.
+      await late.start();
+      await fixture.settle(
+        new Recorder(observer.watch({ includeExisting: true })).first(
+          (change) => change.type === 'node_joined' && change.node.id === 'late',
+        ),
+      );
+    });
+
+    it('start() with an already aborted signal rejects with its reason and does nothing', async () => {
       const late = node('late');
       await expect(late.start({ signal: AbortSignal.abort(new Error('not today')) })).rejects.toThrow(
         'not today',
       );
-      expect(observer.getNode('late')).toBeUndefined();
+      expect(await fixture.leftovers('late')).toEqual([]);
       expect(late.isLeader()).toBe(false);
     });
   });
