@@ -8,15 +8,19 @@
  * - Are The Types Wrong (`attw`) on the tarball, profile `esm-only`: the packages are ESM only, so
  *   the `node10` and `node16` from-CommonJS resolutions are not checked (a `require()` of an ES module
  *   is what they would report; Node >= 22.12, our `engines`, can do it for modules without top-level
- *   await, but attw's TypeScript 5.6 does not model that). `node16` from ESM and `bundler` must pass.
+ *   await, but attw's TypeScript 5.6 does not model that). `node16` from ESM and `bundler` must pass;
+ * - the API report (api-report.ts): what each entry point of the tarball exports, and with which
+ *   declarations, must equal `packages/<dir>/api-report.md`. An export nobody meant to add fails
+ *   here. After a deliberate change: `pnpm check:packages --update`, then review the report's diff.
  *
  * Prints every file of every tarball with its size. Exits 1 if anything fails.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { apiReport } from './api-report.ts';
 import {
   inspectPackage,
   kilobytes,
@@ -55,6 +59,35 @@ function listing(packed: PackedPackage): string {
   ].join('\n');
 }
 
+const update = process.argv.includes('--update');
+const unknownArguments = process.argv.slice(2).filter((arg) => arg !== '--update');
+if (unknownArguments.length > 0) {
+  console.error(`check:packages: unknown argument ${unknownArguments[0]} (expected --update or nothing)`);
+  process.exit(2);
+}
+
+/** Compares the tarball's API with the committed report (or rewrites the report with --update). */
+async function checkApi(packed: PackedPackage): Promise<string | undefined> {
+  const reportFile = join(packed.pkg.dir, 'api-report.md');
+  const report = apiReport(packed.root, packed.manifest.name, packed.manifest.exports);
+  if (update) {
+    await writeFile(reportFile, report);
+    return undefined;
+  }
+  const committed = await readFile(reportFile, 'utf8').catch(() => '');
+  if (committed === report) return undefined;
+  const before = new Set(committed.split('\n'));
+  const after = new Set(report.split('\n'));
+  const removed = [...before].filter((line) => line.startsWith('### ') && !after.has(line));
+  const added = [...after].filter((line) => line.startsWith('### ') && !before.has(line));
+  return [
+    `the API differs from ${reportFile}:`,
+    ...added.map((line) => `  + ${line.slice(4)}`),
+    ...removed.map((line) => `  - ${line.slice(4)}`),
+    '  (signatures may differ too.) If the change is meant: pnpm check:packages --update, and review the diff.',
+  ].join('\n');
+}
+
 const packages = await publicPackages();
 console.log(`== building ${packages.map((pkg) => pkg.name).join(', ')}`);
 const build = await check(bin('tsc'), ['-b', ...packages.map((pkg) => pkg.dir)]);
@@ -75,6 +108,7 @@ try {
     const problems = await inspectPackage(one, license);
     const publint = await check(bin('publint'), ['run', one.tarball, '--strict']);
     const attw = await check(bin('attw'), [one.tarball, '--profile', 'esm-only', '--format', 'ascii']);
+    const api = await checkApi(one);
     console.log(
       problems.length === 0
         ? '  contents: ok'
@@ -84,7 +118,9 @@ try {
     if (!publint.ok || /warning|error|suggestion/i.test(publint.output)) console.log(publint.output);
     console.log(`  attw --profile esm-only: ${attw.ok ? 'ok' : 'FAILED'}`);
     if (!attw.ok) console.log(attw.output);
-    if (problems.length > 0 || !publint.ok || !attw.ok) failures++;
+    console.log(`  API report: ${update ? 'written' : api === undefined ? 'ok' : 'FAILED'}`);
+    if (api !== undefined) console.log(`  ${api}`);
+    if (problems.length > 0 || !publint.ok || !attw.ok || api !== undefined) failures++;
   }
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  *
  * For backend authors only: applications use `@ztap/cluster` and a backend package. This subpath
  * follows the packages' version, but may change in minor releases while the backends evolve.
- * @packageDocumentation
+ * @module @ztap/cluster/backend
  */
 export { BaseElection } from './base-election.ts';
 export { Broadcast, type BroadcastOptions, type OverflowPolicy, type SubscribeOptions } from './broadcast.ts';

@@ -1,7 +1,7 @@
 /**
  * `@ztap/cluster`: the model, the `LeaderElection` contract, config and errors shared by every ZTAP
  * cluster backend. What backends are built from is in `@ztap/cluster/backend`.
- * @packageDocumentation
+ * @module @ztap/cluster
  */
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
 export { DEFAULT_CONFIG, type HealthCheck, type LeaderElectionConfig } from './config.ts';
