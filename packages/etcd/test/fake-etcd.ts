@@ -1,5 +1,17 @@
 import { EventEmitter } from 'node:events';
-import type { Etcd3, IKeyValue, IRangeRequest, IWatchResponse } from 'etcd3';
+import {
+  type Etcd3,
+  EtcdLeaseInvalidError,
+  GRPCDeadlineExceededError,
+  type ICompare,
+  type IDeleteRangeRequest,
+  type IKeyValue,
+  type IPutRequest,
+  type IRangeRequest,
+  type IRequestOp,
+  type ITxnRequest,
+  type IWatchResponse,
+} from 'etcd3';
 
 interface Stored {
   readonly value: string;
@@ -25,14 +37,26 @@ export class FakeWatcher extends EventEmitter {
   }
 }
 
+/** A call the fake can be told never to answer. */
+export type FakeCall = 'range' | 'txn' | 'put' | 'deleteRange' | 'leaseGrant' | 'leaseRevoke';
+
 /**
- * Just enough of etcd (through the surface of an `etcd3` client) for the mirror and the context:
- * a revisioned key space, prefix ranges, and watches that receive what is written while they are
- * connected. Failures and silent watches are switched on by the test.
+ * Just enough of etcd (through the surface of an `etcd3` client) for the mirror, the context and an
+ * election: a revisioned key space, prefix ranges, transactions, leases (grant, revoke, keepalive
+ * stream), and watches that receive what is written while they are connected. Failures, calls that
+ * never answer and silent watches are switched on by the test.
  */
 export class FakeEtcd {
   revision = 1;
   readonly #store = new Map<string, Stored>();
+  readonly #leases = new Map<string, number>();
+  #nextLease = 0x694d8a4d2a9e5e00n;
+  /** Every unary call, by name, in the order received. */
+  readonly calls: string[] = [];
+  /** Every transaction received. */
+  readonly txns: ITxnRequest[] = [];
+  /** Calls that are received but never answered: they fail at their deadline, as gRPC makes them. */
+  readonly hanging = new Set<FakeCall>();
   readonly watchers: FakeWatcher[] = [];
   /** Range requests received, count-only ones included. */
   ranges = 0;
@@ -75,9 +99,85 @@ export class FakeEtcd {
     return this.watchers.filter((watcher) => !watcher.cancelled).at(-1);
   }
 
+  /** Revokes a lease behind its holder's back (an operator, or etcd expiring it). */
+  expireLease(id: string): number {
+    this.#leases.delete(id);
+    let revision = this.revision;
+    for (const [key, stored] of [...this.#store]) if (stored.lease === id) revision = this.delete(key);
+    return revision;
+  }
+
+  get leases(): string[] {
+    return [...this.#leases.keys()];
+  }
+
+  get(key: string): Stored | undefined {
+    return this.#store.get(key);
+  }
+
+  async #answer(call: FakeCall, options?: { deadline?: Date | number }): Promise<void> {
+    this.calls.push(call);
+    if (!this.hanging.has(call)) return;
+    const deadline = options?.deadline === undefined ? Number.POSITIVE_INFINITY : Number(options.deadline);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(deadline - Date.now(), 2 ** 31 - 1)));
+    throw new GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED: Deadline exceeded');
+  }
+
+  readonly leaseClient = {
+    leaseGrant: async (request: { TTL: number }, options?: { deadline?: Date }) => {
+      await this.#answer('leaseGrant', options);
+      const id = String(this.#nextLease++);
+      this.#leases.set(id, request.TTL);
+      return { header: { revision: String(this.revision) }, ID: id, TTL: String(request.TTL) };
+    },
+    leaseRevoke: async (request: { ID: string }, options?: { deadline?: Date }) => {
+      await this.#answer('leaseRevoke', options);
+      if (!this.#leases.has(request.ID))
+        throw new EtcdLeaseInvalidError('etcdserver: requested lease not found');
+      const revision = this.expireLease(request.ID);
+      return { header: { revision: String(revision) } };
+    },
+    leaseKeepAlive: async () => {
+      const stream = new EventEmitter() as EventEmitter & {
+        write(request: { ID: string }): void;
+        end(): void;
+      };
+      stream.write = (request) => {
+        const ttl = this.#leases.get(request.ID) ?? 0;
+        queueMicrotask(() => stream.emit('data', { ID: request.ID, TTL: String(ttl) }));
+      };
+      stream.end = () => {};
+      return stream;
+    },
+  };
+
   readonly kv = {
-    range: async (request: IRangeRequest) => {
+    put: async (request: IPutRequest, options?: { deadline?: Date }) => {
+      await this.#answer('put', options);
+      return { header: { revision: String(this.revision) }, ...this.#apply({ request_put: request }) };
+    },
+    deleteRange: async (request: IDeleteRangeRequest, options?: { deadline?: Date }) => {
+      await this.#answer('deleteRange', options);
+      const { response_delete_range } = this.#apply({ request_delete_range: request }) as {
+        response_delete_range: object;
+      };
+      return { header: { revision: String(this.revision) }, ...response_delete_range };
+    },
+    txn: async (request: ITxnRequest, options?: { deadline?: Date }) => {
+      await this.#answer('txn', options);
+      this.txns.push(request);
+      const succeeded = (request.compare ?? []).every((compare) => this.#holds(compare));
+      for (const op of (succeeded ? request.success : request.failure) ?? []) {
+        const lease = op.request_put?.lease;
+        if (lease !== undefined && lease !== '0' && !this.#leases.has(String(lease)))
+          throw new EtcdLeaseInvalidError('etcdserver: requested lease not found');
+      }
+      const responses = ((succeeded ? request.success : request.failure) ?? []).map((op) => this.#apply(op));
+      return { header: { revision: String(this.revision) }, succeeded, responses };
+    },
+    range: async (request: IRangeRequest, options?: { deadline?: Date }) => {
       this.ranges++;
+      await this.#answer('range', options);
       await this.rangeGate;
       const failure = this.#rangeFailures.shift();
       if (failure) throw failure;
@@ -119,6 +219,33 @@ export class FakeEtcd {
   /** This fake where an `Etcd3` client is expected. */
   get client(): Etcd3 {
     return this as unknown as Etcd3;
+  }
+
+  close(): void {}
+
+  #holds(compare: ICompare): boolean {
+    const stored = this.#store.get(String(compare.key));
+    if (compare.target === 'Create')
+      return String(stored?.createRevision ?? 0) === String(compare.create_revision);
+    if (compare.target === 'Mod') return String(stored?.modRevision ?? 0) === String(compare.mod_revision);
+    throw new Error(`the fake cannot compare ${compare.target}`);
+  }
+
+  #apply(op: IRequestOp): object {
+    if (op.request_put) {
+      const { key, value, lease } = op.request_put;
+      this.put(String(key), String(value), lease === undefined ? '0' : String(lease));
+      return { response_put: {} };
+    }
+    if (op.request_delete_range) {
+      const key = String(op.request_delete_range.key);
+      const deleted = this.#store.has(key) ? 1 : 0;
+      this.delete(key);
+      return { response_delete_range: { deleted: String(deleted) } };
+    }
+    const key = String(op.request_range?.key);
+    const stored = this.#store.get(key);
+    return { response_range: { kvs: stored ? [toKv(key, stored)] : [] } };
   }
 
   #deliver(event: { type: 'Put' | 'Delete'; kv: IKeyValue }): void {
