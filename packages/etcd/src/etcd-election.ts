@@ -240,10 +240,6 @@ export class EtcdElection extends BaseElection {
     this.#run = run;
     const startSignal = signal ? AbortSignal.any([signal, operations.signal]) : operations.signal;
     await this.checkHealth();
-    await context.mirror.start(startSignal);
-    const picture = this.#view.attach(context.view.cluster, this.config.clock.wallNow());
-    membership.setWatching(this.watched);
-    if (this.watched) this.publishChanges(picture);
     this.#joinedAt = this.config.clock.wallNow();
     this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
     if (this.config.initialLeadership > 0) {
@@ -255,7 +251,14 @@ export class EtcdElection extends BaseElection {
     // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
     // (hundreds of nodes starting in one busy process) must not outlive its own lease.
     this.#scheduleHeartbeat();
-    await abortable(this.#reconcile(startSignal), signal);
+    // The first join needs nothing from the view (a new lease has no keys yet: the record is written
+    // and the campaign key created), so the grant and the join transaction go out while the mirror
+    // lists the prefix and opens its watch.
+    const joining = abortable(this.#reconcile(startSignal), signal);
+    await Promise.all([context.mirror.start(startSignal), joining]);
+    const picture = this.#view.attach(context.view.cluster, this.config.clock.wallNow());
+    membership.setWatching(this.watched);
+    if (this.watched) this.publishChanges(picture);
     if (this.#lastError) throw this.#lastError;
     await context.mirror.waitFor(this.#writeFloor, this.#etcd.requestTimeout, signal);
   }

@@ -20,16 +20,31 @@ interface Stored {
   readonly lease: string;
 }
 
-/** A watch as the fake hands it out: an EventEmitter like etcd3's `Watcher`. */
+/**
+ * A watch as the fake hands it out: an EventEmitter like etcd3's `Watcher`. What arrives before its
+ * owner listens for `data` waits for it, as it would in the network buffers.
+ */
 export class FakeWatcher extends EventEmitter {
   readonly prefix: string;
   readonly startRevision: number;
   cancelled = false;
+  #waiting: IWatchResponse[] = [];
 
   constructor(prefix: string, startRevision: number) {
     super();
     this.prefix = prefix;
     this.startRevision = startRevision;
+  }
+
+  receive(response: IWatchResponse): void {
+    if (this.listenerCount('data') === 0) this.#waiting.push(response);
+    else this.emit('data', response);
+  }
+
+  override on(event: string, listener: (...args: never[]) => void): this {
+    super.on(event, listener as (...args: unknown[]) => void);
+    if (event === 'data') for (const response of this.#waiting.splice(0)) this.emit('data', response);
+    return this;
   }
 
   async cancel(): Promise<void> {
@@ -49,6 +64,11 @@ export type FakeCall = 'range' | 'txn' | 'put' | 'deleteRange' | 'leaseGrant' | 
 export class FakeEtcd {
   revision = 1;
   readonly #store = new Map<string, Stored>();
+  /** Every write, so a watch can start from a past revision, as etcd's do. */
+  readonly #history: {
+    readonly revision: number;
+    readonly event: { type: 'Put' | 'Delete'; kv: IKeyValue };
+  }[] = [];
   readonly #leases = new Map<string, number>();
   #nextLease = 0x694d8a4d2a9e5e00n;
   /** Every unary call, by name, in the order received. */
@@ -210,6 +230,9 @@ export class FakeEtcd {
       create: async () => {
         const watcher = new FakeWatcher(prefix, startRevision);
         this.watchers.push(watcher);
+        // What happened since `startRevision` comes first.
+        for (const { revision, event } of this.#history)
+          if (revision >= startRevision) this.#send(watcher, revision, event);
         return watcher;
       },
     };
@@ -249,13 +272,15 @@ export class FakeEtcd {
   }
 
   #deliver(event: { type: 'Put' | 'Delete'; kv: IKeyValue }): void {
+    this.#history.push({ revision: this.revision, event });
     if (!this.delivering) return;
-    const key = event.kv.key.toString();
-    for (const watcher of this.watchers) {
-      if (watcher.cancelled || !key.startsWith(watcher.prefix)) continue;
-      const response = { header: { revision: String(this.revision) }, events: [event] };
-      watcher.emit('data', response as unknown as IWatchResponse);
-    }
+    for (const watcher of this.watchers) this.#send(watcher, this.revision, event);
+  }
+
+  #send(watcher: FakeWatcher, revision: number, event: { type: 'Put' | 'Delete'; kv: IKeyValue }): void {
+    if (watcher.cancelled || !event.kv.key.toString().startsWith(watcher.prefix)) return;
+    const response = { header: { revision: String(revision) }, events: [event] };
+    watcher.receive(response as unknown as IWatchResponse);
   }
 }
 
