@@ -289,6 +289,12 @@ export function describeConformance(backend: string, createFixture: () => Promis
       const [a, b] = (await started(node('a'), node('b'))) as [LeaderElection, LeaderElection];
       const leader = await leaderAmong([a, b]);
       await seesLeader(a, leader.nodeId);
+      // b's own start does not wait for a's view (on etcd, another client) to show b.
+      await fixture.settle(
+        new Recorder(a.watch({ includeExisting: true })).first(
+          (c) => c.type === 'node_joined' && c.node.id === 'b',
+        ),
+      );
       const watcher = new Recorder(a.watch({ includeExisting: true }));
       const changes = await fixture.settle(watcher.until((all) => all.length >= 3));
       expect(summary(changes).slice(0, 3)).toEqual([
