@@ -60,7 +60,7 @@ describe('http service', () => {
     const scrape = await fetch(`${url}/metrics`);
     expect(scrape.headers.get('content-type')).toBe(registry.contentType);
     const text = await scrape.text();
-    expect(text).toMatch(/^ztap_cluster_is_leader 1$/m);
+    expect(text).toMatch(/^ztap_cluster_is_leader\{node="node-a"\} 1$/m);
     expect(text).toMatch(/^ztap_cluster_nodes_total\{state="healthy"\} 1$/m);
     expect((await fetch(`${url}/other`)).status).toBe(404);
 
