@@ -75,10 +75,10 @@ export class InMemoryElection extends BaseElection {
     }
     // The hub's own rule for a silent member, applied to ourselves: a stalled event loop or a hung
     // heartbeat must not leave the node vouching for a membership the others no longer trust.
-    const silentMs = this.config.clock.monotonicNow() - this.#lastHeartbeatMs;
-    if (silentMs > this.config.electionTimeout) {
+    // The reason names no duration: it must not change while the silence lasts (one event, one log line).
+    if (this.config.clock.monotonicNow() - this.#lastHeartbeatMs > this.config.electionTimeout) {
       return notLive(
-        `this node has not heartbeated for ${Math.round(silentMs)} ms, more than its electionTimeout (${this.config.electionTimeout} ms)`,
+        `this node has not heartbeated for longer than its electionTimeout (${this.config.electionTimeout} ms)`,
       );
     }
     return LIVE;
