@@ -4,10 +4,10 @@ import {
   FencedWriteError,
   type LeaderRecord,
   type LeadershipLossReason,
+  type Liveness,
   type MemberRecord,
   type NodeRegistration,
   resolveConfig,
-  runHealthCheck,
   type TimerHandle,
   ValidationError,
 } from '@ztap/cluster';
@@ -18,6 +18,7 @@ import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-st
 import { keepaliveChannelFor } from './keepalive.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
+import { sessionLiveness } from './liveness.ts';
 import { acquireMirror, type MirrorBatch, type PrefixMirror } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 
@@ -63,7 +64,8 @@ export class EtcdElection extends BaseElection {
   #unsubscribe: (() => void) | undefined;
   #session: LeaseSession | undefined;
   #granting: Promise<LeaseSession> | undefined;
-  #healthy = true;
+  /** The last lease was lost (expired, revoked) and no new one is granted yet: for `liveness`. */
+  #leaseWasLost = false;
   #eligibleAtMs = 0;
   /** Our campaign key must go and come back at the end of the queue (after resign or a missed deadline). */
   #requeue = false;
@@ -217,7 +219,7 @@ export class EtcdElection extends BaseElection {
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     const client = this.client;
-    this.#healthy = await this.#checkHealth();
+    await this.checkHealth();
     const { mirror, release } = acquireMirror(client, this.#keys.prefix, this.#caller, {
       progressIntervalMs: this.config.electionTimeout,
       clock: this.config.clock,
@@ -275,6 +277,12 @@ export class EtcdElection extends BaseElection {
     await this.#reconcile();
   }
 
+  protected backendLiveness(): Liveness {
+    const session = this.#session;
+    const member = session && this.#mirror?.get(this.#keys.memberKey(this.nodeId));
+    return sessionLiveness(session, this.#leaseWasLost, member?.lease);
+  }
+
   // ---- reacting to etcd ------------------------------------------------------------------------
 
   #onBatch(batch: MirrorBatch): void {
@@ -293,6 +301,7 @@ export class EtcdElection extends BaseElection {
       else removals.push(id);
     }
     this.publishDelta({ upserts, removals, leader: this.#leaderRecord() });
+    this.livenessMayHaveChanged();
     if (this.#needsReconcile(batch)) this.#kick();
   }
 
@@ -345,7 +354,7 @@ export class EtcdElection extends BaseElection {
     let lossReason: LeadershipLossReason = 'superseded';
     if (!session || session.lost) lossReason = 'lease_lost';
     else if (!session.valid) lossReason = 'deadline';
-    else if (!this.#healthy) lossReason = 'unhealthy';
+    else if (!this.healthy) lossReason = 'unhealthy';
     else if (this.#requeue) lossReason = 'resigned';
     else if (mirror) {
       const campaignKey = session.campaignKey;
@@ -364,6 +373,7 @@ export class EtcdElection extends BaseElection {
   }
 
   #onDeadline(): void {
+    this.livenessMayHaveChanged();
     if (!super.isLeader()) return;
     this.#requeue = true;
     this.setLeadership(undefined, 'deadline');
@@ -375,7 +385,9 @@ export class EtcdElection extends BaseElection {
     if (this.#session !== session) return;
     session.orphan();
     this.#session = undefined;
+    this.#leaseWasLost = true;
     this.#leadershipKey = undefined;
+    this.livenessMayHaveChanged();
     this.setLeadership(undefined, 'lease_lost');
     this.#publishLeader();
     this.#kick();
@@ -433,7 +445,7 @@ export class EtcdElection extends BaseElection {
       address: this.config.nodeAddress,
       metadata: this.config.metadata,
       joinedAt: this.#joinedAt.toISOString(),
-      health: this.#healthy ? 'healthy' : 'unhealthy',
+      health: this.healthy ? 'healthy' : 'unhealthy',
     });
     const member = mirror.get(memberKey);
     if (!member || member.lease !== session.id || member.value !== record) {
@@ -445,7 +457,7 @@ export class EtcdElection extends BaseElection {
 
     const campaignKey = session.campaignKey;
     const campaign = mirror.get(campaignKey);
-    const eligible = this.#healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
+    const eligible = this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
     if (campaign && (this.#requeue || !eligible)) {
       const response = await this.#caller.call('withdraw the candidacy', (options) =>
         this.client.kv.deleteRange({ key: bytes(campaignKey) }, options),
@@ -493,11 +505,12 @@ export class EtcdElection extends BaseElection {
         // A node that could not renew may have missed becoming first while its session was invalid
         // (the batch that made it first arrived during the outage): look again now that it is valid.
         onRenewed: () => {
+          this.livenessMayHaveChanged();
           if (super.isLeader()) return;
           this.#evaluateLeadership();
           this.#publishLeader();
         },
-        onKeepalive: (roundTripMs) => this.heartbeats.fire({ latencySeconds: roundTripMs / 1000, ok: true }),
+        onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
       },
     ).finally(() => {
       this.#granting = undefined;
@@ -508,6 +521,8 @@ export class EtcdElection extends BaseElection {
       throw new Error('stopped while granting a lease');
     }
     this.#session = session;
+    this.#leaseWasLost = false;
+    this.livenessMayHaveChanged();
     return session;
   }
 
@@ -544,22 +559,16 @@ export class EtcdElection extends BaseElection {
   async #heartbeat(): Promise<void> {
     if (!this.running) return;
     this.#session?.keepAlive();
-    const healthy = await this.#checkHealth();
+    const wasHealthy = this.healthy;
+    const healthy = await this.checkHealth();
     if (!this.running) return;
-    if (healthy !== this.#healthy) {
-      this.#healthy = healthy;
+    if (healthy !== wasHealthy) {
       // Local first: a sick leader stops acting as one before it withdraws in etcd.
       this.#evaluateLeadership();
       this.#publishLeader();
     }
     this.#kick();
     this.#scheduleHeartbeat();
-  }
-
-  #checkHealth(): Promise<boolean> {
-    const check = this.config.healthCheck;
-    if (!check) return Promise.resolve(true);
-    return runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
   }
 }
 
