@@ -18,6 +18,7 @@ export {
   describeValue,
   type HealthCheck,
   type LeaderElectionConfig,
+  MAX_DRAIN_TIMEOUT_MS,
   type ResolvedConfig,
   resolveConfig,
 } from './config.ts';
@@ -25,10 +26,13 @@ export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts'
 export * from './errors.ts';
 export {
   type Disposable,
+  type DrainEvent,
+  type DrainOutcome,
   type ElectionTelemetry,
   type Event,
   EventEmitter,
   type LeadershipEvent,
+  type LeaderWorkErrorEvent,
 } from './events.ts';
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
