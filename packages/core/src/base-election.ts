@@ -1,8 +1,13 @@
 import { Broadcast } from './broadcast.ts';
 import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
-import type { ResolvedConfig } from './config.ts';
+import { describeValue, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
-import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
+import {
+  AlreadyStartedError,
+  ElectionStoppedError,
+  type LeadershipLossReason,
+  ValidationError,
+} from './errors.ts';
 import {
   type DrainEvent,
   type ElectionTelemetry,
@@ -147,6 +152,9 @@ export abstract class BaseElection implements LeaderElection {
     fn: (leadership: Leadership) => Promise<T> | T,
     options: SignalOptions = {},
   ): Promise<T> {
+    if (typeof fn !== 'function') {
+      throw new ValidationError('fn', `must be a function of the leadership (got ${describeValue(fn)})`);
+    }
     for (;;) {
       const leadership = await this.waitForLeadership(options);
       // It may have ended between being granted and now: work started on an ended leadership would
@@ -160,6 +168,11 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   lead(work: (leadership: Leadership) => Promise<void> | void, options: SignalOptions = {}): Promise<void> {
+    if (typeof work !== 'function') {
+      return Promise.reject(
+        new ValidationError('work', `must be a function of the leadership (got ${describeValue(work)})`),
+      );
+    }
     if (!this.running) {
       return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before lead()'));
     }

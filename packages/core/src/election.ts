@@ -135,7 +135,8 @@ export interface LeaderElection extends AsyncDisposable {
    *   `FencedWriteError`, ...) ends that round quietly, and the loop waits for the next leadership.
    * - An error thrown while still leader is a failure: `telemetry.onLeaderWorkError` fires, the node
    *   resigns (so a candidate whose work runs takes over; the drain applies) and `lead()` rejects with a
-   *   `LeaderWorkError` whose `cause` is the error. Call `lead()` again to keep going after a failure.
+   *   `LeaderWorkError` whose `cause` is the error. To keep going after a failure, call `lead()` again
+   *   (after a pause of your choosing: a lone candidate is elected again at once).
    * - Resolves when `options.signal` aborts (the current work is aborted; the node keeps its
    *   leadership: call `resign()` or `stop()` for that) or when the election stops.
    *

@@ -194,6 +194,12 @@ export function describeLeaderWorkContract(helpers: ConformanceHelpers): void {
     it('lead() rejects before start(), and resolves when the election stops while it waits to lead', async () => {
       const follower = node('follower', { healthCheck: () => false });
       await expect(follower.lead(() => {})).rejects.toSatisfy(isElectionStoppedError);
+      const notAFunction = 'settle invoices' as unknown as () => void;
+      await expect(follower.lead(notAFunction)).rejects.toMatchObject({
+        code: 'ZTAP_VALIDATION',
+        field: 'work',
+      });
+      await expect(follower.runWhileLeader(notAFunction)).rejects.toMatchObject({ field: 'fn' });
       await started(follower);
       let called = false;
       const loop = follower.lead(() => {
