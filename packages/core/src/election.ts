@@ -143,6 +143,9 @@ export interface LeaderElection extends AsyncDisposable {
    * Work runs like {@link runWhileLeader}'s, so `resign()` and `stop()` drain it. Call it after
    * `start()` (it may be called while `start()` is in progress); before, it rejects with
    * `ElectionStoppedError`, as a loop that nobody starts would wait forever.
+   *
+   * A method of the contract rather than a free function: its failures are the election's telemetry,
+   * its work is the election's to drain, and the conformance suite holds every backend to it.
    */
   lead(work: (leadership: Leadership) => Promise<void> | void, options?: SignalOptions): Promise<void>;
 }
