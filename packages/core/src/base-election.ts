@@ -167,7 +167,7 @@ export abstract class BaseElection implements LeaderElection {
     }
   }
 
-  lead(work: (leadership: Leadership) => Promise<void> | void, options: SignalOptions = {}): Promise<void> {
+  lead(work: (leadership: Leadership) => unknown, options: SignalOptions = {}): Promise<void> {
     if (typeof work !== 'function') {
       return Promise.reject(
         new ValidationError('work', `must be a function of the leadership (got ${describeValue(work)})`),

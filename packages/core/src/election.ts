@@ -129,8 +129,9 @@ export interface LeaderElection extends AsyncDisposable {
    * stops: the loop a leader-only service wants, which never crashes on a normal leadership change.
    *
    * - Each time this node becomes leader, `work` is called once with the term and a signal that
-   *   aborts when that leadership ends or `options.signal` aborts. If it returns while still leader,
-   *   the leadership is held until it ends: `work` is never called twice in one term.
+   *   aborts when that leadership ends or `options.signal` aborts. If it returns while still leader
+   *   (what it returns is ignored), the leadership is held until it ends: `work` is never called twice
+   *   in one term.
    * - Whatever `work` throws once its signal has aborted (an `AbortError`, a `LeadershipLostError`, a
    *   `FencedWriteError`, ...) ends that round quietly, and the loop waits for the next leadership.
    * - An error thrown while still leader is a failure: `telemetry.onLeaderWorkError` fires, the node
@@ -147,5 +148,5 @@ export interface LeaderElection extends AsyncDisposable {
    * A method of the contract rather than a free function: its failures are the election's telemetry,
    * its work is the election's to drain, and the conformance suite holds every backend to it.
    */
-  lead(work: (leadership: Leadership) => Promise<void> | void, options?: SignalOptions): Promise<void>;
+  lead(work: (leadership: Leadership) => unknown, options?: SignalOptions): Promise<void>;
 }

@@ -17,7 +17,7 @@ export interface LeaderLoopHost {
  */
 export async function leadEveryTerm(
   host: LeaderLoopHost,
-  work: (leadership: Leadership) => Promise<void> | void,
+  work: (leadership: Leadership) => unknown,
   options: { signal?: AbortSignal | undefined; onWorkError: (event: LeaderWorkErrorEvent) => void },
 ): Promise<void> {
   const { signal, onWorkError } = options;
