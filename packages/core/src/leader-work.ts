@@ -5,6 +5,12 @@ import type { DrainOutcome } from './events.ts';
 type Task = object;
 
 /**
+ * The tasks the current async flow runs inside (outermost first), for every election in the process:
+ * one storage, because each `AsyncLocalStorage` instance adds work to every async operation on Node 22.
+ */
+const runningInside = new AsyncLocalStorage<readonly Task[]>();
+
+/**
  * The leader work running on this node (what `runWhileLeader` and `lead` started), so that a graceful
  * step-down can wait for it before a successor may be elected.
  *
@@ -13,18 +19,16 @@ type Task = object;
  */
 export class LeaderWork {
   readonly #running = new Set<Task>();
-  /** The tasks the current async flow runs inside (outermost first). */
-  readonly #context = new AsyncLocalStorage<readonly Task[]>();
   readonly #onSettle = new Set<() => void>();
 
   /** Runs `fn` as a tracked task; the returned promise settles with it. */
   run<T>(fn: () => Promise<T> | T): Promise<T> {
     const task: Task = {};
     this.#running.add(task);
-    const chain = [...(this.#context.getStore() ?? []), task];
+    const chain = [...(runningInside.getStore() ?? []), task];
     let result: Promise<T>;
     try {
-      result = Promise.resolve(this.#context.run(chain, fn));
+      result = Promise.resolve(runningInside.run(chain, fn));
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -36,7 +40,7 @@ export class LeaderWork {
 
   /** Tasks still running, not counting those the caller runs inside. */
   get pending(): number {
-    return this.#pendingExcept(this.#context.getStore() ?? []);
+    return this.#pendingExcept(runningInside.getStore() ?? []);
   }
 
   /**
@@ -49,7 +53,7 @@ export class LeaderWork {
     interrupt: AbortSignal;
   }): Promise<{ outcome: DrainOutcome; pending: number }> {
     const { timeoutMs, clock, interrupt } = options;
-    const own = this.#context.getStore() ?? [];
+    const own = runningInside.getStore() ?? [];
     const result = (outcome: DrainOutcome) => ({ outcome, pending: this.#pendingExcept(own) });
     if (this.#pendingExcept(own) === 0) return Promise.resolve(result('settled'));
     if (interrupt.aborted) return Promise.resolve(result(interrupt.reason as DrainOutcome));
