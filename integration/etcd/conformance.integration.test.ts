@@ -7,17 +7,19 @@ const etcd = useEtcd();
 describeConformance('etcd', async () => {
   const cluster = uniqueCluster('conformance');
   const nodes: EtcdElection[] = [];
+  const timing = { heartbeatInterval: 200, electionTimeout: 2000 };
   return {
+    timing,
     createNode: (nodeId, options = {}) => {
       const election = new EtcdElection({
         nodeId,
         nodeAddress: options.address ?? '127.0.0.1:9090',
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+        ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
         endpoints: etcd.endpoints,
         cluster,
-        heartbeatInterval: 200,
-        electionTimeout: 2000,
+        ...timing,
         initialLeadership: 0,
       });
       nodes.push(election);

@@ -1,17 +1,26 @@
 import { Broadcast } from './broadcast.ts';
 import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
-import type { HealthVerdict, ResolvedConfig } from './config.ts';
+import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
-import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
+import {
+  AlreadyStartedError,
+  ElectionStoppedError,
+  type LeadershipLossReason,
+  ValidationError,
+} from './errors.ts';
 import {
   type BackendErrorKind,
+  type DrainEvent,
   type ElectionTelemetry,
   EventEmitter,
   type HeartbeatEvent,
   type LeaderChangeEvent,
   type LeadershipEvent,
+  type LeaderWorkErrorEvent,
 } from './events.ts';
 import { runHealthCheck } from './health.ts';
+import { leadEveryTerm } from './lead.ts';
+import { LeaderWork } from './leader-work.ts';
 import { LeadershipTracker } from './leadership.ts';
 import { LIVE, type Liveness, notLive } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
@@ -20,8 +29,13 @@ type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
 
 /**
  * What every backend shares: the lifecycle, this node's view of the cluster, change fan-out, the
- * leader stream and local leadership. A backend implements how to join, leave and campaign in its
- * store, and reports what it sees through {@link publishSnapshot} and {@link setLeadership}.
+ * leader stream, local leadership and the leader work started through it. A backend implements how to
+ * join, leave and campaign in its store, and reports what it sees through {@link publishSnapshot} and
+ * {@link setLeadership}.
+ *
+ * A graceful step-down (`resign()`, `stop()`) goes in this order: the leadership signal aborts, the
+ * leader work drains (at most `drainTimeout`; {@link draining} is true meanwhile and the backend keeps
+ * holding leadership in its store), and only then `onResign` / `onStop` release it.
  */
 export abstract class BaseElection implements LeaderElection {
   protected readonly config: ResolvedConfig;
@@ -36,6 +50,8 @@ export abstract class BaseElection implements LeaderElection {
   readonly #leadershipEvents = new EventEmitter<LeadershipEvent>();
   readonly #leaderChanges = new EventEmitter<LeaderChangeEvent>();
   readonly #livenessChanges = new EventEmitter<Liveness>();
+  readonly #drains = new EventEmitter<DrainEvent>();
+  readonly #workErrors = new EventEmitter<LeaderWorkErrorEvent>();
   readonly telemetry: ElectionTelemetry = {
     onLeadership: this.#leadershipEvents.event,
     onHeartbeat: this.heartbeats.event,
@@ -43,12 +59,19 @@ export abstract class BaseElection implements LeaderElection {
     onResync: this.resyncs.event,
     onLeaderChange: this.#leaderChanges.event,
     onLiveness: this.#livenessChanges.event,
+    onDrain: this.#drains.event,
+    onLeaderWorkError: this.#workErrors.event,
   };
   #lifecycle: Lifecycle = 'idle';
   #health: HealthVerdict = { healthy: true };
   #reportedLiveness: Liveness | undefined;
   #stopping: Promise<void> | undefined;
   #detachStartSignal: (() => void) | undefined;
+  readonly #work = new LeaderWork();
+  /** A resign() in progress: stop() must not release the campaign key under its drain. */
+  #resigning: Promise<void> | undefined;
+  /** Set while a step-down waits for leader work; the backend aborts it when waiting became unsafe. */
+  #drainInterrupt: AbortController | undefined;
 
   protected constructor(config: ResolvedConfig) {
     this.config = config;
@@ -60,7 +83,7 @@ export abstract class BaseElection implements LeaderElection {
   protected abstract onStart(signal: AbortSignal | undefined): Promise<void>;
   /** Resigns and leaves the store; must not throw (log or swallow what cannot be undone). */
   protected abstract onStop(): Promise<void>;
-  /** Gives up leadership in the store, keeping membership and candidacy. */
+  /** Gives up leadership in the store, keeping membership and candidacy. Called after the drain. */
   protected abstract onResign(): Promise<void>;
   /**
    * Whether the store has confirmed this node's membership in time (lease or heartbeats, member
@@ -78,6 +101,22 @@ export abstract class BaseElection implements LeaderElection {
   /** Whether `start()` has completed and `stop()` has not begun. */
   protected get running(): boolean {
     return this.#lifecycle === 'running' || this.#lifecycle === 'starting';
+  }
+
+  /**
+   * Whether a step-down is waiting for leader work. The backend must keep holding leadership in its
+   * store meanwhile (etcd: keep the lease alive), also once `running` turned false in `stop()`.
+   */
+  protected get draining(): boolean {
+    return this.#drainInterrupt !== undefined;
+  }
+
+  /**
+   * Ends a drain in progress: waiting longer could no longer keep a successor out (etcd: the
+   * step-down deadline passed, or the lease is gone).
+   */
+  protected interruptDrain(reason: 'deadline' | 'lease_lost'): void {
+    this.#drainInterrupt?.abort(reason);
   }
 
   isLeader(): boolean {
@@ -169,16 +208,69 @@ export abstract class BaseElection implements LeaderElection {
     fn: (leadership: Leadership) => Promise<T> | T,
     options: SignalOptions = {},
   ): Promise<T> {
-    const leadership = await this.waitForLeadership(options);
-    const signal = options.signal ? AbortSignal.any([leadership.signal, options.signal]) : leadership.signal;
-    return fn({ term: leadership.term, signal });
+    if (typeof fn !== 'function') {
+      throw new ValidationError('fn', `must be a function of the leadership (got ${describeValue(fn)})`);
+    }
+    for (;;) {
+      const leadership = await this.waitForLeadership(options);
+      // It may have ended between being granted and now: work started on an ended leadership would
+      // escape the drain, so wait for the next one.
+      if (leadership.signal.aborted) continue;
+      const signal = options.signal
+        ? AbortSignal.any([leadership.signal, options.signal])
+        : leadership.signal;
+      return this.#work.run(() => fn({ term: leadership.term, signal }));
+    }
   }
 
-  async resign(): Promise<void> {
-    if (!this.#leadership.isLeader) return;
+  lead(work: (leadership: Leadership) => unknown, options: SignalOptions = {}): Promise<void> {
+    if (typeof work !== 'function') {
+      return Promise.reject(
+        new ValidationError('work', `must be a function of the leadership (got ${describeValue(work)})`),
+      );
+    }
+    if (!this.running) {
+      return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before lead()'));
+    }
+    return leadEveryTerm(this, work, {
+      signal: options.signal,
+      onWorkError: (event) => this.#workErrors.fire(event),
+    });
+  }
+
+  resign(): Promise<void> {
+    this.#resigning ??= this.#resign().finally(() => {
+      this.#resigning = undefined;
+    });
+    return this.#resigning;
+  }
+
+  async #resign(): Promise<void> {
+    // isLeader(), not the tracker: a backend may find the leadership already expired (nothing to drain).
+    if (!this.isLeader()) return;
     // Local first: the application must stop acting as leader before anyone else can be elected.
-    this.#leadership.lose('resigned');
+    const term = this.#leadership.lose('resigned') as number;
+    await this.#drain(term);
     await this.onResign();
+  }
+
+  /** Waits (at most `drainTimeout`) for leader work still running after its signal aborted. */
+  async #drain(term: number): Promise<void> {
+    if (this.#work.pending === 0) return;
+    const interrupt = new AbortController();
+    this.#drainInterrupt = interrupt;
+    const clock = this.config.clock;
+    const startedMs = clock.monotonicNow();
+    try {
+      const { outcome, pending } = await this.#work.whenSettled({
+        timeoutMs: this.config.drainTimeout,
+        clock,
+        interrupt: interrupt.signal,
+      });
+      this.#drains.fire({ term, outcome, pending, waitedMs: clock.monotonicNow() - startedMs });
+    } finally {
+      this.#drainInterrupt = undefined;
+    }
   }
 
   async start(options: SignalOptions = {}): Promise<void> {
@@ -213,13 +305,17 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   async #shutdown(): Promise<void> {
+    const leading = this.isLeader(); // before anything else: a backend may find it already expired
     this.#lifecycle = 'stopping';
     this.livenessMayHaveChanged();
     this.#detachStartSignal?.();
     this.#detachStartSignal = undefined;
-    this.#leadership.lose('stopped');
+    const term = leading ? this.#leadership.lose('stopped') : undefined;
     this.#leadership.rejectWaiters('the election stopped');
     try {
+      // A resign in progress still holds the campaign key for its drain; then ours, if we led.
+      await this.#resigning?.catch(() => {}); // its caller hears about its failure
+      if (term !== undefined) await this.#drain(term);
       await this.onStop();
     } finally {
       // Watchers first get what the departure produced (leader_lost, node_left), then their end.

@@ -40,6 +40,12 @@ export interface LeaderElectionConfig {
   readonly healthCheck?: HealthCheck;
   /** How many changes one `watch()` consumer may fall behind before it gets a `WatchOverflowError`. Default 1024. */
   readonly watchBufferSize?: number;
+  /**
+   * How long `resign()` and `stop()` wait for leader work (started through `runWhileLeader` or `lead`)
+   * to settle after aborting its signal, before they release leadership in the store. Default 5000 ms;
+   * 0 releases at once; at most 300000 (5 minutes).
+   */
+  readonly drainTimeout?: number;
   /** Time source; defaults to the system clock. */
   readonly clock?: Clock;
 }
@@ -55,6 +61,7 @@ export interface ResolvedConfig {
   readonly maxRetries: number;
   readonly healthCheck: HealthCheck | undefined;
   readonly watchBufferSize: number;
+  readonly drainTimeout: number;
   readonly clock: Clock;
 }
 
@@ -65,7 +72,14 @@ export const DEFAULT_CONFIG = Object.freeze({
   initialLeadership: 3000,
   maxRetries: 3,
   watchBufferSize: 1024,
+  drainTimeout: 5000,
 });
+
+/**
+ * A drain keeps every successor waiting; past a few minutes that is a stuck shutdown, and orchestrators
+ * kill the process long before (Kubernetes' default grace period is 30 s).
+ */
+export const MAX_DRAIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 
@@ -141,6 +155,13 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     1_000_000,
     'changes',
   );
+  const drainTimeout = integerInRange(
+    'drainTimeout',
+    config.drainTimeout ?? DEFAULT_CONFIG.drainTimeout,
+    0,
+    MAX_DRAIN_TIMEOUT_MS,
+    'milliseconds',
+  );
   if (config.healthCheck !== undefined && typeof config.healthCheck !== 'function') {
     throw new ValidationError(
       'healthCheck',
@@ -157,6 +178,7 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     maxRetries,
     healthCheck: config.healthCheck,
     watchBufferSize,
+    drainTimeout,
     clock: config.clock ?? systemClock,
   });
 }

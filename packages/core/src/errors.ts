@@ -144,6 +144,29 @@ export class FencedWriteError extends ZtapError {
 export const isFencedWriteError = (error: unknown): error is FencedWriteError =>
   hasErrorCode(error, FencedWriteError.code);
 
+/**
+ * Leader work run by `lead()` failed while this node still led (not because the leadership ended or
+ * the caller aborted). The node resigned, so a healthy candidate takes over; `cause` is what the work
+ * threw.
+ */
+export class LeaderWorkError extends ZtapError {
+  static readonly code = 'ZTAP_LEADER_WORK';
+  /** The term the work was running under. */
+  readonly term: number;
+
+  constructor(term: number, options?: ErrorOptions) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      LeaderWorkError.code,
+      `leader work failed under term ${term}${cause}; this node resigned so another can take over`,
+      options,
+    );
+    this.term = term;
+  }
+}
+export const isLeaderWorkError = (error: unknown): error is LeaderWorkError =>
+  hasErrorCode(error, LeaderWorkError.code);
+
 /** An operation needs a running election, or the election stopped while the operation waited. */
 export class ElectionStoppedError extends ZtapError {
   static readonly code = 'ZTAP_STOPPED';

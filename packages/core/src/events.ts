@@ -86,6 +86,30 @@ export interface LeaderChangeEvent {
   readonly term: number | undefined;
 }
 
+/**
+ * How a step-down's wait for leader work ended: `settled` (all of it finished), `timeout`
+ * (`drainTimeout` passed first), or the backend could no longer keep successors out while waiting —
+ * `deadline` (etcd: the step-down deadline passed, the lease may expire) or `lease_lost`.
+ */
+export type DrainOutcome = 'settled' | 'timeout' | 'deadline' | 'lease_lost';
+
+/** `resign()` or `stop()` waited for this node's leader work before releasing leadership in the store. */
+export interface DrainEvent {
+  /** The term stepped down from. */
+  readonly term: number;
+  readonly outcome: DrainOutcome;
+  /** Leader work still running when the node stopped waiting (0 when `settled`). */
+  readonly pending: number;
+  /** How long it waited, milliseconds on the election's clock. */
+  readonly waitedMs: number;
+}
+
+/** Leader work run by `lead()` threw while this node still led; the node resigns next. */
+export interface LeaderWorkErrorEvent {
+  readonly term: number;
+  readonly error: unknown;
+}
+
 /** What a backend reports for monitoring (the metrics integration listens to these). */
 export interface ElectionTelemetry {
   /** This node's own leadership began or ended. */
@@ -103,4 +127,8 @@ export interface ElectionTelemetry {
   readonly onLeaderChange: Event<LeaderChangeEvent>;
   /** This node's `liveness` changed (ok, or the reason). */
   readonly onLiveness: Event<Liveness>;
+  /** A step-down waited for leader work that was still running (not fired when there was none). */
+  readonly onDrain: Event<DrainEvent>;
+  /** Leader work run by `lead()` failed while leading (`lead()` then resigns and rejects). */
+  readonly onLeaderWorkError: Event<LeaderWorkErrorEvent>;
 }

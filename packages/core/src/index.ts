@@ -19,6 +19,7 @@ export {
   type HealthCheck,
   type HealthVerdict,
   type LeaderElectionConfig,
+  MAX_DRAIN_TIMEOUT_MS,
   type ResolvedConfig,
   resolveConfig,
 } from './config.ts';
@@ -28,6 +29,8 @@ export {
   BACKEND_ERROR_KINDS,
   type BackendErrorKind,
   type Disposable,
+  type DrainEvent,
+  type DrainOutcome,
   type ElectionTelemetry,
   type Event,
   EventEmitter,
@@ -36,6 +39,7 @@ export {
   type HeartbeatFailureKind,
   type LeaderChangeEvent,
   type LeadershipEvent,
+  type LeaderWorkErrorEvent,
 } from './events.ts';
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';

@@ -49,7 +49,9 @@ const bytes = (text: string) => Buffer.from(text);
  *   re-checking "still mine, still first" after every change costs no request and no second leader;
  * - the node stops acting as leader when `send time of the last successful keepalive + TTL − margin`
  *   passes (monotonic clock), even if etcd is unreachable;
- * - leader-only writes go through {@link guardedTxn}, which etcd refuses once the term is stale.
+ * - leader-only writes go through {@link guardedTxn}, which etcd refuses once the term is stale;
+ * - `resign()` and `stop()` keep the lease alive while leader work drains, and give up the drain when
+ *   the step-down deadline passes (from then on the lease may expire and a successor be elected).
  *
  * The constructor validates and does no I/O.
  */
@@ -383,6 +385,7 @@ export class EtcdElection extends BaseElection {
 
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
+    this.interruptDrain('lease_lost');
     session.orphan();
     this.#session = undefined;
     this.#leaseWasLost = true;
@@ -501,7 +504,11 @@ export class EtcdElection extends BaseElection {
       },
       {
         onLost: () => this.#onLeaseLost(session),
-        onDeadline: () => this.#onDeadline(),
+        onDeadline: () => {
+          // The lease may expire from now on: a drain can no longer keep a successor out.
+          this.interruptDrain('deadline');
+          this.#onDeadline();
+        },
         // A node that could not renew may have missed becoming first while its session was invalid
         // (the batch that made it first arrived during the outage): look again now that it is valid.
         onRenewed: () => {
@@ -556,12 +563,14 @@ export class EtcdElection extends BaseElection {
     );
   }
 
+  // Also while stop() drains leader work: a lease that expired mid-drain would elect a successor while
+  // that work still runs.
   async #heartbeat(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running && !this.draining) return;
     this.#session?.keepAlive();
     const wasHealthy = this.healthy;
     const healthy = await this.checkHealth();
-    if (!this.running) return;
+    if (!this.running && !this.draining) return;
     if (healthy !== wasHealthy) {
       // Local first: a sick leader stops acting as one before it withdraws in etcd.
       this.#evaluateLeadership();

@@ -5,15 +5,17 @@ describeConformance('memory', async () => {
   const clock = new ManualClock();
   const hub = new MemoryHub({ clock });
   const nodes: InMemoryElection[] = [];
+  const timing = { heartbeatInterval: 100, electionTimeout: 300 };
   return {
+    timing,
     createNode: (nodeId, options = {}) => {
       const election = new InMemoryElection({
         nodeId,
         nodeAddress: options.address ?? '127.0.0.1:9090',
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
-        heartbeatInterval: 100,
-        electionTimeout: 300,
+        ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+        ...timing,
         initialLeadership: 0,
         clock,
         hub,

@@ -1,6 +1,5 @@
 import {
   type ClusterStateChange,
-  type HealthCheck,
   type HeartbeatEvent,
   isElectionStoppedError,
   isLeadershipLostError,
@@ -10,29 +9,13 @@ import {
   type LeaderElection,
   type Liveness,
   type Node,
-  type NodeMetadata,
 } from '@ztap/cluster';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ConformanceFixture, conformanceHelpers } from './conformance-fixture.ts';
+import { describeLeaderWorkContract } from './leader-work-conformance.ts';
 import { Recorder } from './recorder.ts';
 
-export interface ConformanceNodeOptions {
-  readonly address?: string;
-  readonly metadata?: NodeMetadata;
-  readonly healthCheck?: HealthCheck;
-}
-
-/** What a backend provides to be held to the `LeaderElection` contract. */
-export interface ConformanceFixture {
-  /**
-   * A new, not yet started election in this test's own cluster, with timings of the backend's choice
-   * (fast enough for tests). Throws exactly what the backend's constructor throws for bad input.
-   */
-  createNode(nodeId: string, options?: ConformanceNodeOptions): LeaderElection;
-  /** Lets time pass (simulated or real) until `promise` settles; fails after a bounded time. */
-  settle<T>(promise: Promise<T>): Promise<T>;
-  /** Stops every node this fixture created and releases the cluster. */
-  cleanup(): Promise<void>;
-}
+export type { ConformanceFixture, ConformanceNodeOptions } from './conformance-fixture.ts';
 
 const summary = (changes: readonly ClusterStateChange[]) =>
   changes.map((change) => `${change.type}:${change.node.id}`);
@@ -51,20 +34,8 @@ export function describeConformance(backend: string, createFixture: () => Promis
       await fixture.cleanup();
     });
 
-    const node = (id: string, options?: ConformanceNodeOptions) => fixture.createNode(id, options);
-    const started = async (...nodes: LeaderElection[]) => {
-      await Promise.all(nodes.map((candidate) => candidate.start()));
-      return nodes;
-    };
-    /** Waits until some node leads; returns it. */
-    const leaderAmong = async (nodes: LeaderElection[]) => {
-      const leadership = await fixture.settle(
-        Promise.any(nodes.map((candidate) => candidate.waitForLeadership())),
-      );
-      const leader = nodes.find((candidate) => candidate.term === leadership.term);
-      if (!leader) throw new Error(`no node holds term ${leadership.term}`);
-      return leader;
-    };
+    const helpers = conformanceHelpers(() => fixture);
+    const { node, started, leaderAmong } = helpers;
     /** Resolves with `election`'s liveness once it satisfies `predicate` (now or at a later change). */
     const livenessWhere = (election: LeaderElection, predicate: (liveness: Liveness) => boolean) =>
       fixture.settle(
@@ -410,5 +381,7 @@ export function describeConformance(backend: string, createFixture: () => Promis
       expect(observer.getNode('late')).toBeUndefined();
       expect(late.isLeader()).toBe(false);
     });
+
+    describeLeaderWorkContract(helpers);
   });
 }
