@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { startEtcd } from '@ztap/testkit';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const examples = new URL('../src/', import.meta.url);
-const readme = new URL('../../README.md', import.meta.url);
 const runExample = (file: string, env: Record<string, string> = {}) =>
   run(process.execPath, ['--conditions=@ztap/source', new URL(file, examples).pathname], {
     timeout: 60_000,
@@ -14,17 +12,6 @@ const runExample = (file: string, env: Record<string, string> = {}) =>
   });
 
 describe('examples', () => {
-  it('every code block the README marks as an example is that file, exactly', async () => {
-    const text = await readFile(readme, 'utf8');
-    const blocks = [...text.matchAll(/<!-- example: ([\w.-]+) -->\s*```ts\n([\s\S]*?)```/g)];
-    expect(blocks.map(([, file]) => file)).toEqual(['on-etcd.ts', 'quickstart.ts']);
-    for (const [, file, block] of blocks) {
-      expect(block, `README block for ${file}`).toBe(
-        await readFile(new URL(file as string, examples), 'utf8'),
-      );
-    }
-  });
-
   it('the etcd example runs its leader-only job through a fenced write', async () => {
     await using etcd = await startEtcd({ provider: 'local' });
     const { stdout } = await runExample('on-etcd.ts', { ZTAP_ETCD_ENDPOINTS: etcd.endpoints.join(',') });

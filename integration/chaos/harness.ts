@@ -8,12 +8,21 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { eventually, uniqueCluster, within } from '../support/etcd.ts';
 import { type NodeEvent, NodeProcess } from '../support/node-processes.ts';
-import { overlappingLeaders, reorderedPolicyUpdates, staleTermWrites, viewMismatches } from './oracle.ts';
+import {
+  failedLeadLoops,
+  overlappingLeaders,
+  overlappingWork,
+  reorderedPolicyUpdates,
+  staleTermWrites,
+  viewMismatches,
+} from './oracle.ts';
 import { recordTrial } from './results.ts';
 
 /** Trials per scenario: small in `pnpm test` (CI), larger with `pnpm test:chaos`. */
 export const TRIALS = Number(process.env.ZTAP_CHAOS_TRIALS ?? 1);
 export const TTL_MS = 2000;
+/** How long each node's leader work keeps running after its signal aborts (see overlappingWork). */
+export const WORK_LINGER_MS = 200;
 
 export interface ChaosEtcd {
   cluster: EtcdCluster;
@@ -83,6 +92,7 @@ export class Trial {
       writeEveryMs: options.writeEveryMs ?? 100,
       ...(options.policyEveryMs ? { policyEveryMs: options.policyEveryMs } : {}),
       ...(options.watchPolicies ? { watchPolicies: true } : {}),
+      workLingerMs: WORK_LINGER_MS,
     });
     const node: TrialNode = {
       process,
@@ -132,11 +142,14 @@ export class Trial {
     }
   }
 
-  /** Ends the trial: every invariant is checked, figures are recorded, processes and proxies go. */
+  /**
+   * Ends the trial: every invariant is checked (with `gracefulHandovers`, also that no two leaders'
+   * work overlapped), figures are recorded, processes and proxies go.
+   */
   async finish(
     scenario: string,
     figures: Record<string, number | string> = {},
-    options: { policies?: boolean; violations?: string[] } = {},
+    options: { policies?: boolean; violations?: string[]; gracefulHandovers?: boolean } = {},
   ): Promise<void> {
     try {
       for (const node of this.nodes) node.restore();
@@ -165,6 +178,8 @@ export class Trial {
         ...overlappingLeaders(this.nodes.map((node) => node.process)),
         ...viewMismatches(views, members, policies),
         ...this.nodes.flatMap((node) => reorderedPolicyUpdates(node.process)),
+        ...failedLeadLoops(this.nodes.map((node) => node.process)),
+        ...(options.gracefulHandovers ? overlappingWork(this.nodes.map((node) => node.process)) : []),
       ];
       const accepted = this.nodes.flatMap((node) =>
         node.process.events.items.filter((e) => e.event === 'write' && e.ok),

@@ -51,7 +51,32 @@ describe('chaos: node faults', () => {
     leader.process.signal('SIGTERM');
     const { event } = await trial.leader(signalledAt, others);
     await within(leader.process.exited());
-    await trial.finish('leader SIGTERM', { failoverMs: msBetween(signalledAt, event.at) });
+    await trial.finish(
+      'leader SIGTERM',
+      { failoverMs: msBetween(signalledAt, event.at) },
+      { gracefulHandovers: true },
+    );
+  });
+
+  scenario('leaders resign one after another', async (trial) => {
+    let { leader } = await threeNodes(trial);
+    const handovers: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const resignedAt = nowNs();
+      leader.process.resign();
+      const next = await trial.leader(
+        resignedAt,
+        trial.nodes.filter((node) => node !== leader),
+      );
+      handovers.push(msBetween(resignedAt, next.event.at));
+      leader = next.node;
+    }
+    await trial.acceptedWrite(nowNs());
+    await trial.finish(
+      'leaders resign',
+      { handoverMs: Math.max(...handovers), handovers: handovers.length },
+      { gracefulHandovers: true },
+    );
   });
 
   scenario('leader SIGSTOP beyond its TTL, then SIGCONT', async (trial) => {

@@ -2,7 +2,7 @@
  * The invariants every chaos trial must keep, checked from what the node processes reported and what
  * etcd holds. Each check returns human-readable violations (empty when the invariant held).
  */
-import type { NodeEvent, NodeProcess } from '../support/node-processes.ts';
+import { type NodeEvent, type NodeProcess, OPEN, termIntervals } from '../support/node-processes.ts';
 
 const acts = new Set(['write', 'policy-write']);
 
@@ -64,6 +64,42 @@ export function overlappingLeaders(nodes: readonly NodeProcess[]): string[] {
     }
   }
   return violations;
+}
+
+/**
+ * For graceful handovers (SIGTERM, resign): no two leaders' work runs at the same instant. Work runs
+ * through `lead()` and keeps running a while after its signal aborts; `stop()` and `resign()` must let
+ * it end before a successor is elected, so every term's work ends before any later work begins.
+ * (After an involuntary loss, a frozen or cut-off leader's work may still be running: not checked.)
+ */
+export function overlappingWork(nodes: readonly NodeProcess[]): string[] {
+  const intervals = nodes
+    .flatMap((node) =>
+      termIntervals(node, 'work-start', 'work-end').map((interval) => ({ node: node.nodeId, ...interval })),
+    )
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const violations: string[] = [];
+  let latest: (typeof intervals)[number] | undefined;
+  for (const interval of intervals) {
+    if (latest && latest.to >= interval.from) {
+      const overlap =
+        latest.to === OPEN ? 'had not ended' : `ran ${Number(latest.to - interval.from) / 1e6} ms past`;
+      violations.push(
+        `${latest.node}'s work under term ${latest.term} ${overlap} when ${interval.node}'s work under term ${interval.term} began`,
+      );
+    }
+    if (!latest || interval.to > latest.to) latest = interval;
+  }
+  return violations;
+}
+
+/** `lead()` never fails under faults: leader work that only stops when told must never reject it. */
+export function failedLeadLoops(nodes: readonly NodeProcess[]): string[] {
+  return nodes.flatMap((node) =>
+    node.events.items
+      .filter((event) => event.event === 'lead-failed')
+      .map((event) => `${node.nodeId}: lead() rejected: ${event.error}`),
+  );
 }
 
 /** For a leader that lost its lease without being frozen: it stopped leading before anyone else began. */

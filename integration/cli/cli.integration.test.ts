@@ -235,7 +235,7 @@ describe('ztap agent /healthz', () => {
       await eventually(async () => (await health()).status === 503, 15_000, '/healthz to report 503');
       expect((await health()).body).toMatchObject({
         status: 'unhealthy',
-        reason: expect.stringContaining('cannot reach etcd'),
+        reason: expect.stringContaining("etcd has not confirmed this node's heartbeats in time"),
       });
       proxy.restore();
       await eventually(async () => (await health()).status === 200, 15_000, '/healthz to recover');

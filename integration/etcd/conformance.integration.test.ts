@@ -12,7 +12,9 @@ describeConformance('etcd', async () => {
   const clients: Etcd3[] = [];
   /** Every lease granted to a node of this test, by node id. */
   const granted = new Map<string, string[]>();
+  const timing = { heartbeatInterval: 200, electionTimeout: 2000 };
   return {
+    timing,
     createNode: (nodeId, options = {}) => {
       // A client of its own per node, as separate processes would have; its lease grants are seen
       // (and announced to `onStartIo`) on their way to etcd.
@@ -35,9 +37,9 @@ describeConformance('etcd', async () => {
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
         client,
+        ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
         cluster,
-        heartbeatInterval: 200,
-        electionTimeout: 2000,
+        ...timing,
         initialLeadership: 0,
       });
       nodes.push(election);

@@ -1,8 +1,9 @@
 /**
  * The safety rules of DESIGN.md §4, each proved against a real etcd: predecessor re-check, step-down
- * before lease expiry, fencing, and the operator and failure cases around them.
+ * before lease expiry (which also ends a drain of leader work), fencing, and the operator and failure
+ * cases around them.
  */
-import { isFencedWriteError, isLeadershipLostError, type Node } from '@ztap/cluster';
+import { type DrainEvent, isFencedWriteError, isLeadershipLostError, type Node } from '@ztap/cluster';
 import {
   createEtcdClient,
   EtcdElection,
@@ -281,6 +282,35 @@ describe('step-down before lease expiry', () => {
     // Back in touch, it rejoins as a follower with a fresh lease and campaign key.
     await eventually(() => b.getNode('a')?.state === 'healthy', 15_000, 'a to rejoin');
     expect(isolated.isLeader()).toBe(false);
+  }, 40_000);
+
+  it('cut off from etcd while draining leader work, stop() gives up the drain at the step-down deadline, not after drainTimeout', async () => {
+    const cluster = uniqueCluster('drain-cutoff');
+    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
+    proxies.push(proxy);
+    const leader = node('a', cluster, { endpoints: [proxy.url], requestTimeout: 500, drainTimeout: 120_000 });
+    await leader.start();
+    const { term } = await within(leader.waitForLeadership());
+    const successor = node('b', cluster);
+    await successor.start();
+    const drains: DrainEvent[] = [];
+    leader.telemetry.onDrain((event) => drains.push(event));
+    const release = Promise.withResolvers<void>();
+    const workStarted = Promise.withResolvers<void>();
+    const work = leader.runWhileLeader(async () => {
+      workStarted.resolve();
+      await release.promise; // ignores its signal: only the deadline can end the drain
+    });
+    await within(workStarted.promise);
+
+    const stopping = leader.stop();
+    proxy.cut();
+    // drainTimeout is two minutes: returning within seconds means the deadline ended the drain.
+    await within(stopping, 20_000, 'stop() to give up the drain at the step-down deadline');
+    expect(drains).toEqual([{ term, outcome: 'deadline', pending: 1, waitedMs: expect.any(Number) }]);
+    await within(successor.waitForLeadership(), 15_000, 'the successor, once the lease expired');
+    release.resolve();
+    await work;
   }, 40_000);
 });
 

@@ -13,4 +13,9 @@ export interface NodeProcessConfig {
   readonly watchPolicies?: boolean;
   /** Per-request deadline (default: the election's). */
   readonly requestTimeout?: number;
+  /**
+   * Run leader work through `election.lead()` and report its start and end; after its signal aborts,
+   * the work ignores it for this long (cleanup that must finish before a successor starts).
+   */
+  readonly workLingerMs?: number;
 }

@@ -6,10 +6,13 @@
  *
  * While leader it writes a counter through the fenced transaction every `writeEveryMs` (and a policy
  * every `policyEveryMs`) and reports each attempt with the revision etcd committed it at. With
- * `watchPolicies` it reports every policy update it receives. On stdin: "dump" reports its view of the
- * members and policies; "stop" (or SIGTERM) stops it gracefully.
+ * `workLingerMs` it runs leader work through `election.lead()` and reports when each term's work
+ * starts and ends. With `watchPolicies` it reports every policy update it receives. On stdin: "dump"
+ * reports its view of the members and policies; "resign" resigns; "stop" (or SIGTERM) stops it
+ * gracefully.
  */
 import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
 import { isLeadershipLostError } from '@ztap/cluster';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import type { NodeProcessConfig } from './node-process-config.ts';
@@ -48,6 +51,20 @@ async function followLeadership(): Promise<void> {
       reason: isLeadershipLostError(reason) ? reason.reason : String(reason),
     });
   }
+}
+
+/**
+ * Leader work as services write it: it runs until its signal aborts, then cleans up for `lingerMs`
+ * without looking at the signal. Its start and end instants are what the overlap oracle compares.
+ */
+async function leadWork(lingerMs: number): Promise<void> {
+  await election.lead(async ({ term, signal }) => {
+    report({ event: 'work-start', term });
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await delay(lingerMs);
+    report({ event: 'work-end', term });
+  });
+  report({ event: 'lead-ended' });
 }
 
 let quiet = false;
@@ -142,6 +159,7 @@ process.on('SIGTERM', () => void stop(0));
 createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
   if (command === 'stop') void stop(0);
+  if (command === 'resign') void election.resign();
   if (command === 'quiet') void quieten();
   if (command === 'dump') {
     report({
@@ -160,6 +178,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 await election.start();
 report({ event: 'started', pid: process.pid, leaseId: election.leaseId });
 void followLeadership().catch((error: unknown) => report({ event: 'follow-ended', error: String(error) }));
+if (config.workLingerMs !== undefined)
+  void leadWork(config.workLingerMs).catch((error: unknown) =>
+    report({ event: 'lead-failed', error: String(error) }),
+  );
 if (config.writeEveryMs > 0) whileLeader(config.writeEveryMs, writeCounter, 'write');
 if (config.policyEveryMs) whileLeader(config.policyEveryMs, publishPolicy, 'policy-write');
 if (config.watchPolicies)

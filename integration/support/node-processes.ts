@@ -18,7 +18,11 @@ export interface NodeEvent {
     | 'quiet'
     | 'stopped'
     | 'follow-ended'
-    | 'policy-follow-ended';
+    | 'policy-follow-ended'
+    | 'work-start'
+    | 'work-end'
+    | 'lead-ended'
+    | 'lead-failed';
   readonly at: string;
   readonly term?: number;
   readonly reason?: string;
@@ -110,6 +114,11 @@ export class NodeProcess {
     return views.filter((event) => event.event === 'view')[seen] as NodeEvent;
   }
 
+  /** Asks it to resign (it stays a member and campaigns again). */
+  resign(): void {
+    this.#child.stdin?.write('resign\n');
+  }
+
   /** Asks it to stop acting as leader (no more writes) and resolves once it has. */
   async quieten(): Promise<void> {
     this.#child.stdin?.write('quiet\n');
@@ -147,13 +156,24 @@ async function* parseLines(child: ChildProcess): AsyncIterable<NodeEvent> {
     yield JSON.parse(line) as NodeEvent;
 }
 
-/** Leadership intervals per process, [gained, lost) in hrtime ns; an open interval ends at +∞. */
-export function leadershipIntervals(node: NodeProcess): { term: number; from: bigint; to: bigint }[] {
+/** The end of an interval that has not ended. */
+export const OPEN = BigInt(2) ** BigInt(63);
+
+/**
+ * Per term, the interval from a `begins` event to the matching `ends` event of one process, in hrtime
+ * ns: leaderships (`leader` to `lost`) or leader work (`work-start` to `work-end`). An interval with no
+ * end (still running, or the process was killed) ends at {@link OPEN}.
+ */
+export function termIntervals(
+  node: NodeProcess,
+  begins: NodeEvent['event'],
+  ends: NodeEvent['event'],
+): { term: number; from: bigint; to: bigint }[] {
   const intervals: { term: number; from: bigint; to: bigint }[] = [];
   for (const event of node.events.items) {
-    if (event.event === 'leader')
-      intervals.push({ term: event.term as number, from: BigInt(event.at), to: BigInt(2) ** BigInt(63) });
-    if (event.event === 'lost') {
+    if (event.event === begins)
+      intervals.push({ term: event.term as number, from: BigInt(event.at), to: OPEN });
+    if (event.event === ends) {
       const open = intervals.findLast((interval) => interval.term === event.term);
       if (open) open.to = BigInt(event.at);
     }

@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '@ztap/cluster';
 import type { Cluster } from '../shared/cluster.ts';
 import { sleep } from '../shared/sleep.ts';
-import { whileLeader } from '../shared/while-leader.ts';
 
 export interface PublisherOptions {
   readonly name: string;
@@ -24,8 +23,7 @@ export async function publishWhileLeader(
 ): Promise<void> {
   const { name, intervalMs, document, clock = systemClock, log = console.log } = options;
   let count = 0;
-  await whileLeader(
-    cluster.election,
+  await cluster.election.lead(
     async ({ term, signal }) => {
       for (;;) {
         try {
@@ -38,6 +36,6 @@ export async function publishWhileLeader(
         await sleep(clock, intervalMs, signal);
       }
     },
-    { signal: options.signal, log },
+    { signal: options.signal },
   );
 }

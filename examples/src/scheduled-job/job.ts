@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '@ztap/cluster';
 import type { Cluster } from '../shared/cluster.ts';
 import { sleep } from '../shared/sleep.ts';
-import { whileLeader } from '../shared/while-leader.ts';
 
 /** One run of the job: which, under which leadership, and the signal it must honour. */
 export interface JobRun {
@@ -25,10 +24,11 @@ export interface ScheduledJobOptions {
 }
 
 /**
- * Runs `work` at once and then `intervalMs` after each run, only while this node leads, and stores
- * each result with a fenced write. A run in progress when leadership ends is aborted: it must be, because from that moment
- * another node may be running the job. Resolves once `options.signal` aborts (the current run
- * aborted, none started after) or the election stops.
+ * Runs `work` at once and then `intervalMs` after each run, only while this node leads (through
+ * `election.lead`), and stores each result with a fenced write. A run in progress when leadership ends
+ * is aborted: after a lost lease another node may be running the job from that moment (after a
+ * graceful `resign()` or `stop()` the successor waits for the aborted run to settle). Resolves once
+ * `options.signal` aborts (the current run aborted, none started after) or the election stops.
  */
 export async function runScheduledJob(
   cluster: Pick<Cluster, 'election' | 'store'>,
@@ -36,8 +36,7 @@ export async function runScheduledJob(
 ): Promise<void> {
   const { name, intervalMs, work, clock = systemClock, log = console.log } = options;
   let runs = 0;
-  await whileLeader(
-    cluster.election,
+  await cluster.election.lead(
     async ({ term, signal }) => {
       log(`leading (term ${term}): running ${name} every ${intervalMs} ms`);
       for (;;) {
@@ -59,6 +58,6 @@ export async function runScheduledJob(
         await sleep(clock, intervalMs, signal);
       }
     },
-    { signal: options.signal, log },
+    { signal: options.signal },
   );
 }

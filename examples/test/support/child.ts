@@ -14,10 +14,11 @@ export class ExampleProcess {
   readonly #child: ChildProcess;
   readonly #waiters = new Set<() => void>();
 
-  constructor(entryPoint: string, env: Record<string, string>) {
+  constructor(entryPoint: string, env: Record<string, string>, options: { cwd?: string } = {}) {
     this.#child = spawn(process.execPath, ['--conditions=@ztap/source', new URL(entryPoint, src).pathname], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
     this.#collect(this.#child.stdout, this.stdout);
     this.#collect(this.#child.stderr, this.stderr);

@@ -23,5 +23,7 @@ export { hasErrorCode } from './errors.ts';
 export { EventEmitter } from './events.ts';
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
+export { LIVE, notLive } from './liveness.ts';
 export { PolicyFeed } from './policy-feed.ts';
+export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export { hasControlCharacters } from './validation.ts';

@@ -1,20 +1,42 @@
 import { Broadcast } from './broadcast.ts';
 import { type ClusterReader, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
-import type { ResolvedConfig } from './config.ts';
+import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
-import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
-import { type ElectionTelemetry, EventEmitter, type LeadershipEvent } from './events.ts';
+import {
+  AlreadyStartedError,
+  ElectionStoppedError,
+  type LeadershipLossReason,
+  ValidationError,
+} from './errors.ts';
+import {
+  type BackendErrorKind,
+  type DrainEvent,
+  type ElectionTelemetry,
+  EventEmitter,
+  type HeartbeatEvent,
+  type LeaderChangeEvent,
+  type LeadershipEvent,
+  type LeaderWorkErrorEvent,
+} from './events.ts';
 import { runHealthCheck } from './health.ts';
+import { leadEveryTerm } from './lead.ts';
+import { LeaderWork } from './leader-work.ts';
 import { LeadershipTracker } from './leadership.ts';
+import { LIVE, type Liveness, notLive } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
 type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
 
 /**
  * What every backend shares: the lifecycle, this node's view of the cluster, change fan-out, the
- * leader stream, local leadership and the application health check. A backend implements how to
- * join, leave and campaign in its store, and reports what it sees through {@link publishSnapshot}
- * (or, when it computes the changes itself, {@link publishChanges}) and {@link setLeadership}.
+ * leader stream, local leadership, the application health check and the leader work started through
+ * it. A backend implements how to join, leave and campaign in its store, and reports what it sees
+ * through {@link publishSnapshot} (or, when it computes the changes itself, {@link publishChanges})
+ * and {@link setLeadership}.
+ *
+ * A graceful step-down (`resign()`, `stop()`) goes in this order: the leadership signal aborts, the
+ * leader work drains (at most `drainTimeout`; {@link draining} is true meanwhile and the backend keeps
+ * holding leadership in its store), and only then `onResign` / `onStop` release it.
  */
 export abstract class BaseElection implements LeaderElection {
   protected readonly config: ResolvedConfig;
@@ -22,21 +44,39 @@ export abstract class BaseElection implements LeaderElection {
   readonly #changes: Broadcast<ClusterStateChange>;
   readonly #leaders: Broadcast<Node | undefined>;
   readonly #leadership: LeadershipTracker;
-  #healthy = true;
   /** Backends fire these; `telemetry` exposes them. */
-  protected readonly heartbeats = new EventEmitter<{ latencySeconds: number; ok: boolean }>();
-  protected readonly backendErrors = new EventEmitter<{ kind: string; error: Error }>();
+  protected readonly heartbeats = new EventEmitter<HeartbeatEvent>();
+  protected readonly backendErrors = new EventEmitter<{ kind: BackendErrorKind; error: Error }>();
   protected readonly resyncs = new EventEmitter<void>();
   readonly #leadershipEvents = new EventEmitter<LeadershipEvent>();
+  readonly #leaderChanges = new EventEmitter<LeaderChangeEvent>({
+    onActiveChange: () => this.onWatchedChange(this.watched),
+  });
+  readonly #livenessChanges = new EventEmitter<Liveness>();
+  readonly #drains = new EventEmitter<DrainEvent>();
+  readonly #workErrors = new EventEmitter<LeaderWorkErrorEvent>();
   readonly telemetry: ElectionTelemetry = {
     onLeadership: this.#leadershipEvents.event,
     onHeartbeat: this.heartbeats.event,
     onBackendError: this.backendErrors.event,
     onResync: this.resyncs.event,
+    onLeaderChange: this.#leaderChanges.event,
+    onLiveness: this.#livenessChanges.event,
+    onDrain: this.#drains.event,
+    onLeaderWorkError: this.#workErrors.event,
   };
   #lifecycle: Lifecycle = 'idle';
+  #health: HealthVerdict = { healthy: true };
+  #reportedLiveness: Liveness | undefined;
   #stopping: Promise<void> | undefined;
   #detachStartSignal: (() => void) | undefined;
+  readonly #work = new LeaderWork();
+  /** A resign() in progress. */
+  #resigning: Promise<void> | undefined;
+  /** The drain of a resign() in progress: stop() must not release the campaign key under it. */
+  #resignDrain: Promise<void> | undefined;
+  /** Set while a step-down waits for leader work; the backend aborts it when waiting became unsafe. */
+  #drainInterrupt: AbortController | undefined;
 
   /**
    * `view` is what the getters and new watchers read: by default a view of this election's own,
@@ -57,35 +97,32 @@ export abstract class BaseElection implements LeaderElection {
     return this.#view;
   }
 
-  /** Whether anyone follows this election's changes (`watch()` or `leaderChanges()`). */
+  /**
+   * Whether anyone follows this election's changes: `watch()`, `leaderChanges()` or
+   * `telemetry.onLeaderChange`.
+   */
   protected get watched(): boolean {
-    return this.#changes.active || this.#leaders.active;
+    return this.#changes.active || this.#leaders.active || this.#leaderChanges.active;
   }
 
   /**
    * Called when {@link watched} may have changed: a backend that computes changes per election can
-   * skip that work while nobody reads them.
+   * skip that work while nobody follows them.
    */
   protected onWatchedChange(_watched: boolean): void {}
-
-  /** Whether the application health check passed when last run (true when there is none). */
-  protected get healthy(): boolean {
-    return this.#healthy;
-  }
-
-  /** Runs the application health check (if any) with a heartbeat's deadline and remembers its verdict. */
-  protected async checkHealth(): Promise<boolean> {
-    const check = this.config.healthCheck;
-    if (check) this.#healthy = await runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
-    return this.#healthy;
-  }
 
   /** Joins the store and begins campaigning; resolves once this node is a member. */
   protected abstract onStart(signal: AbortSignal | undefined): Promise<void>;
   /** Resigns and leaves the store; must not throw (log or swallow what cannot be undone). */
   protected abstract onStop(): Promise<void>;
-  /** Gives up leadership in the store, keeping membership and candidacy. */
+  /** Gives up leadership in the store, keeping membership and candidacy. Called after the drain. */
   protected abstract onResign(): Promise<void>;
+  /**
+   * Whether the store has confirmed this node's membership in time (lease or heartbeats, member
+   * record), asked only while running; the health check and the lifecycle are handled here. Call
+   * {@link livenessMayHaveChanged} whenever what it answers may have changed.
+   */
+  protected abstract backendLiveness(): Liveness;
   abstract registerNode(node: NodeRegistration, options?: SignalOptions): Promise<void>;
   abstract deregisterNode(nodeId: string, options?: SignalOptions): Promise<void>;
 
@@ -98,8 +135,63 @@ export abstract class BaseElection implements LeaderElection {
     return this.#lifecycle === 'running' || this.#lifecycle === 'starting';
   }
 
+  /**
+   * Whether a step-down is waiting for leader work. The backend must keep holding leadership in its
+   * store meanwhile (etcd: keep the lease alive), also once `running` turned false in `stop()`.
+   */
+  protected get draining(): boolean {
+    return this.#drainInterrupt !== undefined;
+  }
+
+  /**
+   * Ends a drain in progress: waiting longer could no longer keep a successor out (etcd: the
+   * step-down deadline passed, or the lease is gone).
+   */
+  protected interruptDrain(reason: 'deadline' | 'lease_lost'): void {
+    this.#drainInterrupt?.abort(reason);
+  }
+
   isLeader(): boolean {
     return this.#leadership.isLeader;
+  }
+
+  get liveness(): Liveness {
+    if (this.#lifecycle === 'idle') return notLive('the election is not running');
+    if (this.#lifecycle === 'stopping') return notLive('the election is stopping');
+    const backend = this.backendLiveness();
+    if (!backend.ok) return backend;
+    if (!this.#health.healthy) return notLive(`the health check fails: ${this.#health.reason}`);
+    return LIVE;
+  }
+
+  /** Whether the application health check passed when last run (true when there is none). */
+  protected get healthy(): boolean {
+    return this.#health.healthy;
+  }
+
+  /**
+   * Runs the application health check (if any) with a heartbeat's deadline and remembers its
+   * verdict, reason included, for {@link liveness}.
+   */
+  protected async checkHealth(): Promise<boolean> {
+    const check = this.config.healthCheck;
+    if (!check) return true;
+    this.#health = await runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
+    this.livenessMayHaveChanged();
+    return this.#health.healthy;
+  }
+
+  /**
+   * Fires `telemetry.onLiveness` if {@link liveness} differs from what it last reported. Quiet while
+   * starting: what passes then (no lease yet, ...) is the start itself, which succeeds or throws.
+   */
+  protected livenessMayHaveChanged(): void {
+    if (this.#lifecycle === 'starting') return;
+    const now = this.liveness;
+    const before = this.#reportedLiveness;
+    if (before && before.ok === now.ok && before.reason === now.reason) return;
+    this.#reportedLiveness = now;
+    this.#livenessChanges.fire(now);
   }
 
   get term(): number | undefined {
@@ -148,16 +240,74 @@ export abstract class BaseElection implements LeaderElection {
     fn: (leadership: Leadership) => Promise<T> | T,
     options: SignalOptions = {},
   ): Promise<T> {
-    const leadership = await this.waitForLeadership(options);
-    const signal = options.signal ? AbortSignal.any([leadership.signal, options.signal]) : leadership.signal;
-    return fn({ term: leadership.term, signal });
+    if (typeof fn !== 'function') {
+      throw new ValidationError('fn', `must be a function of the leadership (got ${describeValue(fn)})`);
+    }
+    for (;;) {
+      const leadership = await this.waitForLeadership(options);
+      // It may have ended between being granted and now: work started on an ended leadership would
+      // escape the drain, so wait for the next one.
+      if (leadership.signal.aborted) continue;
+      const signal = options.signal
+        ? AbortSignal.any([leadership.signal, options.signal])
+        : leadership.signal;
+      return this.#work.run(() => fn({ term: leadership.term, signal }));
+    }
   }
 
-  async resign(): Promise<void> {
-    if (!this.#leadership.isLeader) return;
+  lead(work: (leadership: Leadership) => unknown, options: SignalOptions = {}): Promise<void> {
+    if (typeof work !== 'function') {
+      return Promise.reject(
+        new ValidationError('work', `must be a function of the leadership (got ${describeValue(work)})`),
+      );
+    }
+    if (!this.running) {
+      return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before lead()'));
+    }
+    return leadEveryTerm(this, work, {
+      signal: options.signal,
+      onWorkError: (event) => this.#workErrors.fire(event),
+    });
+  }
+
+  resign(): Promise<void> {
+    this.#resigning ??= this.#resign().finally(() => {
+      this.#resigning = undefined;
+    });
+    return this.#resigning;
+  }
+
+  async #resign(): Promise<void> {
+    // isLeader(), not the tracker: a backend may find the leadership already expired (nothing to drain).
+    if (!this.isLeader()) return;
     // Local first: the application must stop acting as leader before anyone else can be elected.
-    this.#leadership.lose('resigned');
+    const term = this.#leadership.lose('resigned') as number;
+    this.#resignDrain = this.#drain(term);
+    try {
+      await this.#resignDrain;
+    } finally {
+      this.#resignDrain = undefined;
+    }
     await this.onResign();
+  }
+
+  /** Waits (at most `drainTimeout`) for leader work still running after its signal aborted. */
+  async #drain(term: number): Promise<void> {
+    if (this.#work.pending === 0) return;
+    const interrupt = new AbortController();
+    this.#drainInterrupt = interrupt;
+    const clock = this.config.clock;
+    const startedMs = clock.monotonicNow();
+    try {
+      const { outcome, pending } = await this.#work.whenSettled({
+        timeoutMs: this.config.drainTimeout,
+        clock,
+        interrupt: interrupt.signal,
+      });
+      this.#drains.fire({ term, outcome, pending, waitedMs: clock.monotonicNow() - startedMs });
+    } finally {
+      this.#drainInterrupt = undefined;
+    }
   }
 
   async start(options: SignalOptions = {}): Promise<void> {
@@ -173,6 +323,7 @@ export abstract class BaseElection implements LeaderElection {
       throw error;
     }
     this.#lifecycle = 'running';
+    this.livenessMayHaveChanged();
     if (signal) {
       const onAbort = () => void this.stop();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -191,21 +342,28 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   async #shutdown(): Promise<void> {
+    const leading = this.isLeader(); // before anything else: a backend may find it already expired
     this.#lifecycle = 'stopping';
+    this.livenessMayHaveChanged();
     this.#detachStartSignal?.();
     this.#detachStartSignal = undefined;
-    this.#leadership.lose('stopped');
+    const term = leading ? this.#leadership.lose('stopped') : undefined;
     this.#leadership.rejectWaiters('the election stopped');
     try {
+      // A resign in progress still holds the campaign key for its drain; then ours, if we led. Its
+      // release in the store, if under way, is the backend's to cut short: leaving releases it too.
+      await this.#resignDrain?.catch(() => {}); // its caller hears about its failure
+      if (term !== undefined) await this.#drain(term);
       await this.onStop();
     } finally {
       // Watchers first get what the departure produced (leader_lost, node_left), then their end.
       this.#changes.close();
       this.#leaders.close();
       this.#view.reset();
-      this.#healthy = true;
       this.#lifecycle = 'idle';
       this.#stopping = undefined;
+      this.#health = { healthy: true };
+      this.livenessMayHaveChanged();
     }
   }
 
@@ -222,13 +380,15 @@ export abstract class BaseElection implements LeaderElection {
 
   /**
    * Delivers changes the backend computed (in the documented order) to every watcher, and the
-   * leader to `leaderChanges()` when they include a leadership change. The view must already show
-   * what they lead to.
+   * leader to `leaderChanges()` and `telemetry.onLeaderChange` when they include a leadership
+   * change. The view must already show what they lead to.
    */
   protected publishChanges(changes: readonly ClusterStateChange[]): void {
     this.#changes.publishAll(changes);
-    if (changes.some((change) => change.type === 'leader_elected' || change.type === 'leader_lost'))
+    if (changes.some((change) => change.type === 'leader_elected' || change.type === 'leader_lost')) {
       this.#leaders.publish(this.#view.leader);
+      this.#leaderChanges.fire({ leader: this.#view.leader, term: this.#view.term });
+    }
   }
 
   /**

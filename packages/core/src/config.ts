@@ -3,13 +3,22 @@ import { ValidationError } from './errors.ts';
 import type { NodeMetadata } from './types.ts';
 import { validateAddress, validateMetadata, validateNodeId } from './validation.ts';
 
+/** What a health check concluded; `reason` says why it is unhealthy (one line, shown on /healthz and in logs). */
+export interface HealthVerdict {
+  readonly healthy: boolean;
+  readonly reason?: string;
+}
+
 /**
  * The application's own opinion of this node's health, asked once per heartbeat. Return (or resolve)
- * `false`, throw, or take longer than a heartbeat interval, and the node is unhealthy: it gives up
- * leadership and stops campaigning until the check passes again. The signal aborts when the check
- * has run out of time.
+ * `false` or `{ healthy: false, reason }`, throw (the message is the reason), or take longer than a
+ * heartbeat interval, and the node is unhealthy: it gives up leadership, stops campaigning and its
+ * `liveness` says why, until the check passes again. The signal aborts when the check has run out
+ * of time.
  */
-export type HealthCheck = (options: { signal: AbortSignal }) => boolean | Promise<boolean>;
+export type HealthCheck = (options: {
+  signal: AbortSignal;
+}) => boolean | HealthVerdict | Promise<boolean | HealthVerdict>;
 
 /** The seed's `LeaderElectionConfig`, durations in milliseconds. Shared by every backend. */
 export interface LeaderElectionConfig {
@@ -31,6 +40,12 @@ export interface LeaderElectionConfig {
   readonly healthCheck?: HealthCheck;
   /** How many changes one `watch()` consumer may fall behind before it gets a `WatchOverflowError`. Default 1024. */
   readonly watchBufferSize?: number;
+  /**
+   * How long `resign()` and `stop()` wait for leader work (started through `runWhileLeader` or `lead`)
+   * to settle after aborting its signal, before they release leadership in the store. Default 5000 ms;
+   * 0 releases at once; at most 300000 (5 minutes).
+   */
+  readonly drainTimeout?: number;
   /** Time source; defaults to the system clock. */
   readonly clock?: Clock;
 }
@@ -46,6 +61,7 @@ export interface ResolvedConfig {
   readonly maxRetries: number;
   readonly healthCheck: HealthCheck | undefined;
   readonly watchBufferSize: number;
+  readonly drainTimeout: number;
   readonly clock: Clock;
 }
 
@@ -56,7 +72,14 @@ export const DEFAULT_CONFIG = Object.freeze({
   initialLeadership: 3000,
   maxRetries: 3,
   watchBufferSize: 1024,
+  drainTimeout: 5000,
 });
+
+/**
+ * A drain keeps every successor waiting; past a few minutes that is a stuck shutdown, and orchestrators
+ * kill the process long before (Kubernetes' default grace period is 30 s).
+ */
+export const MAX_DRAIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 
@@ -132,8 +155,18 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     1_000_000,
     'changes',
   );
+  const drainTimeout = integerInRange(
+    'drainTimeout',
+    config.drainTimeout ?? DEFAULT_CONFIG.drainTimeout,
+    0,
+    MAX_DRAIN_TIMEOUT_MS,
+    'milliseconds',
+  );
   if (config.healthCheck !== undefined && typeof config.healthCheck !== 'function') {
-    throw new ValidationError('healthCheck', 'must be a function returning a boolean or a promise of one');
+    throw new ValidationError(
+      'healthCheck',
+      'must be a function returning a boolean or { healthy, reason } (or a promise of one)',
+    );
   }
   return Object.freeze({
     nodeId,
@@ -145,6 +178,7 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     maxRetries,
     healthCheck: config.healthCheck,
     watchBufferSize,
+    drainTimeout,
     clock: config.clock ?? systemClock,
   });
 }

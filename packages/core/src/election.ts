@@ -1,4 +1,5 @@
 import type { ElectionTelemetry } from './events.ts';
+import type { Liveness } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
 export interface SignalOptions {
@@ -24,7 +25,7 @@ export interface LeaderElection extends AsyncDisposable {
   /** This node's id. */
   readonly nodeId: string;
 
-  /** Typed events for monitoring: heartbeat latency, backend errors, resyncs. */
+  /** Typed events for monitoring: heartbeats, backend errors, resyncs, leader changes, liveness. */
   readonly telemetry: ElectionTelemetry;
 
   /**
@@ -38,11 +39,26 @@ export interface LeaderElection extends AsyncDisposable {
   /**
    * Resigns (if leader), leaves the cluster and ends every `watch()` / `leaderChanges()` iterator after
    * it has delivered what it holds. Idempotent; the election may be started again afterwards.
+   *
+   * Like {@link resign}, it first aborts the leadership signal and waits (at most `drainTimeout`) for
+   * leader work to settle, holding leadership in the store meanwhile, so no successor starts while
+   * that work still runs. Bounded: `drainTimeout` plus the backend's own request deadlines.
    */
   stop(): Promise<void>;
 
   /** Whether this node may act as leader right now. */
   isLeader(): boolean;
+
+  /**
+   * Whether this node can vouch for its own membership right now — what a health endpoint should
+   * answer, for followers and leaders alike — and if not, why (one readable sentence). Not ok while
+   * the election is not running, while the backend has not confirmed this node's heartbeats in time
+   * (etcd: no lease granted yet, the lease lost, or the step-down deadline passed without a renewal;
+   * memory: no heartbeat for `electionTimeout`, or its record removed), while its member record is
+   * missing, and while the application health check fails. Computed when read: it turns false at
+   * the deadline itself, before any timer runs. Changes are also reported by `telemetry.onLiveness`.
+   */
+  readonly liveness: Liveness;
 
   /**
    * The fencing token of this node's current leadership, or `undefined` when it is not leader.
@@ -102,15 +118,51 @@ export interface LeaderElection extends AsyncDisposable {
   waitForLeadership(options?: SignalOptions): Promise<Leadership>;
 
   /**
-   * Gives up leadership now (the leadership signal aborts with reason `resigned`). The node stays a
-   * member and campaigns again behind the other candidates. A no-op when not leader.
+   * Gives up leadership: the leadership signal aborts at once (reason `resigned`); then the node waits
+   * for leader work started through {@link runWhileLeader} or {@link lead} to settle, at most
+   * `drainTimeout` (`telemetry.onDrain` tells how that ended), and only then releases leadership in
+   * the store, so a successor never starts while that work still runs. The node stays a member and
+   * campaigns again behind the other candidates. A no-op when not leader; concurrent calls share one
+   * step-down.
+   *
+   * The drain protects graceful handovers only. A leadership that ends by itself (lease lost, step-down
+   * deadline, superseded, unhealthy) has already been released and cannot wait; and on etcd a drain
+   * ends early when the step-down deadline passes (etcd unreachable), because from then on a successor
+   * may be elected anyway. Leader work that calls `resign()` or `stop()` itself is not waited for.
    */
   resign(): Promise<void>;
 
   /**
    * Waits for leadership, then runs `fn` once with the term and a signal that aborts when leadership
    * ends or `options.signal` aborts; resolves or rejects with what `fn` does. `fn` must stop acting as
-   * leader when its signal aborts.
+   * leader when its signal aborts; until it settles, `resign()` and `stop()` hold leadership for it
+   * (up to `drainTimeout`).
    */
   runWhileLeader<T>(fn: (leadership: Leadership) => Promise<T> | T, options?: SignalOptions): Promise<T>;
+
+  /**
+   * Runs `work` for every leadership of this node, until `options.signal` aborts or the election
+   * stops: the loop a leader-only service wants, which never crashes on a normal leadership change.
+   *
+   * - Each time this node becomes leader, `work` is called once with the term and a signal that
+   *   aborts when that leadership ends or `options.signal` aborts. If it returns while still leader
+   *   (what it returns is ignored), the leadership is held until it ends: `work` is never called twice
+   *   in one term.
+   * - Whatever `work` throws once its signal has aborted (an `AbortError`, a `LeadershipLostError`, a
+   *   `FencedWriteError`, ...) ends that round quietly, and the loop waits for the next leadership.
+   * - An error thrown while still leader is a failure: `telemetry.onLeaderWorkError` fires, the node
+   *   resigns (so a candidate whose work runs takes over; the drain applies) and `lead()` rejects with a
+   *   `LeaderWorkError` whose `cause` is the error. To keep going after a failure, call `lead()` again
+   *   (after a pause of your choosing: a lone candidate is elected again at once).
+   * - Resolves when `options.signal` aborts (the current work is aborted; the node keeps its
+   *   leadership: call `resign()` or `stop()` for that) or when the election stops.
+   *
+   * Work runs like {@link runWhileLeader}'s, so `resign()` and `stop()` drain it. Call it after
+   * `start()` (it may be called while `start()` is in progress); before, it rejects with
+   * `ElectionStoppedError`, as a loop that nobody starts would wait forever.
+   *
+   * A method of the contract rather than a free function: its failures are the election's telemetry,
+   * its work is the election's to drain, and the conformance suite holds every backend to it.
+   */
+  lead(work: (leadership: Leadership) => unknown, options?: SignalOptions): Promise<void>;
 }

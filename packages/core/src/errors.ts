@@ -83,6 +83,16 @@ export type LeadershipLossReason =
   /** No keepalive succeeded in time: stepped down before the server could expire the lease. */
   | 'deadline';
 
+/** Every {@link LeadershipLossReason}, e.g. to export a metric series for each from the start. */
+export const LEADERSHIP_LOSS_REASONS: readonly LeadershipLossReason[] = Object.freeze([
+  'resigned',
+  'stopped',
+  'superseded',
+  'unhealthy',
+  'lease_lost',
+  'deadline',
+]);
+
 /**
  * The abort reason of a leadership signal, and the rejection of work that needed leadership that
  * ended. `term` is the fencing token of the leadership that ended.
@@ -149,6 +159,29 @@ export class HealthCheckTimeoutError extends ZtapError {
 }
 export const isHealthCheckTimeoutError = (error: unknown): error is HealthCheckTimeoutError =>
   hasErrorCode(error, HealthCheckTimeoutError.code);
+
+/**
+ * Leader work run by `lead()` failed while this node still led (not because the leadership ended or
+ * the caller aborted). The node resigned, so a healthy candidate takes over; `cause` is what the work
+ * threw.
+ */
+export class LeaderWorkError extends ZtapError {
+  static readonly code = 'ZTAP_LEADER_WORK';
+  /** The term the work was running under. */
+  readonly term: number;
+
+  constructor(term: number, options?: ErrorOptions) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      LeaderWorkError.code,
+      `leader work failed under term ${term}${cause}; this node resigned so another can take over`,
+      options,
+    );
+    this.term = term;
+  }
+}
+export const isLeaderWorkError = (error: unknown): error is LeaderWorkError =>
+  hasErrorCode(error, LeaderWorkError.code);
 
 /** An operation needs a running election, or the election stopped while the operation waited. */
 export class ElectionStoppedError extends ZtapError {

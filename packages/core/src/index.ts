@@ -4,7 +4,13 @@
  * @module @ztap/cluster
  */
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
-export { DEFAULT_CONFIG, type HealthCheck, type LeaderElectionConfig } from './config.ts';
+export {
+  DEFAULT_CONFIG,
+  type HealthCheck,
+  type HealthVerdict,
+  type LeaderElectionConfig,
+  MAX_DRAIN_TIMEOUT_MS,
+} from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 export {
   AlreadyStartedError,
@@ -16,14 +22,17 @@ export {
   isFencedWriteError,
   isHealthCheckTimeoutError,
   isLeadershipLostError,
+  isLeaderWorkError,
   isNodeExistsError,
   isNodeNotFoundError,
   isNotLeaderError,
   isValidationError,
   isWatchOverflowError,
   isZtapError,
+  LEADERSHIP_LOSS_REASONS,
   type LeadershipLossReason,
   LeadershipLostError,
+  LeaderWorkError,
   NodeExistsError,
   NodeNotFoundError,
   NotLeaderError,
@@ -31,7 +40,22 @@ export {
   WatchOverflowError,
   ZtapError,
 } from './errors.ts';
-export type { Disposable, ElectionTelemetry, Event, LeadershipEvent } from './events.ts';
+export {
+  BACKEND_ERROR_KINDS,
+  type BackendErrorKind,
+  type Disposable,
+  type DrainEvent,
+  type DrainOutcome,
+  type ElectionTelemetry,
+  type Event,
+  HEARTBEAT_FAILURE_KINDS,
+  type HeartbeatEvent,
+  type HeartbeatFailureKind,
+  type LeaderChangeEvent,
+  type LeadershipEvent,
+  type LeaderWorkErrorEvent,
+} from './events.ts';
+export type { Liveness } from './liveness.ts';
 export {
   isPolicyVersionConflictError,
   MAX_POLICY_BYTES,

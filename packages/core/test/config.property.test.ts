@@ -6,13 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/backend.ts';
-import { DEFAULT_CONFIG, type LeaderElectionConfig } from '../src/index.ts';
+import { DEFAULT_CONFIG, type LeaderElectionConfig, MAX_DRAIN_TIMEOUT_MS } from '../src/index.ts';
 import { anyText, outcomeOf, RUNS } from './arbitraries.ts';
 
 const DAY_MS = 86_400_000;
 /** The fields an error may name; metadata errors name the key too (`metadata.zone`, `metadata key ""`). */
 const FIELD =
-  /^(config|nodeId|nodeAddress|metadata|heartbeatInterval|electionTimeout|initialLeadership|maxRetries|watchBufferSize|healthCheck)\b/;
+  /^(config|nodeId|nodeAddress|metadata|heartbeatInterval|electionTimeout|initialLeadership|maxRetries|watchBufferSize|drainTimeout|healthCheck)\b/;
 
 /**
  * Anything a caller might pass by mistake, except objects without a prototype: those crash
@@ -68,6 +68,7 @@ const config = fc.record(
     initialLeadership: numberLike(fc.integer({ min: 0, max: 10_000 })),
     maxRetries: numberLike(fc.integer({ min: 0, max: 100 })),
     watchBufferSize: numberLike(fc.integer({ min: 1, max: 1_000_000 })),
+    drainTimeout: numberLike(fc.integer({ min: 0, max: MAX_DRAIN_TIMEOUT_MS })),
     healthCheck: fc.oneof(
       fc.constant(() => true),
       anyValue.filter((value) => typeof value !== 'function'),
@@ -97,6 +98,7 @@ describe('election config', () => {
           initialLeadership: given.initialLeadership ?? DEFAULT_CONFIG.initialLeadership,
           maxRetries: given.maxRetries ?? DEFAULT_CONFIG.maxRetries,
           watchBufferSize: given.watchBufferSize ?? DEFAULT_CONFIG.watchBufferSize,
+          drainTimeout: given.drainTimeout ?? DEFAULT_CONFIG.drainTimeout,
           healthCheck: given.healthCheck,
         });
         // The rules a resolved config promises, whatever was given.
@@ -109,6 +111,11 @@ describe('election config', () => {
         expect(resolved.heartbeatInterval * 3).toBeLessThanOrEqual(resolved.electionTimeout);
         expect(
           Number.isInteger(resolved.maxRetries) && resolved.maxRetries >= 0 && resolved.maxRetries <= 100,
+        ).toBe(true);
+        expect(
+          Number.isInteger(resolved.drainTimeout) &&
+            resolved.drainTimeout >= 0 &&
+            resolved.drainTimeout <= MAX_DRAIN_TIMEOUT_MS,
         ).toBe(true);
       }),
       RUNS,
@@ -123,6 +130,7 @@ describe('election config', () => {
         initialLeadership: fc.integer({ min: 0, max: DAY_MS }),
         maxRetries: fc.integer({ min: 0, max: 100 }),
         watchBufferSize: fc.integer({ min: 1, max: 1_000_000 }),
+        drainTimeout: fc.integer({ min: 0, max: MAX_DRAIN_TIMEOUT_MS }),
       })
       .map(({ factor, ...rest }) => ({
         nodeId: 'node-1',

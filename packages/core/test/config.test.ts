@@ -25,6 +25,7 @@ describe('resolveConfig', () => {
       initialLeadership: 3000,
       maxRetries: 3,
       watchBufferSize: 1024,
+      drainTimeout: 5000,
       metadata: {},
     });
     expect(config.clock).toBe(systemClock);
@@ -38,13 +39,16 @@ describe('resolveConfig', () => {
       electionTimeout: 2000,
       initialLeadership: 0,
       maxRetries: 0,
+      drainTimeout: 0,
     });
     expect(config).toMatchObject({
       heartbeatInterval: 500,
       electionTimeout: 2000,
       initialLeadership: 0,
       maxRetries: 0,
+      drainTimeout: 0,
     });
+    expect(resolveConfig({ ...base, drainTimeout: 300_000 }).drainTimeout).toBe(300_000);
   });
 
   it('returns a frozen copy', () => {
@@ -68,6 +72,9 @@ describe('resolveConfig', () => {
     [{ initialLeadership: -5 }, 'initialLeadership', 'from 0 to'],
     [{ maxRetries: 1000 }, 'maxRetries', 'from 0 to 100'],
     [{ watchBufferSize: 0 }, 'watchBufferSize', 'from 1 to'],
+    [{ drainTimeout: -1 }, 'drainTimeout', 'from 0 to 300000 milliseconds'],
+    [{ drainTimeout: 300_001 }, 'drainTimeout', 'from 0 to 300000 milliseconds'],
+    [{ drainTimeout: '5s' }, 'drainTimeout', 'whole number of milliseconds'],
     [{ nodeId: '' }, 'nodeId', 'must not be empty'],
     [{ nodeAddress: 'localhost' }, 'nodeAddress', 'host:port'],
     [{ metadata: { zone: 1 } }, 'metadata.zone', 'must be a string'],

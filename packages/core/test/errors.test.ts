@@ -3,10 +3,12 @@ import {
   FencedWriteError,
   isFencedWriteError,
   isLeadershipLostError,
+  isLeaderWorkError,
   isNodeExistsError,
   isValidationError,
   isZtapError,
   LeadershipLostError,
+  LeaderWorkError,
   NodeExistsError,
   ValidationError,
 } from '../src/index.ts';
@@ -44,5 +46,14 @@ describe('errors', () => {
       message: 'nodeId must not be empty',
     });
     expect(new LeadershipLostError(3, 'deadline')).toMatchObject({ term: 3, reason: 'deadline' });
+    const cause = new Error('the invoice service answered 500');
+    const failure = new LeaderWorkError(9, { cause });
+    expect(isLeaderWorkError(failure) && failure).toMatchObject({
+      term: 9,
+      cause,
+      code: 'ZTAP_LEADER_WORK',
+      message:
+        'leader work failed under term 9: the invoice service answered 500; this node resigned so another can take over',
+    });
   });
 });

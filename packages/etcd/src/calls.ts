@@ -1,3 +1,4 @@
+import type { BackendErrorKind } from '@ztap/cluster';
 import { ExponentialBackoff, handleWhen, type RetryPolicy, retry } from 'cockatiel';
 import { Admission } from './admission.ts';
 import { EtcdUnavailableError, isTransientEtcdError, translateEtcdError } from './errors.ts';
@@ -7,9 +8,6 @@ export interface CallDeadline {
   readonly deadline: Date;
 }
 
-/** `unavailable`, `nospace`, `permission`, `auth` or `request`: the metrics label of an etcd error. */
-export type EtcdErrorKind = 'unavailable' | 'nospace' | 'permission' | 'auth' | 'request';
-
 /**
  * On whose behalf a call is made: its attempts are counted there, and a call that finally fails is
  * reported there (an election's own calls to that election's telemetry; the shared watch's calls to
@@ -17,7 +15,7 @@ export type EtcdErrorKind = 'unavailable' | 'nospace' | 'permission' | 'auth' | 
  */
 export interface CallAccount {
   attempts: number;
-  report(kind: EtcdErrorKind, error: Error): void;
+  report(kind: BackendErrorKind, error: Error): void;
 }
 
 /**
@@ -137,14 +135,15 @@ export class EtcdCaller {
   }
 }
 
-const KIND_OF_CODE: Readonly<Record<string, EtcdErrorKind>> = {
+const KIND_OF_CODE: Readonly<Record<string, BackendErrorKind>> = {
   ZTAP_ETCD_UNAVAILABLE: 'unavailable',
   ZTAP_ETCD_NOSPACE: 'nospace',
   ZTAP_ETCD_PERMISSION_DENIED: 'permission',
   ZTAP_ETCD_AUTH: 'auth',
 };
 
-export function errorKind(error: Error): EtcdErrorKind {
+/** `unavailable`, `nospace`, `permission`, `auth` or `request`: the metrics label of an etcd error. */
+export function errorKind(error: Error): BackendErrorKind {
   return KIND_OF_CODE[String((error as { code?: unknown }).code ?? '')] ?? 'request';
 }
 

@@ -1,7 +1,7 @@
-import { type Clock, type ClusterStateChange, ValidationError } from '@ztap/cluster';
+import { type BackendErrorKind, type Clock, type ClusterStateChange, ValidationError } from '@ztap/cluster';
 import { describeValue, type LeaderRecord } from '@ztap/cluster/backend';
 import type { Etcd3 } from 'etcd3';
-import { type CallAccount, EtcdCaller, type EtcdErrorKind } from './calls.ts';
+import { type CallAccount, EtcdCaller } from './calls.ts';
 import { warnAboutFaultHandling } from './client.ts';
 import { KeepaliveChannel } from './keepalive.ts';
 import { KeyLayout } from './keys.ts';
@@ -40,7 +40,7 @@ export interface ContextMember {
   /** Only while it is watched: the shared view changed; `leaderBefore` is the leader before. */
   deliver(changes: readonly ClusterStateChange[], leaderBefore: LeaderRecord | undefined): void;
   /** A call of the context itself (the shared watch) failed. */
-  onContextError(kind: EtcdErrorKind, error: Error): void;
+  onContextError(kind: BackendErrorKind, error: Error): void;
   /** The view was rebuilt from a full list. */
   onResync(): void;
 }

@@ -2,6 +2,7 @@ import {
   type ClusterStateChange,
   ElectionStoppedError,
   FencedWriteError,
+  type Liveness,
   type NodeRegistration,
   type SignalOptions,
   type TimerHandle,
@@ -33,6 +34,7 @@ import {
 import { isEtcdLeaseLostError } from './errors.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
+import { sessionLiveness } from './liveness.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 
 /** What this package's other parts need of an election (not exported from the package). */
@@ -87,6 +89,8 @@ export class EtcdElection extends BaseElection {
   #run: Run | undefined;
   #session: LeaseSession | undefined;
   #granting: Promise<LeaseSession> | undefined;
+  /** The last lease was lost (expired, revoked) and no new one is granted yet: for `liveness`. */
+  #leaseWasLost = false;
   #eligibleAtMs = 0;
   /** Our campaign key must go and come back at the end of the queue (after resign or a missed deadline). */
   #requeue = false;
@@ -309,6 +313,12 @@ export class EtcdElection extends BaseElection {
     await this.#reconcile();
   }
 
+  protected backendLiveness(): Liveness {
+    const session = this.#session;
+    const member = session && this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId));
+    return sessionLiveness(session, this.#leaseWasLost, member?.lease);
+  }
+
   protected override onWatchedChange(watched: boolean): void {
     if (watched) this.#view.resetShown();
     this.#run?.membership.setWatching(watched);
@@ -318,7 +328,10 @@ export class EtcdElection extends BaseElection {
   #member(): ContextMember {
     return {
       reconsider: () => {
-        if (this.#run) this.#evaluateLeadership();
+        if (!this.#run) return;
+        this.#evaluateLeadership();
+        // Our member record may have come or gone: liveness depends on it.
+        this.livenessMayHaveChanged();
       },
       reconcile: () => this.#kick(),
       deliver: (changes, leaderBefore) => this.#deliver(changes, leaderBefore),
@@ -357,6 +370,7 @@ export class EtcdElection extends BaseElection {
   }
 
   #onDeadline(): void {
+    this.livenessMayHaveChanged();
     if (!super.isLeader()) return;
     this.#requeue = true;
     this.setLeadership(undefined, 'deadline');
@@ -366,10 +380,13 @@ export class EtcdElection extends BaseElection {
 
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
+    this.interruptDrain('lease_lost');
     session.orphan();
     this.#session = undefined;
+    this.#leaseWasLost = true;
     this.#run?.membership.setCampaignKey(undefined);
     this.#leadershipKey = undefined;
+    this.livenessMayHaveChanged();
     this.setLeadership(undefined, 'lease_lost');
     this.#republish();
     this.#kick();
@@ -468,15 +485,20 @@ export class EtcdElection extends BaseElection {
       },
       {
         onLost: () => this.#onLeaseLost(session),
-        onDeadline: () => this.#onDeadline(),
+        onDeadline: () => {
+          // The lease may expire from now on: a drain can no longer keep a successor out.
+          this.interruptDrain('deadline');
+          this.#onDeadline();
+        },
         // A node that could not renew may have missed becoming first while its session was invalid
         // (the batch that made it first arrived during the outage): look again now that it is valid.
         onRenewed: () => {
+          this.livenessMayHaveChanged();
           if (super.isLeader()) return;
           this.#evaluateLeadership();
           this.#republish();
         },
-        onKeepalive: (roundTripMs) => this.heartbeats.fire({ latencySeconds: roundTripMs / 1000, ok: true }),
+        onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
       },
       signal,
     ).finally(() => {
@@ -488,7 +510,9 @@ export class EtcdElection extends BaseElection {
       throw new ElectionStoppedError(this.nodeId, 'stopped while granting a lease');
     }
     this.#session = session;
+    this.#leaseWasLost = false;
     run.membership.setCampaignKey(session.campaignKey);
+    this.livenessMayHaveChanged();
     return session;
   }
 
@@ -501,12 +525,14 @@ export class EtcdElection extends BaseElection {
     );
   }
 
+  // Also while stop() drains leader work: a lease that expired mid-drain would elect a successor while
+  // that work still runs.
   async #heartbeat(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running && !this.draining) return;
     this.#session?.keepAlive();
     const wasHealthy = this.healthy;
     const healthy = await this.checkHealth();
-    if (!this.running) return;
+    if (!this.running && !this.draining) return;
     if (healthy !== wasHealthy) {
       // Local first: a sick leader stops acting as one before it withdraws in etcd.
       this.#evaluateLeadership();

@@ -1,8 +1,8 @@
-import type { Clock, TimerHandle } from '@ztap/cluster';
+import type { Clock, HeartbeatEvent, TimerHandle } from '@ztap/cluster';
 import type { Etcd3 } from 'etcd3';
 import type { CallAccount, EtcdCaller } from './calls.ts';
 import { campaignKeyOf, stepDownDeadline } from './campaign.ts';
-import type { KeepaliveChannel } from './keepalive.ts';
+import type { KeepaliveChannel, KeepaliveFailureKind } from './keepalive.ts';
 
 export interface LeaseSessionEvents {
   /** The lease is gone on the server (expired or revoked): everything on it has been deleted. */
@@ -11,8 +11,8 @@ export interface LeaseSessionEvents {
   onDeadline(): void;
   /** The deadline moved (a keepalive succeeded). */
   onRenewed(): void;
-  /** A keepalive was answered, `roundTripMs` after it was sent. */
-  onKeepalive(roundTripMs: number): void;
+  /** A keepalive was confirmed, or failed: unanswered in time, its stream broke, or the lease is gone. */
+  onHeartbeat(heartbeat: HeartbeatEvent): void;
 }
 
 /** What a session needs from the context it lives in. */
@@ -46,6 +46,8 @@ export interface SessionOptions {
 export class LeaseSession {
   /** The lease id (decimal). */
   readonly id: string;
+  /** The TTL etcd granted (it may round up what was asked to its minimum). */
+  readonly ttlSeconds: number;
   /** This session's campaign key. */
   readonly campaignKey: string;
   readonly #context: SessionContext;
@@ -66,6 +68,7 @@ export class LeaseSession {
     events: LeaseSessionEvents,
   ) {
     this.id = id;
+    this.ttlSeconds = ttlSeconds;
     this.campaignKey = campaignKeyOf(options.electionPrefix, id);
     this.#context = context;
     this.#options = options;
@@ -73,6 +76,7 @@ export class LeaseSession {
     this.#validUntilMs = stepDownDeadline(grantSentAtMs, ttlSeconds, options.marginMs);
     this.#unregister = context.keepalives.register(id, {
       onResponse: (sentAt, ttl) => this.#onResponse(sentAt, ttl),
+      onFailure: (sentAt, kind, error) => this.#onFailure(sentAt, kind, error),
     });
     this.#armDeadline();
   }
@@ -166,18 +170,26 @@ export class LeaseSession {
   #onResponse(sentAtMs: number, ttlSeconds: number): void {
     if (this.#closed || this.#lost) return;
     const clock = this.#options.clock;
-    this.#events.onKeepalive(clock.monotonicNow() - sentAtMs);
+    const latencySeconds = (clock.monotonicNow() - sentAtMs) / 1000;
     if (ttlSeconds <= 0) {
+      this.#events.onHeartbeat({ ok: false, latencySeconds, failure: 'lease_lost' });
       this.#lost = true;
       clock.clearTimeout(this.#deadlineTimer);
       this.#events.onLost();
       return;
     }
+    this.#events.onHeartbeat({ ok: true, latencySeconds });
     const validUntilMs = stepDownDeadline(sentAtMs, ttlSeconds, this.#options.marginMs);
     if (validUntilMs <= this.#validUntilMs) return;
     this.#validUntilMs = validUntilMs;
     this.#armDeadline();
     this.#events.onRenewed();
+  }
+
+  #onFailure(sentAtMs: number, kind: KeepaliveFailureKind, error: Error | undefined): void {
+    if (this.#closed || this.#lost) return;
+    const latencySeconds = (this.#options.clock.monotonicNow() - sentAtMs) / 1000;
+    this.#events.onHeartbeat({ ok: false, latencySeconds, failure: kind, ...(error ? { error } : {}) });
   }
 
   #armDeadline(): void {

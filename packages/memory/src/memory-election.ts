@@ -1,12 +1,13 @@
 import {
   type LeaderElectionConfig,
   type LeadershipLossReason,
+  type Liveness,
   type NodeRegistration,
   type SignalOptions,
   validateNodeId,
   validateRegistration,
 } from '@ztap/cluster';
-import { BaseElection, type ClusterSnapshot, resolveConfig } from '@ztap/cluster/backend';
+import { BaseElection, type ClusterSnapshot, LIVE, notLive, resolveConfig } from '@ztap/cluster/backend';
 import { MemoryHub, stateOf } from './hub.ts';
 import type { CandidateToken, HubState } from './hub-state.ts';
 
@@ -29,6 +30,8 @@ export class InMemoryElection extends BaseElection {
   #token: CandidateToken | undefined;
   #detach: (() => void) | undefined;
   #heartbeatTimer: unknown;
+  /** When the hub last accepted this node's heartbeat (monotonic ms). */
+  #lastHeartbeatMs = 0;
 
   constructor(options: InMemoryElectionOptions) {
     super(resolveConfig(options));
@@ -64,6 +67,23 @@ export class InMemoryElection extends BaseElection {
     if (this.#token) this.#hub.resign(this.nodeId, this.#token);
   }
 
+  protected backendLiveness(): Liveness {
+    const token = this.#token;
+    if (!token) return notLive('this node has not joined the hub yet');
+    if (!this.#hub.holds(this.nodeId, token)) {
+      return notLive("this node's record was removed from the hub; it joins again at its next heartbeat");
+    }
+    // The hub's own rule for a silent member, applied to ourselves: a stalled event loop or a hung
+    // heartbeat must not leave the node vouching for a membership the others no longer trust.
+    // The reason names no duration: it must not change while the silence lasts (one event, one log line).
+    if (this.config.clock.monotonicNow() - this.#lastHeartbeatMs > this.config.electionTimeout) {
+      return notLive(
+        `this node has not heartbeated for longer than its electionTimeout (${this.config.electionTimeout} ms)`,
+      );
+    }
+    return LIVE;
+  }
+
   async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     this.#hub.register(validateRegistration(node), this.config.electionTimeout);
@@ -75,6 +95,8 @@ export class InMemoryElection extends BaseElection {
   }
 
   #join(token: CandidateToken): void {
+    // Joining is a heartbeat too; set first, since the hub tells every listener (us included) at once.
+    this.#lastHeartbeatMs = this.config.clock.monotonicNow();
     this.#hub.join(
       {
         id: this.nodeId,
@@ -90,6 +112,7 @@ export class InMemoryElection extends BaseElection {
 
   #onSnapshot(snapshot: ClusterSnapshot, token: CandidateToken): void {
     this.publishSnapshot(snapshot);
+    this.livenessMayHaveChanged();
     if (snapshot.leader?.id === this.nodeId && this.#hub.holds(this.nodeId, token)) {
       this.setLeadership(snapshot.leader.term);
     } else if (this.isLeader()) {
@@ -113,9 +136,18 @@ export class InMemoryElection extends BaseElection {
     const healthy = await this.checkHealth();
     if (this.#token !== token) return; // stopped while the check ran
     const sentAt = this.config.clock.monotonicNow();
-    // An operator deregistered this running node: it is still alive, so it joins again (as it would on etcd).
-    if (!this.#hub.heartbeat(this.nodeId, token, healthy)) this.#join(token);
-    this.heartbeats.fire({ latencySeconds: (this.config.clock.monotonicNow() - sentAt) / 1000, ok: true });
+    const accepted = this.#hub.heartbeat(this.nodeId, token, healthy);
+    const latencySeconds = (this.config.clock.monotonicNow() - sentAt) / 1000;
+    if (accepted) {
+      this.#lastHeartbeatMs = sentAt;
+      this.heartbeats.fire({ ok: true, latencySeconds });
+    } else {
+      // The hub no longer holds our record (an operator deregistered this running node): the
+      // heartbeat failed like a keepalive for a lost lease. The node is alive, so it joins again.
+      this.heartbeats.fire({ ok: false, latencySeconds, failure: 'lease_lost' });
+      this.#join(token);
+    }
+    this.livenessMayHaveChanged();
     this.#scheduleHeartbeat(token);
   }
 }

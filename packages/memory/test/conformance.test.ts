@@ -6,7 +6,9 @@ describeConformance('memory', async () => {
   const clock = new ManualClock();
   const hub = new MemoryHub({ clock });
   const nodes: InMemoryElection[] = [];
+  const timing = { heartbeatInterval: 100, electionTimeout: 300 };
   return {
+    timing,
     createNode: (nodeId, options = {}) => {
       const { onStartIo, healthCheck } = options;
       // The in-memory store is reached in one synchronous step after the start's health check: that
@@ -24,8 +26,8 @@ describeConformance('memory', async () => {
         nodeAddress: options.address ?? '127.0.0.1:9090',
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(check ? { healthCheck: check } : {}),
-        heartbeatInterval: 100,
-        electionTimeout: 300,
+        ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+        ...timing,
         initialLeadership: 0,
         clock,
         hub,

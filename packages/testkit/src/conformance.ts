@@ -1,46 +1,21 @@
 import {
   type ClusterStateChange,
-  type HealthCheck,
+  type HeartbeatEvent,
   isElectionStoppedError,
   isLeadershipLostError,
   isNodeExistsError,
   isNodeNotFoundError,
   isValidationError,
   type LeaderElection,
+  type Liveness,
   type Node,
-  type NodeMetadata,
 } from '@ztap/cluster';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ConformanceFixture, conformanceHelpers } from './conformance-fixture.ts';
+import { describeLeaderWorkContract } from './leader-work-conformance.ts';
 import { Recorder } from './recorder.ts';
 
-export interface ConformanceNodeOptions {
-  readonly address?: string;
-  readonly metadata?: NodeMetadata;
-  readonly healthCheck?: HealthCheck;
-  /**
-   * Called once, as soon as this node's `start()` has begun talking to its store (etcd: the lease
-   * grant is on the wire): the moment a test aborts a start that must then undo what it began.
-   */
-  readonly onStartIo?: () => void;
-}
-
-/** What a backend provides to be held to the `LeaderElection` contract. */
-export interface ConformanceFixture {
-  /**
-   * A new, not yet started election in this test's own cluster, with timings of the backend's choice
-   * (fast enough for tests). Throws exactly what the backend's constructor throws for bad input.
-   */
-  createNode(nodeId: string, options?: ConformanceNodeOptions): LeaderElection;
-  /** Lets time pass (simulated or real) until `promise` settles; fails after a bounded time. */
-  settle<T>(promise: Promise<T>): Promise<T>;
-  /**
-   * What the store still holds of `nodeId`, one line each (etcd: its keys, and leases its nodes were
-   * granted that are still alive); empty when it left nothing behind.
-   */
-  leftovers(nodeId: string): Promise<string[]>;
-  /** Stops every node this fixture created and releases the cluster. */
-  cleanup(): Promise<void>;
-}
+export type { ConformanceFixture, ConformanceNodeOptions } from './conformance-fixture.ts';
 
 const summary = (changes: readonly ClusterStateChange[]) =>
   changes.map((change) => `${change.type}:${change.node.id}`);
@@ -59,20 +34,20 @@ export function describeConformance(backend: string, createFixture: () => Promis
       await fixture.cleanup();
     });
 
-    const node = (id: string, options?: ConformanceNodeOptions) => fixture.createNode(id, options);
-    const started = async (...nodes: LeaderElection[]) => {
-      await Promise.all(nodes.map((candidate) => candidate.start()));
-      return nodes;
-    };
-    /** Waits until some node leads; returns it. */
-    const leaderAmong = async (nodes: LeaderElection[]) => {
-      const leadership = await fixture.settle(
-        Promise.any(nodes.map((candidate) => candidate.waitForLeadership())),
+    const helpers = conformanceHelpers(() => fixture);
+    const { node, started, leaderAmong } = helpers;
+    /** Resolves with `election`'s liveness once it satisfies `predicate` (now or at a later change). */
+    const livenessWhere = (election: LeaderElection, predicate: (liveness: Liveness) => boolean) =>
+      fixture.settle(
+        new Promise<Liveness>((resolve) => {
+          if (predicate(election.liveness)) return resolve(election.liveness);
+          const subscription = election.telemetry.onLiveness((liveness) => {
+            if (!predicate(liveness)) return;
+            subscription.dispose();
+            resolve(liveness);
+          });
+        }),
       );
-      const leader = nodes.find((candidate) => candidate.term === leadership.term);
-      if (!leader) throw new Error(`no node holds term ${leadership.term}`);
-      return leader;
-    };
     /** Waits until `observer`'s view names `leaderId` (or no leader) as leader. */
     const seesLeader = (observer: LeaderElection, leaderId: string | undefined) =>
       fixture.settle(
@@ -366,6 +341,43 @@ export function describeConformance(backend: string, createFixture: () => Promis
       await scoped.stop();
     });
 
+    it("liveness: not ok unless running; ok while heard and healthy; the health check's reason while it fails", async () => {
+      let failure: string | undefined;
+      const subject = node('subject', {
+        healthCheck: () => (failure === undefined ? true : { healthy: false, reason: failure }),
+      });
+      expect(subject.liveness).toEqual({ ok: false, reason: 'the election is not running' });
+      await subject.start();
+      await livenessWhere(subject, (liveness) => liveness.ok);
+
+      failure = 'the job queue is 9000 deep';
+      expect(await livenessWhere(subject, (liveness) => !liveness.ok)).toEqual({
+        ok: false,
+        reason: 'the health check fails: the job queue is 9000 deep',
+      });
+      expect(subject.liveness).toEqual({
+        ok: false,
+        reason: 'the health check fails: the job queue is 9000 deep',
+      });
+      failure = undefined;
+      await livenessWhere(subject, (liveness) => liveness.ok);
+
+      await subject.stop();
+      expect(subject.liveness).toEqual({ ok: false, reason: 'the election is not running' });
+    });
+
+    it('reports confirmed heartbeats as ok, with their latency', async () => {
+      const subject = node('subject');
+      const confirmed = new Promise<HeartbeatEvent>((resolve) => {
+        subject.telemetry.onHeartbeat((heartbeat) => {
+          if (heartbeat.ok) resolve(heartbeat);
+        });
+      });
+      await subject.start();
+      const heartbeat = await fixture.settle(confirmed);
+      expect(heartbeat.latencySeconds).toBeGreaterThanOrEqual(0);
+    });
+
     it('start() aborted once its I/O began rejects with the reason and leaves nothing behind', async () => {
       const [observer] = (await started(node('observer'))) as [LeaderElection];
       const controller = new AbortController();
@@ -398,5 +410,7 @@ export function describeConformance(backend: string, createFixture: () => Promis
       expect(await fixture.leftovers('late')).toEqual([]);
       expect(late.isLeader()).toBe(false);
     });
+
+    describeLeaderWorkContract(helpers);
   });
 }

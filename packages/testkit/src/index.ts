@@ -1,7 +1,8 @@
 /**
  * `@ztap/testkit` (private): what ZTAP cluster's own tests share — the `LeaderElection` conformance
- * suite, a manual clock, a recorder for async streams, and an etcd launcher (a container, local
- * processes, or an external etcd) for integration tests, chaos tests and benchmarks.
+ * suite, a manual clock, a recorder for async streams and a journal for events a test writes down,
+ * and an etcd launcher (a container, local processes, or an external etcd) for integration tests,
+ * chaos tests and benchmarks.
  * @packageDocumentation
  */
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
@@ -25,5 +26,5 @@ export { eventually } from './eventually.ts';
 export { linesOf } from './lines.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
-export { Recorder } from './recorder.ts';
+export { Journal, Recorder } from './recorder.ts';
 export { TcpProxy } from './tcp-proxy.ts';

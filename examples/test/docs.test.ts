@@ -1,0 +1,166 @@
+/**
+ * Every program shown in README.md and docs/*.md is a file under examples/src/, marked by an
+ * `<!-- example: <file> -->` line right above its block: `pnpm typecheck` compiles it, this test checks
+ * the block is that file, exactly, and runs it as a reader would (against a local etcd where it needs
+ * one). A snippet in the docs cannot drift from the API, or crash, without a test failing.
+ */
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEtcdClient } from '@ztap/cluster-etcd';
+import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The TLS test PKI of the integration suite (openssl): one place makes test certificates.
+import { createTestPki } from '../../integration/support/tls-certs.ts';
+import { ExampleProcess } from './support/child.ts';
+
+const repository = new URL('../../', import.meta.url);
+const examples = new URL('../src/', import.meta.url);
+/** Fenced blocks in these languages are programs; `sh`, `console`, `yaml`, diagrams are not. */
+const PROGRAM_LANGUAGES = new Set(['ts', 'typescript', 'tsx', 'js', 'javascript', 'jsx', 'mjs', 'cjs']);
+
+async function documents(): Promise<string[]> {
+  const docs = (await readdir(new URL('docs/', repository))).filter((name) => name.endsWith('.md'));
+  return ['README.md', ...docs.sort().map((name) => `docs/${name}`)];
+}
+
+describe('programs in README.md and docs/', () => {
+  it('every ts/js block is marked with the file it shows, and is that file exactly', async () => {
+    const shown: string[] = [];
+    for (const document of await documents()) {
+      const text = await readFile(new URL(document, repository), 'utf8');
+      for (const block of text.matchAll(/^```(\w+)\n([\s\S]*?)^```$/gm)) {
+        const [, language, code] = block as unknown as [string, string, string];
+        if (!PROGRAM_LANGUAGES.has(language)) continue;
+        const marker = /<!-- example: ([\w./-]+) -->$/.exec(text.slice(0, block.index).trimEnd());
+        expect(
+          marker?.[1],
+          `${document}: a ${language} block with no <!-- example: file --> above it`,
+        ).toBeDefined();
+        const file = marker?.[1] as string;
+        expect(code, `${document}: the block for ${file}`).toBe(
+          await readFile(new URL(file, examples), 'utf8'),
+        );
+        shown.push(`${document}: ${file}`);
+      }
+    }
+    expect(shown).toEqual([
+      'README.md: on-etcd.ts',
+      'README.md: quickstart.ts',
+      'docs/getting-started.md: docs/billing-service.ts',
+      'docs/getting-started.md: docs/memory-failover.ts',
+      'docs/metrics.md: docs/metrics.ts',
+      'docs/operations.md: docs/tls.ts',
+      'docs/policies.md: docs/policies.ts',
+    ]);
+  });
+
+  // README's own programs run in examples.test.ts; these run here, all at once (two wait out the 3 s a
+  // new node waits before it may lead). Each uses its own cluster name, so they share one etcd.
+  describe.concurrent('each runs', () => {
+    let etcd: EtcdHandle;
+    beforeAll(async () => {
+      etcd = await startEtcd({ provider: 'local' });
+    }, 30_000);
+    afterAll(() => etcd?.stop());
+
+    async function run<T>(
+      program: string,
+      body: (example: ExampleProcess) => Promise<T>,
+      options: { env?: Record<string, string>; cwd?: string } = {},
+    ): Promise<T> {
+      const env = { ZTAP_ETCD_ENDPOINTS: etcd.endpoints.join(','), HOSTNAME: 'node-1', ...options.env };
+      const example = new ExampleProcess(`docs/${program}`, env, options.cwd ? { cwd: options.cwd } : {});
+      try {
+        return await body(example);
+      } finally {
+        await example.kill();
+      }
+    }
+
+    it('getting-started: the lead() loop outlives a lost leadership, and SIGTERM drains it and exits 0', async () => {
+      await run('billing-service.ts', async (example) => {
+        const first = (await example.waitFor(/^term \d+: settling invoices$/)).split(':')[0] as string;
+        // An operator deletes the campaign key: the leadership is lost, and the loop must carry on.
+        const client = createEtcdClient({ endpoints: etcd.endpoints, requestTimeout: 2000 });
+        try {
+          await client.delete().prefix('/ztap/clusters/billing/election/');
+        } finally {
+          client.close();
+        }
+        await example.waitFor(new RegExp(`^${first}: stopped settling invoices .*\\(lease_lost\\)\\)$`));
+        const firstNumber = first.slice('term '.length);
+        const again = await example.waitFor(new RegExp(`^term (?!${firstNumber}:)\\d+: settling invoices$`));
+        const second = again.split(':')[0] as string;
+        expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          `${first}: settling invoices`,
+          `${first}: stopped settling invoices (leadership of ${first} ended (lease_lost))`,
+          `${second}: settling invoices`,
+          `${second}: stopped settling invoices (leadership of ${second} ended (stopped))`,
+        ]);
+        expect(example.stderr.filter(Boolean)).toEqual([]);
+      });
+    }, 30_000);
+
+    it('getting-started: two in-memory nodes, the first stops, the second takes over', async () => {
+      await run('memory-failover.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          'a leads (lowest id) with term 1',
+          'b took over with term 2',
+        ]);
+      });
+    }, 30_000);
+
+    it('policies: the leader publishes, everyone follows from a snapshot; SIGTERM exits 0', async () => {
+      await run('policies.ts', async (example) => {
+        await example.waitFor(/^snapshot: web$/);
+        expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      });
+    }, 30_000);
+
+    it('metrics: the registry shows the node and counts the write it was not allowed to make', async () => {
+      await run('metrics.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout[0]).toBe('NotLeaderError');
+        expect(example.stdout).toContain('ztap_cluster_nodes_total{state="healthy"} 1');
+        expect(example.stdout).toContain('ztap_cluster_policy_sync_failures_total{reason="not_leader"} 1');
+      });
+    }, 30_000);
+
+    it('operations: a node joins an etcd that requires client certificates, with the PEM files it names', async () => {
+      const pki = await createTestPki();
+      const cwd = await mkdtemp(join(tmpdir(), 'ztap-docs-tls-'));
+      const tlsEtcd = await startEtcd({
+        provider: 'local',
+        tls: {
+          certFile: pki.server.certFile,
+          keyFile: pki.server.keyFile,
+          caFile: pki.ca.certFile,
+          clientCert: { certFile: pki.client.certFile, keyFile: pki.client.keyFile },
+        },
+      });
+      try {
+        await copyFile(pki.ca.certFile, join(cwd, 'ca.pem'));
+        await copyFile(pki.client.certFile, join(cwd, 'node.pem'));
+        await copyFile(pki.client.keyFile, join(cwd, 'node-key.pem'));
+        const env = { ZTAP_ETCD_ENDPOINTS: tlsEtcd.endpoints.join(',') };
+        await run(
+          'tls.ts',
+          async (example) => {
+            expect(await example.exited).toEqual({ code: 0, signal: null });
+            expect(example.stdout.filter(Boolean)).toEqual([
+              'joined /ztap/clusters/default/ over TLS; members: node-1',
+            ]);
+          },
+          { env, cwd },
+        );
+      } finally {
+        await tlsEtcd.stop();
+        await rm(cwd, { recursive: true, force: true });
+        await pki.remove();
+      }
+    }, 60_000);
+  });
+});
