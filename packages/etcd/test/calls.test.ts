@@ -1,9 +1,4 @@
-import {
-  EtcdAuthenticationFailedError,
-  EtcdPermissionDeniedError,
-  GRPCResourceExhastedError,
-  GRPCUnavailableError,
-} from 'etcd3';
+import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/admission.ts';
 import { type CallAccount, EtcdCaller, MAX_REQUESTS_IN_FLIGHT } from '../src/calls.ts';
@@ -13,14 +8,7 @@ import {
   isEtcdPermissionError,
   isEtcdUnavailableError,
 } from '../src/errors.ts';
-
-const endpoints = ['http://127.0.0.1:2379'];
-const unavailable = () =>
-  new GRPCUnavailableError(
-    '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379',
-  );
-const nospace = () =>
-  new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
+import { endpoints, nospace, unavailable } from './etcd-errors.ts';
 
 /** An account that remembers what it was told. */
 function account(): CallAccount & { reports: string[] } {

@@ -3,7 +3,6 @@ import {
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
   GRPCDeadlineExceededError,
-  GRPCResourceExhastedError,
   GRPCUnavailableError,
 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
@@ -17,14 +16,7 @@ import {
   isTransientEtcdError,
   translateEtcdError,
 } from '../src/errors.ts';
-
-const endpoints = ['http://127.0.0.1:2379'];
-const unavailable = () =>
-  new GRPCUnavailableError(
-    '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379',
-  );
-const nospace = () =>
-  new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
+import { endpoints, nospace, unavailable } from './etcd-errors.ts';
 
 describe('etcd error translation', () => {
   it('names the unreachable endpoint and the cause, and asks the useful question', () => {

@@ -32,6 +32,17 @@ function election(
 
 const text = (value: unknown) => String(value);
 
+/** Two started elections on one fake etcd and clock: a candidate, and `b` that may not lead for an hour. */
+async function pair(a: string, b: string) {
+  const etcd = new FakeEtcd();
+  const clock = new ManualClock();
+  const candidate = election(etcd, a, clock);
+  const follower = election(etcd, b, clock, { initialLeadership: 3_600_000 });
+  await candidate.start();
+  await follower.start();
+  return { etcd, clock, candidate, follower };
+}
+
 describe('EtcdElection on a fake etcd', () => {
   it('joins with a lease grant and one transaction that writes its member record and its campaign key', async () => {
     const etcd = new FakeEtcd();
@@ -91,12 +102,7 @@ describe('EtcdElection on a fake etcd', () => {
   });
 
   it('a lease etcd no longer knows is a typed loss: the node grants a new lease and joins again', async () => {
-    const etcd = new FakeEtcd();
-    const clock = new ManualClock();
-    const node = election(etcd, 'n1', clock);
-    const watcher = election(etcd, 'watcher', clock, { initialLeadership: 3_600_000 });
-    await node.start();
-    await watcher.start();
+    const { etcd, clock, candidate: node, follower: watcher } = await pair('n1', 'watcher');
     const signal = node.leadershipSignal;
     const lost = node.leaseId as string;
     etcd.expireLease(lost);
@@ -108,12 +114,7 @@ describe('EtcdElection on a fake etcd', () => {
   });
 
   it('elections on one client share one watch and one decoded view: the same change objects reach both', async () => {
-    const etcd = new FakeEtcd();
-    const clock = new ManualClock();
-    const a = election(etcd, 'a', clock);
-    const b = election(etcd, 'b', clock, { initialLeadership: 3_600_000 });
-    await a.start();
-    await b.start();
+    const { etcd, clock, candidate: a, follower: b } = await pair('a', 'b');
     const seenByA = new Recorder(a.watch());
     const seenByB = new Recorder(b.watch());
     await a.registerNode({ id: 'op', address: '127.0.0.1:1' });
@@ -126,12 +127,7 @@ describe('EtcdElection on a fake etcd', () => {
   });
 
   it('never shows itself as leader once it stepped down, even while the shared view still does', async () => {
-    const etcd = new FakeEtcd();
-    const clock = new ManualClock();
-    const a = election(etcd, 'a', clock);
-    const b = election(etcd, 'b', clock, { initialLeadership: 3_600_000 });
-    await a.start();
-    await b.start();
+    const { etcd, candidate: a, follower: b } = await pair('a', 'b');
     const changes = new Recorder(a.watch());
     etcd.hanging.add('txn'); // the withdrawal does not reach etcd: every view but a's still shows a
     void a.resign();
