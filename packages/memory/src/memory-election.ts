@@ -1,6 +1,8 @@
 import {
   BaseElection,
   type ClusterSnapshot,
+  ElectionStoppedError,
+  isNodeIdInUseError,
   type LeaderElectionConfig,
   type LeadershipLossReason,
   type NodeRegistration,
@@ -30,6 +32,10 @@ export class InMemoryElection extends BaseElection {
   #detach: (() => void) | undefined;
   #heartbeatTimer: unknown;
   #healthy = true;
+  /** Aborts the wait for our id when stop() is called during start(). */
+  #joining: AbortController | undefined;
+  /** Set while another live election holds our id (taken while our record was gone). */
+  #idConflict = false;
 
   constructor(options: InMemoryElectionOptions) {
     super(resolveConfig(options));
@@ -44,6 +50,13 @@ export class InMemoryElection extends BaseElection {
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#healthy = await this.#checkHealth();
     signal?.throwIfAborted();
+    const joining = new AbortController();
+    this.#joining = joining;
+    try {
+      await this.#claimId(signal ? AbortSignal.any([signal, joining.signal]) : joining.signal);
+    } finally {
+      this.#joining = undefined;
+    }
     const token: CandidateToken = Symbol(this.nodeId);
     this.#token = token;
     this.#detach = this.#hub.attach((snapshot) => this.#onSnapshot(snapshot, token));
@@ -51,7 +64,22 @@ export class InMemoryElection extends BaseElection {
     this.#scheduleHeartbeat(token);
   }
 
+  /**
+   * Waits until no other live election holds our id, as on etcd: a holder that heartbeats is a
+   * running duplicate (refused with `NodeIdInUseError`), one that stays silent past its
+   * electionTimeout crashed, and its id is ours to take.
+   */
+  async #claimId(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const refusal = this.#hub.refusalFor(this.nodeId);
+      if (!refusal) return;
+      if (!(await this.#hub.whenHolderSettles(this.nodeId, signal))) throw refusal;
+    }
+  }
+
   protected async onStop(): Promise<void> {
+    this.#joining?.abort(new ElectionStoppedError(this.nodeId, 'stopped while waiting for its node id'));
+    this.#idConflict = false;
     const token = this.#token;
     this.#token = undefined;
     this.config.clock.clearTimeout(this.#heartbeatTimer);
@@ -86,6 +114,21 @@ export class InMemoryElection extends BaseElection {
     );
   }
 
+  /**
+   * Joins again after our record was removed. If a live election with our id took it meanwhile, we
+   * do not fight over it (as on etcd): report the conflict once and try again on the next heartbeat.
+   */
+  #rejoin(token: CandidateToken): void {
+    try {
+      this.#join(token);
+      this.#idConflict = false;
+    } catch (error) {
+      if (!isNodeIdInUseError(error)) throw error;
+      if (!this.#idConflict) this.backendErrors.fire({ kind: 'node_id_in_use', error });
+      this.#idConflict = true;
+    }
+  }
+
   #onSnapshot(snapshot: ClusterSnapshot, token: CandidateToken): void {
     this.publishSnapshot(snapshot);
     if (snapshot.leader?.id === this.nodeId && this.#hub.holds(this.nodeId, token)) {
@@ -113,7 +156,7 @@ export class InMemoryElection extends BaseElection {
     this.#healthy = healthy;
     const sentAt = this.config.clock.monotonicNow();
     // An operator deregistered this running node: it is still alive, so it joins again (as it would on etcd).
-    if (!this.#hub.heartbeat(this.nodeId, token, healthy)) this.#join(token);
+    if (!this.#hub.heartbeat(this.nodeId, token, healthy)) this.#rejoin(token);
     this.heartbeats.fire({ latencySeconds: (this.config.clock.monotonicNow() - sentAt) / 1000, ok: true });
     this.#scheduleHeartbeat(token);
   }
