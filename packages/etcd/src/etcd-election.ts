@@ -1,10 +1,12 @@
 import {
   BaseElection,
   type Clock,
+  ElectionStoppedError,
   FencedWriteError,
   type LeaderRecord,
   type LeadershipLossReason,
   type MemberRecord,
+  NodeIdInUseError,
   type NodeRegistration,
   resolveConfig,
   runHealthCheck,
@@ -18,7 +20,8 @@ import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-st
 import { keepaliveChannelFor } from './keepalive.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
-import { acquireMirror, type MirrorBatch, type PrefixMirror } from './mirror.ts';
+import { awaitRelease, holderOf, type RecordStanding, recordWrite, standingOf } from './member-claim.ts';
+import { acquireMirror, type MirrorBatch, type MirrorEntry, type PrefixMirror, toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 
 /** A transaction that commits only while a leadership term is current (see {@link EtcdElection.guardedTxn}). */
@@ -76,6 +79,14 @@ export class EtcdElection extends BaseElection {
   #joinedAt = new Date(0);
   #leadershipKey: string | undefined;
   #lastError: Error | undefined;
+  /** False until start() has made sure no live node holds our id: nothing is granted or written before. */
+  #idCleared = false;
+  /** Aborts the wait for our id when stop() is called during start(). */
+  #joining: AbortController | undefined;
+  /** Set while another live lease holds our member record: we neither write it nor campaign. */
+  #idConflict: NodeIdInUseError | undefined;
+  /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
+  readonly #retiredLeaseIds = new Set<string>();
 
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
@@ -129,9 +140,12 @@ export class EtcdElection extends BaseElection {
     return this.#etcd.endpoints;
   }
 
-  /** The last error met talking to etcd, cleared by the next success; for health endpoints. */
+  /**
+   * The last error met talking to etcd, cleared by the next success, or the `NodeIdInUseError` of a
+   * node whose record another live node holds; for health endpoints.
+   */
   get lastError(): Error | undefined {
-    return this.#lastError ?? this.#mirror?.lastError;
+    return this.#lastError ?? this.#mirror?.lastError ?? this.#idConflict;
   }
 
   /** How many requests this election has sent to etcd (retries included; keepalives and the watch are streams). */
@@ -227,23 +241,78 @@ export class EtcdElection extends BaseElection {
     this.#unsubscribe = mirror.subscribe((batch) => this.#onBatch(batch));
     await abortable(mirror.start(), signal);
     this.#publishAll();
-    this.#joinedAt = this.config.clock.wallNow();
-    this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
-    if (this.config.initialLeadership > 0) {
-      this.#eligibilityTimer = this.config.clock.setTimeout(
-        () => this.#kick(),
-        this.config.initialLeadership,
-      );
+    const joining = new AbortController();
+    this.#joining = joining;
+    const waitSignal = signal ? AbortSignal.any([signal, joining.signal]) : joining.signal;
+    try {
+      // Before any lease or write: a duplicate is refused without leaving a trace.
+      await this.#awaitOwnId(waitSignal);
+      this.#idCleared = true;
+      this.#joinedAt = this.config.clock.wallNow();
+      this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
+      if (this.config.initialLeadership > 0) {
+        this.#eligibilityTimer = this.config.clock.setTimeout(
+          () => this.#kick(),
+          this.config.initialLeadership,
+        );
+      }
+      // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
+      // (hundreds of nodes starting in one busy process) must not outlive its own lease.
+      this.#scheduleHeartbeat();
+      for (;;) {
+        await abortable(this.#reconcile(), signal);
+        if (this.#lastError) throw this.#lastError;
+        await abortable(this.#awaitMirror(this.#writeFloor), signal);
+        if (!this.#idConflict) break;
+        // A node with our id wrote its record between our look and our write: judge it the same way.
+        await this.#awaitOwnId(waitSignal);
+      }
+    } finally {
+      this.#joining = undefined;
     }
-    // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
-    // (hundreds of nodes starting in one busy process) must not outlive its own lease.
-    this.#scheduleHeartbeat();
-    await abortable(this.#reconcile(), signal);
-    if (this.#lastError) throw this.#lastError;
-    await abortable(this.#awaitMirror(this.#writeFloor), signal);
+  }
+
+  /**
+   * Waits while another lease holds our member record: rejects with `NodeIdInUseError` if that
+   * lease is kept alive (a running duplicate), resolves once it is gone (our own crashed previous
+   * incarnation, whose lease runs out within one TTL).
+   */
+  #awaitOwnId(signal: AbortSignal): Promise<void> {
+    const mirror = this.#mirror;
+    if (!mirror) return Promise.reject(new ElectionStoppedError(this.nodeId));
+    const waiting = awaitRelease(
+      {
+        nodeId: this.nodeId,
+        memberKey: this.#keys.memberKey(this.nodeId),
+        mirror,
+        client: this.client,
+        caller: this.#caller,
+        clock: this.config.clock,
+        pollIntervalMs: this.config.heartbeatInterval,
+        isReleased: (entry) => this.#standing(entry).kind !== 'held',
+      },
+      signal,
+    );
+    // An in-flight request ends at its own deadline; the caller hears of the abort at once.
+    return abortable(waiting, signal);
+  }
+
+  #standing(entry: MirrorEntry | undefined): RecordStanding {
+    return standingOf(entry, this.#session?.id, this.#retiredLeaseIds, this.#wantedRecord());
+  }
+
+  #wantedRecord(): string {
+    return encodeMember({
+      address: this.config.nodeAddress,
+      metadata: this.config.metadata,
+      joinedAt: this.#joinedAt.toISOString(),
+      health: this.#healthy ? 'healthy' : 'unhealthy',
+    });
   }
 
   protected async onStop(): Promise<void> {
+    this.#joining?.abort(new ElectionStoppedError(this.nodeId, 'stopped while waiting for its node id'));
+    this.#idCleared = false;
     this.config.clock.clearTimeout(this.#heartbeatTimer);
     this.config.clock.clearTimeout(this.#eligibilityTimer);
     await this.#reconciling?.catch(() => {});
@@ -263,6 +332,8 @@ export class EtcdElection extends BaseElection {
     this.#mirror = undefined;
     this.#writeFloor = 0;
     this.#requeue = false;
+    this.#idConflict = undefined;
+    this.#retiredLeaseIds.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
       this.#client.close();
       this.#client = undefined;
@@ -347,6 +418,7 @@ export class EtcdElection extends BaseElection {
     else if (!session.valid) lossReason = 'deadline';
     else if (!this.#healthy) lossReason = 'unhealthy';
     else if (this.#requeue) lossReason = 'resigned';
+    else if (this.#idConflict) lossReason = 'lease_lost';
     else if (mirror) {
       const campaignKey = session.campaignKey;
       const own = mirror.get(campaignKey);
@@ -373,6 +445,7 @@ export class EtcdElection extends BaseElection {
 
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
+    this.#retiredLeaseIds.add(session.id);
     session.orphan();
     this.#session = undefined;
     this.#leadershipKey = undefined;
@@ -385,7 +458,7 @@ export class EtcdElection extends BaseElection {
 
   /** Starts a reconcile in the background; failures are recorded and retried on the next heartbeat. */
   #kick(): void {
-    if (this.running) this.#reconcile().catch(() => {});
+    if (this.running && this.#idCleared) this.#reconcile().catch(() => {});
   }
 
   /** Serialized: one reconcile at a time; a request during one runs another right after it. */
@@ -428,24 +501,12 @@ export class EtcdElection extends BaseElection {
     // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
     if (!mirror || mirror.revision < this.#writeFloor || !this.running) return;
 
-    const memberKey = this.#keys.memberKey(this.nodeId);
-    const record = encodeMember({
-      address: this.config.nodeAddress,
-      metadata: this.config.metadata,
-      joinedAt: this.#joinedAt.toISOString(),
-      health: this.#healthy ? 'healthy' : 'unhealthy',
-    });
-    const member = mirror.get(memberKey);
-    if (!member || member.lease !== session.id || member.value !== record) {
-      const response = await this.#caller.call('publish the member record', (options) =>
-        this.client.kv.put({ key: bytes(memberKey), value: bytes(record), lease: session.id }, options),
-      );
-      this.#raiseWriteFloor(response.header.revision);
-    }
+    const holdsRecord = await this.#publishRecord(mirror, session);
 
     const campaignKey = session.campaignKey;
     const campaign = mirror.get(campaignKey);
-    const eligible = this.#healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
+    // A node that does not hold its member record is not a member, so it does not campaign either.
+    const eligible = holdsRecord && this.#healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
     if (campaign && (this.#requeue || !eligible)) {
       const response = await this.#caller.call('withdraw the candidacy', (options) =>
         this.client.kv.deleteRange({ key: bytes(campaignKey) }, options),
@@ -469,6 +530,55 @@ export class EtcdElection extends BaseElection {
       );
       this.#raiseWriteFloor(response.header.revision);
     }
+  }
+
+  /**
+   * Makes the member record say what we want, on our lease, without ever overwriting a record that
+   * another live lease holds. Returns whether we hold it.
+   */
+  async #publishRecord(mirror: PrefixMirror, session: LeaseSession): Promise<boolean> {
+    const memberKey = this.#keys.memberKey(this.nodeId);
+    const wanted = this.#wantedRecord();
+    let entry = mirror.get(memberKey);
+    // Twice at most: a write that lost a race reads the winner, and only a record deleted in between
+    // (a late view of a gone lease) is worth a second try.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const standing = this.#standing(entry);
+      if (standing.kind === 'held') {
+        this.#onIdTaken(standing.entry);
+        return false;
+      }
+      this.#idConflict = undefined;
+      if (standing.kind === 'ours' && standing.current) return true;
+      const expected =
+        standing.kind === 'free' ? { modRevision: standing.modRevision } : { onLease: session.id };
+      const response = await this.#caller.call('publish the member record', (options) =>
+        this.client.kv.txn(recordWrite(memberKey, wanted, session.id, expected), options),
+      );
+      if (response.succeeded) {
+        this.#raiseWriteFloor(response.header.revision);
+        return true;
+      }
+      const current = response.responses[0]?.response_range?.kvs[0];
+      entry = current ? toEntry(current) : undefined;
+      // Judge the next pass from a view that has seen the record as it is now.
+      if (entry) this.#raiseWriteFloor(String(entry.modRevision));
+    }
+    return false;
+  }
+
+  /**
+   * Another live lease holds our record (it was deleted while we ran, and a node with our id took
+   * it). Fighting over it would flip it back and forth: we stop leading and campaigning, report the
+   * conflict, and claim the record again once it is free.
+   */
+  #onIdTaken(entry: MirrorEntry): void {
+    if (this.#idConflict?.holder.leaseId === entry.lease) return;
+    this.#idConflict = new NodeIdInUseError(this.nodeId, holderOf(this.nodeId, entry));
+    // Local first: stop acting as leader before the campaign key is withdrawn.
+    this.#evaluateLeadership();
+    this.#publishLeader();
+    this.backendErrors.fire({ kind: 'node_id_in_use', error: this.#idConflict });
   }
 
   #raiseWriteFloor(revision: string): void {

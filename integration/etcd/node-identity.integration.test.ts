@@ -1,0 +1,201 @@
+/**
+ * One node id, one node, on a real etcd: what the conformance suite cannot see from the outside —
+ * that a refused node leaves no lease behind, that a restart really waited for its predecessor's
+ * lease, and that a running node never fights another live lease over its member record.
+ */
+import {
+  isElectionStoppedError,
+  isLeadershipLostError,
+  isNodeIdInUseError,
+  NodeIdInUseError,
+} from '@ztap/cluster';
+import { EtcdElection, type EtcdElectionOptions, encodeMember } from '@ztap/cluster-etcd';
+import { Recorder } from '@ztap/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+
+const etcd = useEtcd();
+const TTL_SECONDS = 2;
+const elections: EtcdElection[] = [];
+
+afterEach(async () => {
+  await Promise.all(elections.splice(0).map((election) => election.stop()));
+});
+
+function node(nodeId: string, cluster: string, options: Partial<EtcdElectionOptions> = {}): EtcdElection {
+  const election = new EtcdElection({
+    nodeId,
+    nodeAddress: '127.0.0.1:9090',
+    endpoints: etcd.endpoints,
+    cluster,
+    heartbeatInterval: 200,
+    electionTimeout: TTL_SECONDS * 1000,
+    initialLeadership: 0,
+    ...options,
+  });
+  elections.push(election);
+  return election;
+}
+
+const leaseIds = async () =>
+  new Set((await etcd.client.leaseClient.leaseLeases()).leases.map((lease) => String(lease.ID)));
+
+const recordOf = async (election: EtcdElection, nodeId: string) => {
+  const response = await etcd.client.kv.range({ key: Buffer.from(election.keys.memberKey(nodeId)) });
+  const kv = response.kvs[0];
+  return kv
+    ? { lease: String(kv.lease), record: JSON.parse(kv.value.toString()) as { address: string } }
+    : undefined;
+};
+
+/** Resolves after `count` more heartbeats (keepalive round trips) of `election`. */
+function heartbeatsOf(election: EtcdElection, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const subscription = election.telemetry.onHeartbeat(() => {
+      if (++seen < count) return;
+      subscription.dispose();
+      resolve();
+    });
+  });
+}
+
+/** A crashed node's leftovers: record and campaign key on a lease that nobody renews. Returns the lease. */
+async function crashedHolder(election: EtcdElection, nodeId: string, address: string): Promise<string> {
+  const { ID } = await etcd.client.leaseClient.leaseGrant({ TTL: TTL_SECONDS });
+  const leaseId = String(ID);
+  const record = encodeMember({
+    address,
+    metadata: {},
+    joinedAt: new Date().toISOString(),
+    health: 'healthy',
+  });
+  await etcd.client.put(election.keys.memberKey(nodeId)).value(record).lease(leaseId).exec();
+  await etcd.client.put(election.keys.campaignKey(leaseId)).value(nodeId).lease(leaseId).exec();
+  return leaseId;
+}
+
+describe('one node id, one node (etcd)', () => {
+  it('a refused duplicate grants no lease and writes nothing', async () => {
+    const cluster = uniqueCluster('id-no-trace');
+    const first = node('node-1', cluster, { nodeAddress: '10.0.0.7:9090' });
+    await first.start();
+    const before = await leaseIds();
+    const revision = Number((await etcd.client.kv.range({ key: Buffer.from('/') })).header.revision);
+    const duplicate = node('node-1', cluster, { nodeAddress: '10.0.0.8:9090' });
+    const error = await duplicate.start().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NodeIdInUseError);
+    expect(error).toMatchObject({ holder: { address: '10.0.0.7:9090', leaseId: first.leaseId } });
+    expect([...(await leaseIds())].filter((id) => !before.has(id))).toEqual([]);
+    const after = Number((await etcd.client.kv.range({ key: Buffer.from('/') })).header.revision);
+    expect(after).toBe(revision);
+    expect(await recordOf(first, 'node-1')).toMatchObject({
+      lease: first.leaseId,
+      record: { address: '10.0.0.7:9090' },
+    });
+  });
+
+  it('with the default timings (heartbeat 1 s, TTL 5 s) a duplicate is refused in about a second or two', async () => {
+    const cluster = uniqueCluster('id-defaults');
+    const defaults = { heartbeatInterval: 1000, electionTimeout: 5000 };
+    await node('node-1', cluster, defaults).start();
+    const startedAt = performance.now();
+    const error = await node('node-1', cluster, defaults)
+      .start()
+      .catch((caught: unknown) => caught);
+    const refusedMs = Math.round(performance.now() - startedAt);
+    expect(isNodeIdInUseError(error)).toBe(true);
+    console.info(`[node-identity] duplicate refused after ${refusedMs} ms (heartbeat 1 s, TTL 5 s)`);
+  });
+
+  it('a restarted node starts only after its crashed predecessor’s lease is gone', async () => {
+    const cluster = uniqueCluster('id-restart');
+    const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
+    const oldLease = await crashedHolder(reborn, 'node-1', '10.0.0.7:9090');
+    const startedAt = performance.now();
+    await reborn.start();
+    const waitedMs = Math.round(performance.now() - startedAt);
+    const old = await etcd.client.leaseClient.leaseTimeToLive({ ID: oldLease });
+    expect(Number(old.TTL)).toBe(-1);
+    expect(await recordOf(reborn, 'node-1')).toMatchObject({
+      lease: reborn.leaseId,
+      record: { address: '10.0.0.9:9090' },
+    });
+    await within(reborn.waitForLeadership());
+    console.info(
+      `[node-identity] restart waited ${waitedMs} ms for the predecessor's lease (TTL ${TTL_SECONDS} s)`,
+    );
+  });
+
+  it('stop() during the wait rejects start(), and the stopped node never claims the id later', async () => {
+    const cluster = uniqueCluster('id-stop-wait');
+    const observer = node('observer', cluster);
+    await observer.start();
+    const seen = new Recorder(observer.watch());
+    const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
+    await crashedHolder(reborn, 'node-1', '10.0.0.7:9090');
+    await within(seen.first((change) => change.type === 'node_joined' && change.node.id === 'node-1'));
+    const starting = reborn.start();
+    await reborn.stop();
+    await expect(starting).rejects.toSatisfy(isElectionStoppedError);
+    await within(seen.first((change) => change.type === 'node_left' && change.node.id === 'node-1'));
+    // Anything the stopped node wrote after that would precede this marker in the observer's stream.
+    await observer.registerNode({ id: 'marker', address: '127.0.0.1:1' });
+    const changes = await within(seen.first((change) => change.node.id === 'marker').then(() => seen.items));
+    expect(changes.filter((change) => change.node.id === 'node-1').map((change) => change.type)).toEqual([
+      'node_joined',
+      'node_left',
+    ]);
+  });
+
+  it('a running node whose record another live lease took reports the conflict, stops leading and never overwrites it; it claims the record back once free', async () => {
+    const cluster = uniqueCluster('id-taken');
+    const first = node('node-1', cluster, { nodeAddress: '10.0.0.7:9090' });
+    await first.start();
+    await within(first.waitForLeadership());
+    const signal = first.leadershipSignal;
+    const conflicts: Error[] = [];
+    const firstConflict = new Promise<Error>((resolve) => {
+      first.telemetry.onBackendError(({ kind, error }) => {
+        if (kind !== 'node_id_in_use') return;
+        conflicts.push(error);
+        resolve(error);
+      });
+    });
+    // Another process with the same id takes the record onto its own lease, which it keeps alive.
+    const usurper = etcd.client.lease(TTL_SECONDS, { autoKeepAlive: true });
+    const usurperLease = await usurper.grant();
+    const record = encodeMember({
+      address: '10.0.0.8:9090',
+      metadata: {},
+      joinedAt: new Date().toISOString(),
+    });
+    await usurper.put(first.keys.memberKey('node-1')).value(record);
+
+    const conflict = await within(firstConflict, 10_000, 'a node_id_in_use report');
+    expect(conflict).toMatchObject({
+      nodeId: 'node-1',
+      holder: { address: '10.0.0.8:9090', leaseId: usurperLease },
+    });
+    expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
+    expect(first.isLeader()).toBe(false);
+    expect(first.lastError).toBe(conflict);
+    // Several heartbeats (each one a reconcile) later, the record is still the usurper's.
+    await within(heartbeatsOf(first, 5), 10_000, 'five heartbeats');
+    expect(await recordOf(first, 'node-1')).toMatchObject({
+      lease: usurperLease,
+      record: { address: '10.0.0.8:9090' },
+    });
+    const campaigns = await etcd.client.getAll().prefix(first.keys.electionPrefix).strings();
+    expect(Object.values(campaigns)).not.toContain('node-1');
+    expect(conflicts).toHaveLength(1);
+
+    await usurper.revoke();
+    await within(first.waitForLeadership());
+    expect(await recordOf(first, 'node-1')).toMatchObject({
+      lease: first.leaseId,
+      record: { address: '10.0.0.7:9090' },
+    });
+    expect(first.lastError).toBeUndefined();
+  });
+});
