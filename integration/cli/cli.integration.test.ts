@@ -287,3 +287,104 @@ describe('ztap run', () => {
     expect(result.stdout).toContain('ran');
   });
 });
+
+describe('one node id, one node', () => {
+  const refusal = (id: string, holder: string) =>
+    new RegExp(
+      `^ztap: node id "${id}" is in use by a running node at ${holder.replaceAll('.', '\\.')} ` +
+        '\\(since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\); pick another --id, or stop that node first\\n$',
+    );
+
+  it('a second agent with a running agent’s id exits 1 with one line; the first keeps leading at its address', async () => {
+    const cluster = uniqueCluster('cli-dup');
+    const first = start([
+      ...target(cluster),
+      '--json',
+      'agent',
+      '--id',
+      'node-1',
+      '--address',
+      '127.0.0.1:9101',
+      ...fastNode,
+    ]);
+    const led = await within(first.json<{ event: string; term: number }>((line) => line.event === 'leader'));
+
+    const second = await ztap([
+      ...target(cluster),
+      'agent',
+      '--id',
+      'node-1',
+      '--address',
+      '127.0.0.1:9102',
+      ...fastNode,
+    ]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(refusal('node-1', '127.0.0.1:9101'));
+
+    const list = JSON.parse((await ztap([...target(cluster), '--json', 'cluster', 'list'])).stdout);
+    expect(list).toMatchObject({
+      leader: 'node-1',
+      term: led.term,
+      nodes: [{ id: 'node-1', address: '127.0.0.1:9101', state: 'healthy', role: 'leader' }],
+    });
+    expect(first.lines.items.map((line) => JSON.parse(line).event)).not.toContain('follower');
+  }, 20_000);
+
+  it('ztap run with a running agent’s id exits 1 with the same line and never starts its command', async () => {
+    const cluster = uniqueCluster('cli-dup-run');
+    const first = start([
+      ...target(cluster),
+      '--json',
+      'agent',
+      '--id',
+      'node-1',
+      '--address',
+      '127.0.0.1:9103',
+      ...fastNode,
+    ]);
+    await within(first.json((line) => line.event === 'started'));
+    const run = await ztap([
+      ...target(cluster),
+      'run',
+      '--id',
+      'node-1',
+      ...fastNode,
+      '--',
+      'sh',
+      '-c',
+      'echo ran',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(refusal('node-1', '127.0.0.1:9103'));
+    expect(run.stdout).not.toContain('ran');
+  }, 20_000);
+
+  it('an agent SIGKILLed and restarted at once joins once its old lease has expired, and leads again', async () => {
+    const cluster = uniqueCluster('cli-restart');
+    const args = [
+      ...target(cluster),
+      '--json',
+      'agent',
+      '--id',
+      'node-1',
+      '--address',
+      '127.0.0.1:9104',
+      ...fastNode,
+    ];
+    const crashed = start(args);
+    await within(crashed.json((line) => line.event === 'leader'));
+    const member = await etcd.client.kv.range({
+      key: Buffer.from(`/ztap/clusters/${cluster}/members/node-1`),
+    });
+    const oldLease = String(member.kvs[0]?.lease);
+    await crashed.kill();
+
+    const restarted = start(args);
+    await within(restarted.json((line) => line.event === 'started'));
+    const old = await etcd.client.leaseClient.leaseTimeToLive({ ID: oldLease });
+    expect(Number(old.TTL)).toBe(-1);
+    await within(restarted.json((line) => line.event === 'leader'));
+    const list = JSON.parse((await ztap([...target(cluster), '--json', 'cluster', 'list'])).stdout);
+    expect(list).toMatchObject({ leader: 'node-1', nodes: [{ id: 'node-1', state: 'healthy' }] });
+  }, 20_000);
+});

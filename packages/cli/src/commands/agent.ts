@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { isLeadershipLostError } from '@ztap/cluster';
+import { isLeadershipLostError, isNodeIdInUseError, NodeIdInUseError } from '@ztap/cluster';
 import { type EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import type { Command } from 'commander';
@@ -79,6 +79,7 @@ async function runAgent(
     stopping = shutdown().finally(stopped);
   });
   let server: Server | undefined;
+  let conflicts: { dispose(): void } | undefined;
   try {
     await election.start();
     log('started', `node ${election.nodeId} joined ${election.prefix}`, {
@@ -96,11 +97,13 @@ async function runAgent(
     }
     void logLeadership(election, log);
     void logClusterLeaders(election, log);
+    conflicts = logIdConflicts(election, log);
     await done;
     await stopping;
     log('stopped', `node ${election.nodeId} stopped`, { nodeId: election.nodeId });
   } finally {
     stopListening();
+    conflicts?.dispose();
     server?.close();
     await shutdown();
   }
@@ -129,6 +132,22 @@ async function logLeadership(election: EtcdElection, log: Logger): Promise<void>
   } catch {
     // The election stopped: nothing more to report.
   }
+}
+
+/** Another running node took this node's id while its record was gone: it stands aside until it is free. */
+function logIdConflicts(election: EtcdElection, log: Logger): { dispose(): void } {
+  return election.telemetry.onBackendError(({ error }) => {
+    if (!isNodeIdInUseError(error)) return;
+    log(
+      'conflict',
+      `${NodeIdInUseError.describe(error.nodeId, error.holder)}: this node stands aside until the id is free`,
+      {
+        nodeId: election.nodeId,
+        holder: error.holder.address,
+      },
+      'yellow',
+    );
+  });
 }
 
 /** Who leads the cluster, as this node sees it. */
@@ -166,8 +185,11 @@ function serveHealth(
       return;
     }
     const self = election.getNode(election.nodeId);
-    const reason = election.lastError
-      ? `cannot reach etcd: ${election.lastError.message}`
+    const lastError = election.lastError;
+    const reason = lastError
+      ? isNodeIdInUseError(lastError)
+        ? lastError.message
+        : `cannot reach etcd: ${lastError.message}`
       : self?.state !== 'healthy'
         ? `node is ${self?.state ?? 'not registered'}`
         : undefined;
