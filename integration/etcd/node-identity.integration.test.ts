@@ -83,12 +83,15 @@ describe('one node id, one node (etcd)', () => {
     const before = await leaseIds();
     const revision = Number((await etcd.client.kv.range({ key: Buffer.from('/') })).header.revision);
     const duplicate = node('node-1', cluster, { nodeAddress: '10.0.0.8:9090' });
+    const startedAt = performance.now();
     const error = await duplicate.start().catch((caught: unknown) => caught);
+    const refusedMs = Math.round(performance.now() - startedAt);
     expect(error).toBeInstanceOf(NodeIdInUseError);
     expect(error).toMatchObject({ holder: { address: '10.0.0.7:9090', leaseId: first.leaseId } });
     expect([...(await leaseIds())].filter((id) => !before.has(id))).toEqual([]);
     const after = Number((await etcd.client.kv.range({ key: Buffer.from('/') })).header.revision);
     expect(after).toBe(revision);
+    console.info(`[node-identity] duplicate refused after ${refusedMs} ms (heartbeat 200 ms, TTL 2 s)`);
     expect(await recordOf(first, 'node-1')).toMatchObject({
       lease: first.leaseId,
       record: { address: '10.0.0.7:9090' },

@@ -122,7 +122,10 @@ export type LeadershipLossReason =
   | 'superseded'
   /** The application health check failed. */
   | 'unhealthy'
-  /** The lease or campaign key is gone (expired, revoked, deleted by an operator). */
+  /**
+   * The lease or campaign key is gone (expired, revoked, deleted by an operator), or another live
+   * node took this node's id while its member record was gone.
+   */
   | 'lease_lost'
   /** No keepalive succeeded in time: stepped down before the server could expire the lease. */
   | 'deadline';

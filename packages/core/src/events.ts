@@ -44,7 +44,11 @@ export interface ElectionTelemetry {
   readonly onLeadership: Event<LeadershipEvent>;
   /** Each heartbeat (etcd: keepalive round trip) with how long it took and whether it succeeded. */
   readonly onHeartbeat: Event<{ readonly latencySeconds: number; readonly ok: boolean }>;
-  /** A failed call to the backend, by kind (`unavailable`, `nospace`, `permission`, `auth`, `request`). */
+  /**
+   * A failed call to the backend, by kind (`unavailable`, `nospace`, `permission`, `auth`, `request`),
+   * or `node_id_in_use` (a `NodeIdInUseError`): another live node took this running node's id while
+   * its record was gone; it stands aside until the id is free. Reported once per such episode.
+   */
   readonly onBackendError: Event<{ readonly kind: string; readonly error: Error }>;
   /** The view was rebuilt from a full list (after a reconnect, a compaction or a stuck watch). */
   readonly onResync: Event<void>;

@@ -53,6 +53,10 @@ const bytes = (text: string) => Buffer.from(text);
  *   passes (monotonic clock), even if etcd is unreachable;
  * - leader-only writes go through {@link guardedTxn}, which etcd refuses once the term is stale.
  *
+ * One node id, one node (see member-claim.ts): `start()` refuses an id whose member record another
+ * live, renewed lease holds (`NodeIdInUseError`), waits out the lease of a crashed predecessor, and
+ * the record is only ever written by compare-and-put, never over another live lease.
+ *
  * The constructor validates and does no I/O.
  */
 export class EtcdElection extends BaseElection {
@@ -275,7 +279,7 @@ export class EtcdElection extends BaseElection {
   /**
    * Waits while another lease holds our member record: rejects with `NodeIdInUseError` if that
    * lease is kept alive (a running duplicate), resolves once it is gone (our own crashed previous
-   * incarnation, whose lease runs out within one TTL).
+   * incarnation, whose lease runs out about one TTL after its crash).
    */
   #awaitOwnId(signal: AbortSignal): Promise<void> {
     const mirror = this.#mirror;

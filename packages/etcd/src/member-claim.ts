@@ -15,7 +15,7 @@ import type { MirrorEntry, PrefixMirror } from './mirror.ts';
  *   nodes racing for one id cannot both win and a record taken meanwhile is never overwritten;
  * - {@link awaitRelease} is what a starting node does about a held record: a live duplicate renews
  *   its lease (refused with `NodeIdInUseError` about a second after the first look), a crashed
- *   predecessor does not (its lease expires, its record goes, the wait ends: at most one TTL).
+ *   predecessor does not (its lease expires, its record goes, the wait ends: about one TTL).
  */
 
 /** How this node stands toward the record under its id. */

@@ -125,7 +125,7 @@ export function registerClusterMetrics(
   const backendErrors = track(
     new Counter({
       name: 'ztap_cluster_etcd_errors_total',
-      help: 'Failed calls to the backend after retries, by kind (unavailable, nospace, permission, auth, request).',
+      help: "Failed calls to the backend after retries, by kind (unavailable, nospace, permission, auth, request), and node_id_in_use: another live node took this node's id.",
       labelNames: ['kind'],
       registers,
     }),
