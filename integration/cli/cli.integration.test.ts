@@ -24,18 +24,21 @@ function start(args: string[]): ZtapProcess {
   return process;
 }
 
+/** `ztap agent` in `cluster` with fast timings and JSON lines. */
+const agentArgs = (cluster: string, id: string, address: string, extra: string[] = []) => [
+  ...target(cluster),
+  '--json',
+  'agent',
+  '--id',
+  id,
+  '--address',
+  address,
+  ...fastNode,
+  ...extra,
+];
+
 function agent(cluster: string, id: string, extra: string[] = []): ZtapProcess {
-  return start([
-    ...target(cluster),
-    '--json',
-    'agent',
-    '--id',
-    id,
-    '--address',
-    `127.0.0.1:${9000 + running.length}`,
-    ...fastNode,
-    ...extra,
-  ]);
+  return start(agentArgs(cluster, id, `127.0.0.1:${9000 + running.length}`, extra));
 }
 
 describe('ztap cluster join / list / leave', () => {
@@ -297,27 +300,10 @@ describe('one node id, one node', () => {
 
   it('a second agent with a running agent’s id exits 1 with one line; the first keeps leading at its address', async () => {
     const cluster = uniqueCluster('cli-dup');
-    const first = start([
-      ...target(cluster),
-      '--json',
-      'agent',
-      '--id',
-      'node-1',
-      '--address',
-      '127.0.0.1:9101',
-      ...fastNode,
-    ]);
+    const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9101'));
     const led = await within(first.json<{ event: string; term: number }>((line) => line.event === 'leader'));
 
-    const second = await ztap([
-      ...target(cluster),
-      'agent',
-      '--id',
-      'node-1',
-      '--address',
-      '127.0.0.1:9102',
-      ...fastNode,
-    ]);
+    const second = await ztap(agentArgs(cluster, 'node-1', '127.0.0.1:9102'));
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(refusal('node-1', '127.0.0.1:9101'));
 
@@ -332,16 +318,7 @@ describe('one node id, one node', () => {
 
   it('ztap run with a running agent’s id exits 1 with the same line and never starts its command', async () => {
     const cluster = uniqueCluster('cli-dup-run');
-    const first = start([
-      ...target(cluster),
-      '--json',
-      'agent',
-      '--id',
-      'node-1',
-      '--address',
-      '127.0.0.1:9103',
-      ...fastNode,
-    ]);
+    const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9103'));
     await within(first.json((line) => line.event === 'started'));
     const run = await ztap([
       ...target(cluster),
@@ -361,16 +338,7 @@ describe('one node id, one node', () => {
 
   it('an agent SIGKILLed and restarted at once joins once its old lease has expired, and leads again', async () => {
     const cluster = uniqueCluster('cli-restart');
-    const args = [
-      ...target(cluster),
-      '--json',
-      'agent',
-      '--id',
-      'node-1',
-      '--address',
-      '127.0.0.1:9104',
-      ...fastNode,
-    ];
+    const args = agentArgs(cluster, 'node-1', '127.0.0.1:9104');
     const crashed = start(args);
     await within(crashed.json((line) => line.event === 'leader'));
     const member = await etcd.client.kv.range({

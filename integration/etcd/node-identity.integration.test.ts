@@ -12,10 +12,16 @@ import {
 import { EtcdElection, type EtcdElectionOptions, encodeMember } from '@ztap/cluster-etcd';
 import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import {
+  plantCrashedNode,
+  TEST_TTL_SECONDS,
+  testNodeOptions,
+  uniqueCluster,
+  useEtcd,
+  within,
+} from '../support/etcd.ts';
 
 const etcd = useEtcd();
-const TTL_SECONDS = 2;
 const elections: EtcdElection[] = [];
 
 afterEach(async () => {
@@ -23,16 +29,7 @@ afterEach(async () => {
 });
 
 function node(nodeId: string, cluster: string, options: Partial<EtcdElectionOptions> = {}): EtcdElection {
-  const election = new EtcdElection({
-    nodeId,
-    nodeAddress: '127.0.0.1:9090',
-    endpoints: etcd.endpoints,
-    cluster,
-    heartbeatInterval: 200,
-    electionTimeout: TTL_SECONDS * 1000,
-    initialLeadership: 0,
-    ...options,
-  });
+  const election = new EtcdElection({ ...testNodeOptions(etcd, nodeId, cluster), ...options });
   elections.push(election);
   return election;
 }
@@ -58,21 +55,6 @@ function heartbeatsOf(election: EtcdElection, count: number): Promise<void> {
       resolve();
     });
   });
-}
-
-/** A crashed node's leftovers: record and campaign key on a lease that nobody renews. Returns the lease. */
-async function crashedHolder(election: EtcdElection, nodeId: string, address: string): Promise<string> {
-  const { ID } = await etcd.client.leaseClient.leaseGrant({ TTL: TTL_SECONDS });
-  const leaseId = String(ID);
-  const record = encodeMember({
-    address,
-    metadata: {},
-    joinedAt: new Date().toISOString(),
-    health: 'healthy',
-  });
-  await etcd.client.put(election.keys.memberKey(nodeId)).value(record).lease(leaseId).exec();
-  await etcd.client.put(election.keys.campaignKey(leaseId)).value(nodeId).lease(leaseId).exec();
-  return leaseId;
 }
 
 describe('one node id, one node (etcd)', () => {
@@ -114,7 +96,7 @@ describe('one node id, one node (etcd)', () => {
   it('a restarted node starts only after its crashed predecessor’s lease is gone', async () => {
     const cluster = uniqueCluster('id-restart');
     const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
-    const oldLease = await crashedHolder(reborn, 'node-1', '10.0.0.7:9090');
+    const oldLease = await plantCrashedNode(etcd.client, reborn.keys, 'node-1', '10.0.0.7:9090');
     const startedAt = performance.now();
     await reborn.start();
     const waitedMs = Math.round(performance.now() - startedAt);
@@ -126,7 +108,7 @@ describe('one node id, one node (etcd)', () => {
     });
     await within(reborn.waitForLeadership());
     console.info(
-      `[node-identity] restart waited ${waitedMs} ms for the predecessor's lease (TTL ${TTL_SECONDS} s)`,
+      `[node-identity] restart waited ${waitedMs} ms for the predecessor's lease (TTL ${TEST_TTL_SECONDS} s)`,
     );
   });
 
@@ -136,7 +118,7 @@ describe('one node id, one node (etcd)', () => {
     await observer.start();
     const seen = new Recorder(observer.watch());
     const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
-    await crashedHolder(reborn, 'node-1', '10.0.0.7:9090');
+    await plantCrashedNode(etcd.client, reborn.keys, 'node-1', '10.0.0.7:9090');
     await within(seen.first((change) => change.type === 'node_joined' && change.node.id === 'node-1'));
     const starting = reborn.start();
     await reborn.stop();
@@ -166,7 +148,7 @@ describe('one node id, one node (etcd)', () => {
       });
     });
     // Another process with the same id takes the record onto its own lease, which it keeps alive.
-    const usurper = etcd.client.lease(TTL_SECONDS, { autoKeepAlive: true });
+    const usurper = etcd.client.lease(TEST_TTL_SECONDS, { autoKeepAlive: true });
     const usurperLease = await usurper.grant();
     const record = encodeMember({
       address: '10.0.0.8:9090',

@@ -4,45 +4,16 @@ import {
   isNodeIdInUseError,
   NodeIdInUseError,
 } from '@ztap/cluster';
-import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '@ztap/cluster-memory';
-import { ManualClock } from '@ztap/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { HEARTBEAT_MS, TIMEOUT_MS, useMemoryCluster } from './memory-cluster.ts';
 
-const HEARTBEAT_MS = 1000;
-const TIMEOUT_MS = 5000;
-
-let clock: ManualClock;
-let hub: MemoryHub;
-let elections: InMemoryElection[];
-
-beforeEach(() => {
-  clock = new ManualClock(new Date('2026-11-30T10:00:00Z'));
-  hub = new MemoryHub({ clock });
-  elections = [];
-});
-afterEach(async () => {
-  await Promise.all(elections.map((election) => election.stop()));
-});
-
-function election(nodeId: string, options: Partial<InMemoryElectionOptions> = {}): InMemoryElection {
-  const created = new InMemoryElection({
-    nodeId,
-    nodeAddress: `${nodeId}.internal:9090`,
-    heartbeatInterval: HEARTBEAT_MS,
-    electionTimeout: TIMEOUT_MS,
-    initialLeadership: 0,
-    clock,
-    hub,
-    ...options,
-  });
-  elections.push(created);
-  return created;
-}
+const cluster = useMemoryCluster();
+const election = cluster.election;
 
 /** A candidate that joined and then crashed: it never heartbeats, and never leaves. */
 function crashedHolder(id: string, address: string): symbol {
   const token = Symbol(`crashed ${id}`);
-  hub.join({ id, address, healthy: true, electionTimeout: TIMEOUT_MS, initialLeadership: 0 }, token);
+  cluster.hub.join({ id, address, healthy: true, electionTimeout: TIMEOUT_MS, initialLeadership: 0 }, token);
   return token;
 }
 
@@ -61,19 +32,19 @@ describe('one node id, one node (memory)', () => {
     const first = election('node-1', { nodeAddress: '10.0.0.7:9090' });
     await first.start();
     const term = first.term;
-    await clock.advance(60_000);
+    await cluster.clock.advance(60_000);
     const second = election('node-1', { nodeAddress: '10.0.0.8:9090' });
     const starting = track(second.start());
-    await clock.advance(HEARTBEAT_MS);
+    await cluster.clock.advance(HEARTBEAT_MS);
     expect(starting.settled).toBe(true);
     const error: unknown = await starting.promise.catch((caught: unknown) => caught);
     expect(isNodeIdInUseError(error)).toBe(true);
     expect(error).toMatchObject({
       code: 'ZTAP_NODE_ID_IN_USE',
       nodeId: 'node-1',
-      holder: { address: '10.0.0.7:9090', since: new Date('2026-11-30T10:00:00Z') },
+      holder: { address: '10.0.0.7:9090', since: new Date('2026-01-01T00:00:00Z') },
       message:
-        'node id "node-1" is in use by a running node at 10.0.0.7:9090 (since 2026-11-30T10:00:00Z); ' +
+        'node id "node-1" is in use by a running node at 10.0.0.7:9090 (since 2026-01-01T00:00:00Z); ' +
         'pick another node id, or stop that node first',
     });
     expect(first.isLeader()).toBe(true);
@@ -81,31 +52,31 @@ describe('one node id, one node (memory)', () => {
     expect(first.getNode('node-1')).toMatchObject({ address: '10.0.0.7:9090', state: 'healthy' });
     expect(second.isLeader()).toBe(false);
     expect(second.getNodes()).toEqual([]);
-    expect([...hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
+    expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
   });
 
   it('a node restarted after a crash waits until its predecessor has been silent for electionTimeout, then leads with a new term', async () => {
     crashedHolder('node-1', '10.0.0.7:9090');
-    const crashedTerm = hub.snapshot().leader?.term as number;
-    expect(hub.snapshot().leader?.id).toBe('node-1');
+    const crashedTerm = cluster.hub.snapshot().leader?.term as number;
+    expect(cluster.hub.snapshot().leader?.id).toBe('node-1');
     const reborn = election('node-1', { nodeAddress: '10.0.0.9:9090' });
     const starting = track(reborn.start());
-    await clock.advance(TIMEOUT_MS);
+    await cluster.clock.advance(TIMEOUT_MS);
     expect(starting.settled).toBe(false);
-    await clock.advance(1);
+    await cluster.clock.advance(1);
     expect(starting.settled).toBe(true);
     await starting.promise;
     expect(reborn.isLeader()).toBe(true);
     expect(reborn.term).toBeGreaterThan(crashedTerm);
     expect(reborn.getNode('node-1')).toMatchObject({
       address: '10.0.0.9:9090',
-      joinedAt: clock.wallNow(),
+      joinedAt: cluster.clock.wallNow(),
     });
   });
 
   it('a holder silent for longer than electionTimeout is taken over at once', async () => {
     crashedHolder('node-1', '10.0.0.7:9090');
-    await clock.advance(TIMEOUT_MS + 1);
+    await cluster.clock.advance(TIMEOUT_MS + 1);
     const reborn = election('node-1');
     await reborn.start();
     expect(reborn.isLeader()).toBe(true);
@@ -116,22 +87,22 @@ describe('one node id, one node (memory)', () => {
     const controller = new AbortController();
     const reborn = election('node-1', { nodeAddress: '10.0.0.9:9090' });
     const starting = reborn.start({ signal: controller.signal });
-    await clock.advance(HEARTBEAT_MS);
+    await cluster.clock.advance(HEARTBEAT_MS);
     controller.abort(new Error('operator gave up'));
     await expect(starting).rejects.toThrow('operator gave up');
-    await clock.advance(2 * TIMEOUT_MS);
-    expect([...hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
+    await cluster.clock.advance(2 * TIMEOUT_MS);
+    expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
   });
 
   it('stop() during the wait rejects start() and nothing joins later', async () => {
     crashedHolder('node-1', '10.0.0.7:9090');
     const reborn = election('node-1', { nodeAddress: '10.0.0.9:9090' });
     const starting = reborn.start();
-    await clock.advance(HEARTBEAT_MS);
+    await cluster.clock.advance(HEARTBEAT_MS);
     await reborn.stop();
     await expect(starting).rejects.toSatisfy(isElectionStoppedError);
-    await clock.advance(2 * TIMEOUT_MS);
-    expect([...hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
+    await cluster.clock.advance(2 * TIMEOUT_MS);
+    expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
   });
 
   it('a running node whose record was removed and taken by a live node with its id reports the conflict and does not fight', async () => {
@@ -147,7 +118,7 @@ describe('one node id, one node (memory)', () => {
     await operator.deregisterNode('node-1');
     const usurper = election('node-1', { nodeAddress: '10.0.0.8:9090' });
     await usurper.start();
-    await clock.advance(3 * HEARTBEAT_MS);
+    await cluster.clock.advance(3 * HEARTBEAT_MS);
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
     expect(first.isLeader()).toBe(false);
     expect(conflicts).toHaveLength(1);
@@ -157,7 +128,7 @@ describe('one node id, one node (memory)', () => {
     expect(usurper.isLeader()).toBe(true);
 
     await usurper.stop();
-    await clock.advance(HEARTBEAT_MS);
+    await cluster.clock.advance(HEARTBEAT_MS);
     expect(operator.getNode('node-1')?.address).toBe('10.0.0.7:9090');
     expect(first.isLeader()).toBe(true);
   });
