@@ -50,6 +50,11 @@ export class InMemoryElection extends BaseElection {
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#healthy = await this.#checkHealth();
     signal?.throwIfAborted();
+    const token: CandidateToken = Symbol(this.nodeId);
+    this.#token = token;
+    this.#detach = this.#hub.attach((snapshot) => this.#onSnapshot(snapshot, token));
+    // Like a node on etcd, a node waiting for its id already sees the cluster.
+    this.publishSnapshot(this.#hub.snapshot());
     const joining = new AbortController();
     this.#joining = joining;
     try {
@@ -57,9 +62,6 @@ export class InMemoryElection extends BaseElection {
     } finally {
       this.#joining = undefined;
     }
-    const token: CandidateToken = Symbol(this.nodeId);
-    this.#token = token;
-    this.#detach = this.#hub.attach((snapshot) => this.#onSnapshot(snapshot, token));
     this.#join(token);
     this.#scheduleHeartbeat(token);
   }

@@ -402,7 +402,12 @@ export function describeConformance(backend: string, createFixture: () => Promis
         const [observer] = (await started(node('observer'))) as [LeaderElection];
         const controller = new AbortController();
         const reborn = node('phoenix', { address: '127.0.0.1:7002' });
+        const seen = new Recorder(reborn.watch());
         const starting = reborn.start({ signal: controller.signal });
+        // A starting node sees the cluster before it has its id: the predecessor's record is in view.
+        await fixture.settle(
+          seen.first((change) => change.type === 'node_joined' && change.node.id === 'phoenix'),
+        );
         controller.abort(new Error('gave up waiting'));
         expect(await failureOf(starting)).toMatchObject({ message: 'gave up waiting' });
         expect(reborn.isLeader()).toBe(false);
