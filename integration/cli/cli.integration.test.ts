@@ -2,6 +2,7 @@
  * The `ztap` command as an operator uses it: the built binary, spawned, against a real etcd.
  */
 
+import { encodeMember } from '@ztap/cluster-etcd';
 import { TcpProxy } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
@@ -354,5 +355,39 @@ describe('one node id, one node', () => {
     await within(restarted.json((line) => line.event === 'leader'));
     const list = JSON.parse((await ztap([...target(cluster), '--json', 'cluster', 'list'])).stdout);
     expect(list).toMatchObject({ leader: 'node-1', nodes: [{ id: 'node-1', state: 'healthy' }] });
+  }, 20_000);
+
+  it('an agent whose record another live node takes logs the conflict, answers 503, and leads again once the id is free', async () => {
+    const cluster = uniqueCluster('cli-taken');
+    const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9105', ['--listen', '0']));
+    await within(first.json((line) => line.event === 'leader'));
+    const { port } = await within(
+      first.json<{ event: string; port: number }>((line) => line.event === 'listening'),
+    );
+    const usurper = etcd.client.lease(2, { autoKeepAlive: true });
+    await usurper.grant();
+    const record = encodeMember({
+      address: '127.0.0.1:9106',
+      metadata: {},
+      joinedAt: new Date().toISOString(),
+    });
+    await usurper.put(`/ztap/clusters/${cluster}/members/node-1`).value(record);
+
+    const conflict = await within(
+      first.json<{ event: string; holder: string }>((line) => line.event === 'conflict'),
+    );
+    expect(conflict.holder).toBe('127.0.0.1:9106');
+    await within(first.json((line) => line.event === 'follower' && line.reason === 'lease_lost'));
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({
+      status: 'unhealthy',
+      reason: expect.stringMatching(/^node id "node-1" is in use by a running node at 127\.0\.0\.1:9106/),
+    });
+
+    await usurper.revoke();
+    const leading = (lines: readonly string[]) => lines.filter((line) => JSON.parse(line).event === 'leader');
+    await within(first.lines.until((lines) => leading(lines).length === 2, 'node-1 to lead again'));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   }, 20_000);
 });
