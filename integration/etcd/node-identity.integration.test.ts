@@ -112,26 +112,39 @@ describe('one node id, one node (etcd)', () => {
     );
   });
 
-  it('stop() during the wait rejects start(), and the stopped node never claims the id later', async () => {
-    const cluster = uniqueCluster('id-stop-wait');
-    const observer = node('observer', cluster);
-    await observer.start();
-    const seen = new Recorder(observer.watch());
-    const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
-    await plantCrashedNode(etcd.client, reborn.keys, 'node-1', '10.0.0.7:9090');
-    await within(seen.first((change) => change.type === 'node_joined' && change.node.id === 'node-1'));
-    const starting = reborn.start();
-    await reborn.stop();
-    await expect(starting).rejects.toSatisfy(isElectionStoppedError);
-    await within(seen.first((change) => change.type === 'node_left' && change.node.id === 'node-1'));
-    // Anything the stopped node wrote after that would precede this marker in the observer's stream.
-    await observer.registerNode({ id: 'marker', address: '127.0.0.1:1' });
-    const changes = await within(seen.first((change) => change.node.id === 'marker').then(() => seen.items));
-    expect(changes.filter((change) => change.node.id === 'node-1').map((change) => change.type)).toEqual([
-      'node_joined',
-      'node_left',
-    ]);
-  });
+  it.each(['stop()', 'the start signal'])(
+    '%s during the wait for a crashed predecessor rejects start(), and the node never claims the id later',
+    async (how) => {
+      const cluster = uniqueCluster('id-end-wait');
+      const observer = node('observer', cluster);
+      await observer.start();
+      const seen = new Recorder(observer.watch());
+      const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
+      await plantCrashedNode(etcd.client, reborn.keys, 'node-1', '10.0.0.7:9090');
+      const controller = new AbortController();
+      const ownView = new Recorder(reborn.watch());
+      const starting = reborn.start({ signal: controller.signal });
+      // It shows the cluster before it waits for its id: from here on it is waiting.
+      await within(ownView.first((change) => change.type === 'node_joined' && change.node.id === 'node-1'));
+      if (how === 'stop()') {
+        await reborn.stop();
+        await expect(starting).rejects.toSatisfy(isElectionStoppedError);
+      } else {
+        controller.abort(new Error('gave up'));
+        await expect(starting).rejects.toThrow('gave up');
+      }
+      await within(seen.first((change) => change.type === 'node_left' && change.node.id === 'node-1'));
+      // Anything the node wrote after that would precede this marker in the observer's stream.
+      await observer.registerNode({ id: 'marker', address: '127.0.0.1:1' });
+      const changes = await within(
+        seen.first((change) => change.node.id === 'marker').then(() => seen.items),
+      );
+      expect(changes.filter((change) => change.node.id === 'node-1').map((change) => change.type)).toEqual([
+        'node_joined',
+        'node_left',
+      ]);
+    },
+  );
 
   it('a running node whose record another live lease took reports the conflict, stops leading and never overwrites it; it claims the record back once free', async () => {
     const cluster = uniqueCluster('id-taken');
