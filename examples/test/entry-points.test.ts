@@ -79,7 +79,7 @@ describe.concurrent('example entry points on etcd', () => {
       });
       expect(leading).toMatchObject({ status: 'ok', nodeId: 'web-1', leader: 'web-1' });
       const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toMatch(/^ztap_cluster_is_leader 1$/m);
+      expect(metrics).toMatch(/^ztap_cluster_is_leader\{node="web-1"\} 1$/m);
       expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
       expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
       expect(example.stdout.at(-1)).toBe('[web-1] stopped');

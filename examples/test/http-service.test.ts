@@ -13,11 +13,11 @@ describe('http service', () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  it('is healthy only while it is a healthy member that reaches its backend and is not shutting down', async () => {
+  it('is healthy only while it vouches for its membership, reaches its backend and is not shutting down', async () => {
     const [node] = memoryNodes(clock, ['node-a']);
     const draining = new AbortController();
     const check = () => health({ ...node, draining: draining.signal });
-    expect(check()).toMatchObject({ status: 'unhealthy', reason: 'node is not a member' });
+    expect(check()).toMatchObject({ status: 'unhealthy', reason: 'the election is not running' });
 
     await node.election.start();
     cleanup.push(() => node.election.stop());
@@ -32,7 +32,11 @@ describe('http service', () => {
 
     node.state.healthy = false;
     await clock.advance(100); // the next heartbeat runs the failing health check
-    expect(check()).toMatchObject({ status: 'unhealthy', reason: 'node is unhealthy', isLeader: false });
+    expect(check()).toMatchObject({
+      status: 'unhealthy',
+      reason: 'the health check fails: the health check returned false',
+      isLeader: false,
+    });
     node.state.healthy = true;
     await clock.advance(100);
     expect(check().status).toBe('ok');
@@ -60,7 +64,7 @@ describe('http service', () => {
     const scrape = await fetch(`${url}/metrics`);
     expect(scrape.headers.get('content-type')).toBe(registry.contentType);
     const text = await scrape.text();
-    expect(text).toMatch(/^ztap_cluster_is_leader 1$/m);
+    expect(text).toMatch(/^ztap_cluster_is_leader\{node="node-a"\} 1$/m);
     expect(text).toMatch(/^ztap_cluster_nodes_total\{state="healthy"\} 1$/m);
     expect((await fetch(`${url}/other`)).status).toBe(404);
 

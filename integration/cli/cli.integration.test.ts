@@ -239,7 +239,7 @@ describe('ztap agent /healthz', () => {
       await eventually(async () => (await health()).status === 503, 15_000, '/healthz to report 503');
       expect((await health()).body).toMatchObject({
         status: 'unhealthy',
-        reason: expect.stringContaining('cannot reach etcd'),
+        reason: expect.stringContaining("etcd has not confirmed this node's heartbeats in time"),
       });
       proxy.restore();
       await eventually(async () => (await health()).status === 200, 15_000, '/healthz to recover');
@@ -357,7 +357,7 @@ describe('one node id, one node', () => {
     expect(list).toMatchObject({ leader: 'node-1', nodes: [{ id: 'node-1', state: 'healthy' }] });
   }, 20_000);
 
-  it('an agent whose record another live node takes logs the conflict, answers 503, and leads again once the id is free', async () => {
+  it('an agent whose record another live node takes logs why it is unhealthy, answers 503, and leads again once the id is free', async () => {
     const cluster = uniqueCluster('cli-taken');
     const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9105', ['--listen', '0']));
     await within(first.json((line) => line.event === 'leader'));
@@ -373,21 +373,25 @@ describe('one node id, one node', () => {
     });
     await usurper.put(`/ztap/clusters/${cluster}/members/node-1`).value(record);
 
-    const conflict = await within(
-      first.json<{ event: string; holder: string }>((line) => line.event === 'conflict'),
+    const standingAside =
+      /^node id "node-1" is in use by a running node at 127\.0\.0\.1:9106 \(since [\dT:-]+Z\): this node stands aside until the id is free$/;
+    await within(
+      first.json<{ event: string; reason: string }>(
+        (line) => line.event === 'unhealthy' && standingAside.test(line.reason),
+      ),
     );
-    expect(conflict.holder).toBe('127.0.0.1:9106');
     await within(first.json((line) => line.event === 'follower' && line.reason === 'lease_lost'));
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({
       status: 'unhealthy',
-      reason: expect.stringMatching(/^node id "node-1" is in use by a running node at 127\.0\.0\.1:9106/),
+      reason: expect.stringMatching(standingAside),
     });
 
     await usurper.revoke();
     const leading = (lines: readonly string[]) => lines.filter((line) => JSON.parse(line).event === 'leader');
     await within(first.lines.until((lines) => leading(lines).length === 2, 'node-1 to lead again'));
+    await within(first.json((line) => line.event === 'healthy'));
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   }, 20_000);
 });

@@ -177,7 +177,7 @@ describe('ztap agent /metrics', () => {
     ]) {
       expect(before, name).toContain(`# TYPE ${name} ${type}`);
     }
-    expect(sample(before, 'ztap_cluster_is_leader')).toBe(0);
+    expect(sample(before, 'ztap_cluster_is_leader{node="a2"}')).toBe(0);
 
     await ztap([...target(cluster), 'cluster', 'join', 'extra', '10.0.0.9:9090']);
     leader.signal('SIGTERM');
@@ -189,7 +189,7 @@ describe('ztap agent /metrics', () => {
     expect(sample(after, 'ztap_cluster_leader_elections_total')).toBe(
       sample(before, 'ztap_cluster_leader_elections_total') + 1,
     );
-    expect(sample(after, 'ztap_cluster_is_leader')).toBe(1);
+    expect(sample(after, 'ztap_cluster_is_leader{node="a2"}')).toBe(1);
     expect(sample(after, 'ztap_cluster_heartbeat_latency_seconds_count')).toBeGreaterThan(0);
   });
 });

@@ -88,7 +88,7 @@ const README_OUTPUT: Readonly<Record<string, RegExp>> = {
   '@ztap/cluster-memory':
     /^node-1 leads with fencing token 1 - node-2 sees node-1\nnode-2 leads with fencing token 2$/,
   '@ztap/cluster-etcd': /^ran the leader-only job with term \d+$/,
-  '@ztap/cluster-metrics': /^ztap_cluster_is_leader 1$/,
+  '@ztap/cluster-metrics': /^ztap_cluster_is_leader\{node="node-1"\} 1$/,
 };
 
 describe('the packed packages, installed with npm outside the workspace', () => {
@@ -217,7 +217,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       nodeId: 'consumer-1',
       prefix: `/ztap/clusters/${cluster}/`,
       invalidField: 'nodeId',
-      isLeaderMetric: 'ztap_cluster_is_leader 1',
+      isLeaderMetric: 'ztap_cluster_is_leader{node="consumer-1"} 1',
     });
     // Resolved from the project's node_modules, to the build: no source condition, no workspace.
     for (const url of leading.resolved as string[]) {

@@ -7,6 +7,7 @@ import {
   isElectionStoppedError,
   isLeadershipLostError,
   isNodeIdInUseError,
+  type Liveness,
   NodeIdInUseError,
 } from '@ztap/cluster';
 import { EtcdElection, type EtcdElectionOptions, encodeMember } from '@ztap/cluster-etcd';
@@ -44,6 +45,18 @@ const recordOf = async (election: EtcdElection, nodeId: string) => {
     ? { lease: String(kv.lease), record: JSON.parse(kv.value.toString()) as { address: string } }
     : undefined;
 };
+
+/** Resolves once `election` can vouch for its membership again. */
+function eventuallyLive(election: EtcdElection): Promise<void> {
+  if (election.liveness.ok) return Promise.resolve();
+  return new Promise((resolve) => {
+    const subscription = election.telemetry.onLiveness((liveness) => {
+      if (!liveness.ok) return;
+      subscription.dispose();
+      resolve();
+    });
+  });
+}
 
 /** Resolves after `count` more heartbeats (keepalive round trips) of `election`. */
 function heartbeatsOf(election: EtcdElection, count: number): Promise<void> {
@@ -146,18 +159,19 @@ describe('one node id, one node (etcd)', () => {
     },
   );
 
-  it('a running node whose record another live lease took reports the conflict, stops leading and never overwrites it; it claims the record back once free', async () => {
+  it('a running node whose record another live lease took says so in its liveness, stops leading and never overwrites it; it claims the record back once free', async () => {
     const cluster = uniqueCluster('id-taken');
     const first = node('node-1', cluster, { nodeAddress: '10.0.0.7:9090' });
     await first.start();
     await within(first.waitForLeadership());
     const signal = first.leadershipSignal;
-    const conflicts: Error[] = [];
-    const firstConflict = new Promise<Error>((resolve) => {
-      first.telemetry.onBackendError(({ kind, error }) => {
-        if (kind !== 'node_id_in_use') return;
-        conflicts.push(error);
-        resolve(error);
+    const standingAside =
+      /^node id "node-1" is in use by a running node at 10\.0\.0\.8:9090 \(since [\dT:-]+Z\): this node stands aside until the id is free$/;
+    const reports: Liveness[] = [];
+    const firstReport = new Promise<Liveness>((resolve) => {
+      first.telemetry.onLiveness((liveness) => {
+        reports.push(liveness);
+        if (standingAside.test(liveness.reason ?? '')) resolve(liveness);
       });
     });
     // Another process with the same id takes the record onto its own lease, which it keeps alive.
@@ -170,14 +184,9 @@ describe('one node id, one node (etcd)', () => {
     });
     await usurper.put(first.keys.memberKey('node-1')).value(record);
 
-    const conflict = await within(firstConflict, 10_000, 'a node_id_in_use report');
-    expect(conflict).toMatchObject({
-      nodeId: 'node-1',
-      holder: { address: '10.0.0.8:9090', leaseId: usurperLease },
-    });
+    await within(firstReport, 10_000, 'the conflict in its liveness');
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
     expect(first.isLeader()).toBe(false);
-    expect(first.lastError).toBe(conflict);
     // Several heartbeats (each one a reconcile) later, the record is still the usurper's.
     await within(heartbeatsOf(first, 5), 10_000, 'five heartbeats');
     expect(await recordOf(first, 'node-1')).toMatchObject({
@@ -186,7 +195,8 @@ describe('one node id, one node (etcd)', () => {
     });
     const campaigns = await etcd.client.getAll().prefix(first.keys.electionPrefix).strings();
     expect(Object.values(campaigns)).not.toContain('node-1');
-    expect(conflicts).toHaveLength(1);
+    expect(first.liveness.reason).toMatch(standingAside);
+    expect(reports.filter((report) => standingAside.test(report.reason ?? ''))).toHaveLength(1);
 
     await usurper.revoke();
     await within(first.waitForLeadership());
@@ -194,6 +204,6 @@ describe('one node id, one node (etcd)', () => {
       lease: first.leaseId,
       record: { address: '10.0.0.7:9090' },
     });
-    expect(first.lastError).toBeUndefined();
+    await within(eventuallyLive(first), 10_000, 'liveness ok again');
   });
 });

@@ -23,19 +23,17 @@ export interface Health {
 
 /**
  * This node's health as a load balancer or orchestrator should see it: unhealthy while shutting
- * down, while the backend is unreachable, or while the cluster does not count this node as a
- * healthy member (not joined yet, health check failing, or stopped).
+ * down, while the backend is unreachable, or while the node cannot vouch for its own membership
+ * (`election.liveness`: not running, heartbeats not confirmed in time, health check failing).
  */
 export function health({ election, backendError, draining }: Omit<StatusOptions, 'registry'>): Health {
-  const self = election.getNode(election.nodeId);
   const error = backendError();
+  const { liveness } = election;
   const reason = draining?.aborted
     ? 'shutting down'
     : error
       ? `cannot reach the cluster backend: ${error.message}`
-      : self?.state !== 'healthy'
-        ? `node is ${self?.state ?? 'not a member'}`
-        : undefined;
+      : liveness.reason;
   const { leader, term } = election.getState();
   return {
     status: reason ? 'unhealthy' : 'ok',

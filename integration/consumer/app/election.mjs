@@ -38,7 +38,7 @@ const key = Buffer.from(`${election.prefix}consumer/last-run`);
 await election.guardedTxn({ term, success: [{ request_put: { key, value: Buffer.from(`term ${term}`) } }] });
 const isLeaderMetric = (await registry.metrics())
   .split('\n')
-  .find((line) => line.startsWith('ztap_cluster_is_leader '));
+  .find((line) => line.startsWith('ztap_cluster_is_leader{'));
 say('leading', {
   nodeId: election.nodeId,
   term,

@@ -10,14 +10,25 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
+  const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  // `ztap cluster list | head -3`: the reader went away. Like a program killed by SIGPIPE, stop
+  // quietly instead of crashing on an unhandled EPIPE; a long-running command shuts down cleanly
+  // (resigns, stops its command), and nothing more is written to the closed pipe.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (listeners.size === 0) process.exit(process.exitCode ?? 0);
+    for (const listener of [...listeners]) listener('SIGPIPE');
+  });
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     onShutdown: (listener) => {
+      listeners.add(listener);
       process.on('SIGINT', listener);
       process.on('SIGTERM', listener);
       return () => {
+        listeners.delete(listener);
         process.off('SIGINT', listener);
         process.off('SIGTERM', listener);
       };

@@ -1,10 +1,19 @@
 import { Broadcast } from './broadcast.ts';
 import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
-import type { ResolvedConfig } from './config.ts';
+import type { HealthVerdict, ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 import { AlreadyStartedError, ElectionStoppedError, type LeadershipLossReason } from './errors.ts';
-import { type ElectionTelemetry, EventEmitter, type LeadershipEvent } from './events.ts';
+import {
+  type BackendErrorKind,
+  type ElectionTelemetry,
+  EventEmitter,
+  type HeartbeatEvent,
+  type LeaderChangeEvent,
+  type LeadershipEvent,
+} from './events.ts';
+import { runHealthCheck } from './health.ts';
 import { LeadershipTracker } from './leadership.ts';
+import { LIVE, type Liveness, notLive } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
 type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
@@ -21,17 +30,23 @@ export abstract class BaseElection implements LeaderElection {
   readonly #leaders = new Broadcast<Node | undefined>({ bufferSize: 1, overflow: 'keep-latest' });
   readonly #leadership: LeadershipTracker;
   /** Backends fire these; `telemetry` exposes them. */
-  protected readonly heartbeats = new EventEmitter<{ latencySeconds: number; ok: boolean }>();
-  protected readonly backendErrors = new EventEmitter<{ kind: string; error: Error }>();
+  protected readonly heartbeats = new EventEmitter<HeartbeatEvent>();
+  protected readonly backendErrors = new EventEmitter<{ kind: BackendErrorKind; error: Error }>();
   protected readonly resyncs = new EventEmitter<void>();
   readonly #leadershipEvents = new EventEmitter<LeadershipEvent>();
+  readonly #leaderChanges = new EventEmitter<LeaderChangeEvent>();
+  readonly #livenessChanges = new EventEmitter<Liveness>();
   readonly telemetry: ElectionTelemetry = {
     onLeadership: this.#leadershipEvents.event,
     onHeartbeat: this.heartbeats.event,
     onBackendError: this.backendErrors.event,
     onResync: this.resyncs.event,
+    onLeaderChange: this.#leaderChanges.event,
+    onLiveness: this.#livenessChanges.event,
   };
   #lifecycle: Lifecycle = 'idle';
+  #health: HealthVerdict = { healthy: true };
+  #reportedLiveness: Liveness | undefined;
   #stopping: Promise<void> | undefined;
   #detachStartSignal: (() => void) | undefined;
 
@@ -47,6 +62,12 @@ export abstract class BaseElection implements LeaderElection {
   protected abstract onStop(): Promise<void>;
   /** Gives up leadership in the store, keeping membership and candidacy. */
   protected abstract onResign(): Promise<void>;
+  /**
+   * Whether the store has confirmed this node's membership in time (lease or heartbeats, member
+   * record), asked only while running; the health check and the lifecycle are handled here. Call
+   * {@link livenessMayHaveChanged} whenever what it answers may have changed.
+   */
+  protected abstract backendLiveness(): Liveness;
   abstract registerNode(node: NodeRegistration): Promise<void>;
   abstract deregisterNode(nodeId: string): Promise<void>;
 
@@ -61,6 +82,45 @@ export abstract class BaseElection implements LeaderElection {
 
   isLeader(): boolean {
     return this.#leadership.isLeader;
+  }
+
+  get liveness(): Liveness {
+    if (this.#lifecycle === 'idle') return notLive('the election is not running');
+    if (this.#lifecycle === 'stopping') return notLive('the election is stopping');
+    const backend = this.backendLiveness();
+    if (!backend.ok) return backend;
+    if (!this.#health.healthy) return notLive(`the health check fails: ${this.#health.reason}`);
+    return LIVE;
+  }
+
+  /** Whether the application health check passed when last run (true when there is none). */
+  protected get healthy(): boolean {
+    return this.#health.healthy;
+  }
+
+  /**
+   * Runs the application health check (if any) with a heartbeat's deadline and remembers its
+   * verdict, reason included, for {@link liveness}.
+   */
+  protected async checkHealth(): Promise<boolean> {
+    const check = this.config.healthCheck;
+    if (!check) return true;
+    this.#health = await runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
+    this.livenessMayHaveChanged();
+    return this.#health.healthy;
+  }
+
+  /**
+   * Fires `telemetry.onLiveness` if {@link liveness} differs from what it last reported. Quiet while
+   * starting: what passes then (no lease yet, ...) is the start itself, which succeeds or throws.
+   */
+  protected livenessMayHaveChanged(): void {
+    if (this.#lifecycle === 'starting') return;
+    const now = this.liveness;
+    const before = this.#reportedLiveness;
+    if (before && before.ok === now.ok && before.reason === now.reason) return;
+    this.#reportedLiveness = now;
+    this.#livenessChanges.fire(now);
   }
 
   get term(): number | undefined {
@@ -134,6 +194,7 @@ export abstract class BaseElection implements LeaderElection {
       throw error;
     }
     this.#lifecycle = 'running';
+    this.livenessMayHaveChanged();
     if (signal) {
       const onAbort = () => void this.stop();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -153,6 +214,7 @@ export abstract class BaseElection implements LeaderElection {
 
   async #shutdown(): Promise<void> {
     this.#lifecycle = 'stopping';
+    this.livenessMayHaveChanged();
     this.#detachStartSignal?.();
     this.#detachStartSignal = undefined;
     this.#leadership.lose('stopped');
@@ -166,6 +228,8 @@ export abstract class BaseElection implements LeaderElection {
       this.view.reset();
       this.#lifecycle = 'idle';
       this.#stopping = undefined;
+      this.#health = { healthy: true };
+      this.livenessMayHaveChanged();
     }
   }
 
@@ -188,6 +252,7 @@ export abstract class BaseElection implements LeaderElection {
     for (const change of applyToView()) this.#changes.publish(change);
     if (this.view.leader?.id !== leaderBefore?.id || this.view.term !== termBefore) {
       this.#leaders.publish(this.view.leader);
+      this.#leaderChanges.fire({ leader: this.view.leader, term: this.view.term });
     }
   }
 

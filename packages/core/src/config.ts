@@ -3,13 +3,22 @@ import { ValidationError } from './errors.ts';
 import type { NodeMetadata } from './types.ts';
 import { validateAddress, validateMetadata, validateNodeId } from './validation.ts';
 
+/** What a health check concluded; `reason` says why it is unhealthy (one line, shown on /healthz and in logs). */
+export interface HealthVerdict {
+  readonly healthy: boolean;
+  readonly reason?: string;
+}
+
 /**
  * The application's own opinion of this node's health, asked once per heartbeat. Return (or resolve)
- * `false`, throw, or take longer than a heartbeat interval, and the node is unhealthy: it gives up
- * leadership and stops campaigning until the check passes again. The signal aborts when the check
- * has run out of time.
+ * `false` or `{ healthy: false, reason }`, throw (the message is the reason), or take longer than a
+ * heartbeat interval, and the node is unhealthy: it gives up leadership, stops campaigning and its
+ * `liveness` says why, until the check passes again. The signal aborts when the check has run out
+ * of time.
  */
-export type HealthCheck = (options: { signal: AbortSignal }) => boolean | Promise<boolean>;
+export type HealthCheck = (options: {
+  signal: AbortSignal;
+}) => boolean | HealthVerdict | Promise<boolean | HealthVerdict>;
 
 /** The seed's `LeaderElectionConfig`, durations in milliseconds. Shared by every backend. */
 export interface LeaderElectionConfig {
@@ -133,7 +142,10 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     'changes',
   );
   if (config.healthCheck !== undefined && typeof config.healthCheck !== 'function') {
-    throw new ValidationError('healthCheck', 'must be a function returning a boolean or a promise of one');
+    throw new ValidationError(
+      'healthCheck',
+      'must be a function returning a boolean or { healthy, reason } (or a promise of one)',
+    );
   }
   return Object.freeze({
     nodeId,

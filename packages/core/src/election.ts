@@ -1,4 +1,5 @@
 import type { ElectionTelemetry } from './events.ts';
+import type { Liveness } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 
 export interface SignalOptions {
@@ -24,7 +25,7 @@ export interface LeaderElection extends AsyncDisposable {
   /** This node's id. */
   readonly nodeId: string;
 
-  /** Typed events for monitoring: heartbeat latency, backend errors, resyncs. */
+  /** Typed events for monitoring: heartbeats, backend errors, resyncs, leader changes, liveness. */
   readonly telemetry: ElectionTelemetry;
 
   /**
@@ -43,6 +44,17 @@ export interface LeaderElection extends AsyncDisposable {
 
   /** Whether this node may act as leader right now. */
   isLeader(): boolean;
+
+  /**
+   * Whether this node can vouch for its own membership right now — what a health endpoint should
+   * answer, for followers and leaders alike — and if not, why (one readable sentence). Not ok while
+   * the election is not running, while the backend has not confirmed this node's heartbeats in time
+   * (etcd: no lease granted yet, the lease lost, or the step-down deadline passed without a renewal;
+   * memory: no heartbeat for `electionTimeout`, or its record removed), while its member record is
+   * missing, and while the application health check fails. Computed when read: it turns false at
+   * the deadline itself, before any timer runs. Changes are also reported by `telemetry.onLiveness`.
+   */
+  readonly liveness: Liveness;
 
   /**
    * The fencing token of this node's current leadership, or `undefined` when it is not leader.

@@ -130,6 +130,16 @@ export type LeadershipLossReason =
   /** No keepalive succeeded in time: stepped down before the server could expire the lease. */
   | 'deadline';
 
+/** Every {@link LeadershipLossReason}, e.g. to export a metric series for each from the start. */
+export const LEADERSHIP_LOSS_REASONS: readonly LeadershipLossReason[] = Object.freeze([
+  'resigned',
+  'stopped',
+  'superseded',
+  'unhealthy',
+  'lease_lost',
+  'deadline',
+]);
+
 /**
  * The abort reason of a leadership signal, and the rejection of work that needed leadership that
  * ended. `term` is the fencing token of the leadership that ended.

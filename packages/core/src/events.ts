@@ -1,4 +1,6 @@
 import type { LeadershipLossReason } from './errors.ts';
+import type { Liveness } from './liveness.ts';
+import type { Node } from './types.ts';
 
 /** Stops a subscription. */
 export interface Disposable {
@@ -38,18 +40,67 @@ export interface LeadershipEvent {
   readonly reason?: LeadershipLossReason;
 }
 
+/**
+ * Why a heartbeat failed: `timeout` (no answer within the request timeout), `stream` (the channel
+ * carrying heartbeats broke or could not be opened), `lease_lost` (the backend no longer knows this
+ * node's lease: etcd answered "lease not found", or the in-memory record was removed).
+ */
+export type HeartbeatFailureKind = 'timeout' | 'stream' | 'lease_lost';
+
+export const HEARTBEAT_FAILURE_KINDS: readonly HeartbeatFailureKind[] = Object.freeze([
+  'timeout',
+  'stream',
+  'lease_lost',
+]);
+
+/** One heartbeat of this node: confirmed by the backend (`ok`) or failed, with why. */
+export type HeartbeatEvent =
+  | {
+      readonly ok: true;
+      /** From sending the heartbeat to its confirmation. */
+      readonly latencySeconds: number;
+    }
+  | {
+      readonly ok: false;
+      /** From sending the heartbeat to the moment it was given up. */
+      readonly latencySeconds: number;
+      readonly failure: HeartbeatFailureKind;
+      /** What the backend said, when it said anything. */
+      readonly error?: Error;
+    };
+
+/** The kind of a failed backend call (the label of `ztap_cluster_etcd_errors_total`). */
+export type BackendErrorKind = 'unavailable' | 'nospace' | 'permission' | 'auth' | 'request';
+
+export const BACKEND_ERROR_KINDS: readonly BackendErrorKind[] = Object.freeze([
+  'unavailable',
+  'nospace',
+  'permission',
+  'auth',
+  'request',
+]);
+
+/** The leader in this node's view changed: a new leader or term, or no leader any more. */
+export interface LeaderChangeEvent {
+  readonly leader: Node | undefined;
+  readonly term: number | undefined;
+}
+
 /** What a backend reports for monitoring (the metrics integration listens to these). */
 export interface ElectionTelemetry {
   /** This node's own leadership began or ended. */
   readonly onLeadership: Event<LeadershipEvent>;
-  /** Each heartbeat (etcd: keepalive round trip) with how long it took and whether it succeeded. */
-  readonly onHeartbeat: Event<{ readonly latencySeconds: number; readonly ok: boolean }>;
   /**
-   * A failed call to the backend, by kind (`unavailable`, `nospace`, `permission`, `auth`, `request`),
-   * or `node_id_in_use` (a `NodeIdInUseError`): another live node took this running node's id while
-   * its record was gone; it stands aside until the id is free. Reported once per such episode.
+   * Each heartbeat, confirmed or failed (etcd: each lease keepalive; it fails when it is not answered
+   * within the request timeout, the keepalive stream breaks, or etcd no longer knows the lease).
    */
-  readonly onBackendError: Event<{ readonly kind: string; readonly error: Error }>;
+  readonly onHeartbeat: Event<HeartbeatEvent>;
+  /** A failed call to the backend after retries, by kind. */
+  readonly onBackendError: Event<{ readonly kind: BackendErrorKind; readonly error: Error }>;
   /** The view was rebuilt from a full list (after a reconnect, a compaction or a stuck watch). */
   readonly onResync: Event<void>;
+  /** The leader this node sees changed, "no leader" included: every change, none skipped. */
+  readonly onLeaderChange: Event<LeaderChangeEvent>;
+  /** This node's `liveness` changed (ok, or the reason). */
+  readonly onLiveness: Event<Liveness>;
 }

@@ -17,6 +17,7 @@ export {
   DEFAULT_CONFIG,
   describeValue,
   type HealthCheck,
+  type HealthVerdict,
   type LeaderElectionConfig,
   type ResolvedConfig,
   resolveConfig,
@@ -24,16 +25,24 @@ export {
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 export * from './errors.ts';
 export {
+  BACKEND_ERROR_KINDS,
+  type BackendErrorKind,
   type Disposable,
   type ElectionTelemetry,
   type Event,
   EventEmitter,
+  HEARTBEAT_FAILURE_KINDS,
+  type HeartbeatEvent,
+  type HeartbeatFailureKind,
+  type LeaderChangeEvent,
   type LeadershipEvent,
 } from './events.ts';
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
+export { LIVE, type Liveness, notLive } from './liveness.ts';
 export * from './policy.ts';
 export { PolicyFeed } from './policy-feed.ts';
+export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export * from './types.ts';
 export {
   MAX_METADATA_BYTES,

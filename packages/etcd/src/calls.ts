@@ -1,3 +1,4 @@
+import type { BackendErrorKind } from '@ztap/cluster';
 import { ExponentialBackoff, handleWhen, type RetryPolicy, retry } from 'cockatiel';
 import { isTransientEtcdError, translateEtcdError } from './errors.ts';
 
@@ -18,14 +19,14 @@ export class EtcdCaller {
   readonly #requestTimeout: number;
   #attempts = 0;
 
-  readonly #onError: ((kind: string, error: Error) => void) | undefined;
+  readonly #onError: ((kind: BackendErrorKind, error: Error) => void) | undefined;
 
   /** `onError` hears of every call that finally failed, by kind (for metrics). */
   constructor(options: {
     endpoints: readonly string[];
     maxRetries: number;
     requestTimeout: number;
-    onError?: (kind: string, error: Error) => void;
+    onError?: (kind: BackendErrorKind, error: Error) => void;
   }) {
     this.#endpoints = options.endpoints;
     this.#onError = options.onError;
@@ -95,10 +96,14 @@ export class EtcdCaller {
   }
 }
 
+const KIND_OF_CODE: Readonly<Record<string, BackendErrorKind>> = {
+  ZTAP_ETCD_UNAVAILABLE: 'unavailable',
+  ZTAP_ETCD_NOSPACE: 'nospace',
+  ZTAP_ETCD_PERMISSION_DENIED: 'permission',
+  ZTAP_ETCD_AUTH: 'auth',
+};
+
 /** `unavailable`, `nospace`, `permission`, `auth` or `request`: the metrics label of an etcd error. */
-export function errorKind(error: Error): string {
-  const code = String((error as { code?: unknown }).code ?? '');
-  return code.startsWith('ZTAP_ETCD_')
-    ? code.slice('ZTAP_ETCD_'.length).toLowerCase().replace('permission_denied', 'permission')
-    : 'request';
+export function errorKind(error: Error): BackendErrorKind {
+  return KIND_OF_CODE[String((error as { code?: unknown }).code ?? '')] ?? 'request';
 }

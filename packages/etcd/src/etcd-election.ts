@@ -5,11 +5,12 @@ import {
   FencedWriteError,
   type LeaderRecord,
   type LeadershipLossReason,
+  type Liveness,
   type MemberRecord,
   NodeIdInUseError,
   type NodeRegistration,
+  notLive,
   resolveConfig,
-  runHealthCheck,
   type TimerHandle,
   ValidationError,
 } from '@ztap/cluster';
@@ -20,6 +21,7 @@ import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-st
 import { keepaliveChannelFor } from './keepalive.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
+import { sessionLiveness } from './liveness.ts';
 import { awaitRelease, holderOf, type RecordStanding, recordWrite, standingOf } from './member-claim.ts';
 import { acquireMirror, type MirrorBatch, type MirrorEntry, type PrefixMirror, toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
@@ -70,7 +72,8 @@ export class EtcdElection extends BaseElection {
   #unsubscribe: (() => void) | undefined;
   #session: LeaseSession | undefined;
   #granting: Promise<LeaseSession> | undefined;
-  #healthy = true;
+  /** The last lease was lost (expired, revoked) and no new one is granted yet: for `liveness`. */
+  #leaseWasLost = false;
   #eligibleAtMs = 0;
   /** Our campaign key must go and come back at the end of the queue (after resign or a missed deadline). */
   #requeue = false;
@@ -144,12 +147,9 @@ export class EtcdElection extends BaseElection {
     return this.#etcd.endpoints;
   }
 
-  /**
-   * The last error met talking to etcd, cleared by the next success, or the `NodeIdInUseError` of a
-   * node whose record another live node holds; for health endpoints.
-   */
+  /** The last error met talking to etcd, cleared by the next success; for health endpoints. */
   get lastError(): Error | undefined {
-    return this.#lastError ?? this.#mirror?.lastError ?? this.#idConflict;
+    return this.#lastError ?? this.#mirror?.lastError;
   }
 
   /** How many requests this election has sent to etcd (retries included; keepalives and the watch are streams). */
@@ -235,7 +235,7 @@ export class EtcdElection extends BaseElection {
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     const client = this.client;
-    this.#healthy = await this.#checkHealth();
+    await this.checkHealth();
     const { mirror, release } = acquireMirror(client, this.#keys.prefix, this.#caller, {
       progressIntervalMs: this.config.electionTimeout,
       clock: this.config.clock,
@@ -310,7 +310,7 @@ export class EtcdElection extends BaseElection {
       address: this.config.nodeAddress,
       metadata: this.config.metadata,
       joinedAt: this.#joinedAt.toISOString(),
-      health: this.#healthy ? 'healthy' : 'unhealthy',
+      health: this.healthy ? 'healthy' : 'unhealthy',
     });
   }
 
@@ -350,6 +350,18 @@ export class EtcdElection extends BaseElection {
     await this.#reconcile();
   }
 
+  protected backendLiveness(): Liveness {
+    const conflict = this.#idConflict;
+    if (conflict) {
+      return notLive(
+        `${NodeIdInUseError.describe(conflict.nodeId, conflict.holder)}: this node stands aside until the id is free`,
+      );
+    }
+    const session = this.#session;
+    const member = session && this.#mirror?.get(this.#keys.memberKey(this.nodeId));
+    return sessionLiveness(session, this.#leaseWasLost, member?.lease);
+  }
+
   // ---- reacting to etcd ------------------------------------------------------------------------
 
   #onBatch(batch: MirrorBatch): void {
@@ -368,6 +380,7 @@ export class EtcdElection extends BaseElection {
       else removals.push(id);
     }
     this.publishDelta({ upserts, removals, leader: this.#leaderRecord() });
+    this.livenessMayHaveChanged();
     if (this.#needsReconcile(batch)) this.#kick();
   }
 
@@ -420,7 +433,7 @@ export class EtcdElection extends BaseElection {
     let lossReason: LeadershipLossReason = 'superseded';
     if (!session || session.lost) lossReason = 'lease_lost';
     else if (!session.valid) lossReason = 'deadline';
-    else if (!this.#healthy) lossReason = 'unhealthy';
+    else if (!this.healthy) lossReason = 'unhealthy';
     else if (this.#requeue) lossReason = 'resigned';
     else if (this.#idConflict) lossReason = 'lease_lost';
     else if (mirror) {
@@ -440,6 +453,7 @@ export class EtcdElection extends BaseElection {
   }
 
   #onDeadline(): void {
+    this.livenessMayHaveChanged();
     if (!super.isLeader()) return;
     this.#requeue = true;
     this.setLeadership(undefined, 'deadline');
@@ -452,7 +466,9 @@ export class EtcdElection extends BaseElection {
     this.#retiredLeaseIds.add(session.id);
     session.orphan();
     this.#session = undefined;
+    this.#leaseWasLost = true;
     this.#leadershipKey = undefined;
+    this.livenessMayHaveChanged();
     this.setLeadership(undefined, 'lease_lost');
     this.#publishLeader();
     this.#kick();
@@ -510,7 +526,7 @@ export class EtcdElection extends BaseElection {
     const campaignKey = session.campaignKey;
     const campaign = mirror.get(campaignKey);
     // A node that does not hold its member record is not a member, so it does not campaign either.
-    const eligible = holdsRecord && this.#healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
+    const eligible = holdsRecord && this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
     if (campaign && (this.#requeue || !eligible)) {
       const response = await this.#caller.call('withdraw the candidacy', (options) =>
         this.client.kv.deleteRange({ key: bytes(campaignKey) }, options),
@@ -573,8 +589,8 @@ export class EtcdElection extends BaseElection {
 
   /**
    * Another live lease holds our record (it was deleted while we ran, and a node with our id took
-   * it). Fighting over it would flip it back and forth: we stop leading and campaigning, report the
-   * conflict, and claim the record again once it is free.
+   * it). Fighting over it would flip it back and forth: we stop leading and campaigning, say so in
+   * `liveness`, and claim the record again once it is free.
    */
   #onIdTaken(entry: MirrorEntry): void {
     if (this.#idConflict?.holder.leaseId === entry.lease) return;
@@ -582,7 +598,7 @@ export class EtcdElection extends BaseElection {
     // Local first: stop acting as leader before the campaign key is withdrawn.
     this.#evaluateLeadership();
     this.#publishLeader();
-    this.backendErrors.fire({ kind: 'node_id_in_use', error: this.#idConflict });
+    this.livenessMayHaveChanged();
   }
 
   #raiseWriteFloor(revision: string): void {
@@ -607,11 +623,12 @@ export class EtcdElection extends BaseElection {
         // A node that could not renew may have missed becoming first while its session was invalid
         // (the batch that made it first arrived during the outage): look again now that it is valid.
         onRenewed: () => {
+          this.livenessMayHaveChanged();
           if (super.isLeader()) return;
           this.#evaluateLeadership();
           this.#publishLeader();
         },
-        onKeepalive: (roundTripMs) => this.heartbeats.fire({ latencySeconds: roundTripMs / 1000, ok: true }),
+        onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
       },
     ).finally(() => {
       this.#granting = undefined;
@@ -622,6 +639,8 @@ export class EtcdElection extends BaseElection {
       throw new Error('stopped while granting a lease');
     }
     this.#session = session;
+    this.#leaseWasLost = false;
+    this.livenessMayHaveChanged();
     return session;
   }
 
@@ -658,22 +677,16 @@ export class EtcdElection extends BaseElection {
   async #heartbeat(): Promise<void> {
     if (!this.running) return;
     this.#session?.keepAlive();
-    const healthy = await this.#checkHealth();
+    const wasHealthy = this.healthy;
+    const healthy = await this.checkHealth();
     if (!this.running) return;
-    if (healthy !== this.#healthy) {
-      this.#healthy = healthy;
+    if (healthy !== wasHealthy) {
       // Local first: a sick leader stops acting as one before it withdraws in etcd.
       this.#evaluateLeadership();
       this.#publishLeader();
     }
     this.#kick();
     this.#scheduleHeartbeat();
-  }
-
-  #checkHealth(): Promise<boolean> {
-    const check = this.config.healthCheck;
-    if (!check) return Promise.resolve(true);
-    return runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
   }
 }
 

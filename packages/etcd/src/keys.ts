@@ -107,14 +107,16 @@ export function decodeMember(
     if (typeof stored.address !== 'string') return undefined;
     const metadata =
       stored.metadata && typeof stored.metadata === 'object' ? Object.freeze({ ...stored.metadata }) : {};
-    const joinedAt = new Date(stored.joinedAt ?? Number.NaN);
+    const stamped = new Date(stored.joinedAt ?? Number.NaN);
+    const joinedAt = Number.isNaN(stamped.getTime()) ? lastSeen : stamped;
     return {
       id: nodeId,
       address: stored.address,
       metadata,
       state: hasLease ? (stored.health === 'unhealthy' ? 'unhealthy' : 'healthy') : 'unknown',
-      joinedAt: Number.isNaN(joinedAt.getTime()) ? lastSeen : joinedAt,
-      lastSeen,
+      joinedAt,
+      // No lease, no node: an operator's record has never been heard from since it was registered.
+      lastSeen: hasLease ? lastSeen : joinedAt,
     };
   } catch {
     return undefined;

@@ -1,7 +1,7 @@
-import type { Clock, TimerHandle } from '@ztap/cluster';
+import type { Clock, HeartbeatEvent, TimerHandle } from '@ztap/cluster';
 import type { Etcd3 } from 'etcd3';
 import type { EtcdCaller } from './calls.ts';
-import type { KeepaliveChannel } from './keepalive.ts';
+import type { KeepaliveChannel, KeepaliveFailureKind } from './keepalive.ts';
 import { leaseIdHex } from './keys.ts';
 
 export interface LeaseSessionEvents {
@@ -11,8 +11,8 @@ export interface LeaseSessionEvents {
   onDeadline(): void;
   /** The deadline moved (a keepalive succeeded). */
   onRenewed(): void;
-  /** A keepalive was answered, `roundTripMs` after it was sent. */
-  onKeepalive(roundTripMs: number): void;
+  /** A keepalive was confirmed, or failed: unanswered in time, its stream broke, or the lease is gone. */
+  onHeartbeat(heartbeat: HeartbeatEvent): void;
 }
 
 /**
@@ -65,6 +65,7 @@ export class LeaseSession {
     this.#validUntilMs = grantSentAtMs + ttlSeconds * 1000 - parts.marginMs;
     this.#unregister = parts.channel.register(id, {
       onResponse: (sentAt, ttl) => this.#onResponse(sentAt, ttl),
+      onFailure: (sentAt, kind, error) => this.#onFailure(sentAt, kind, error),
     });
     this.#armDeadline();
   }
@@ -128,18 +129,26 @@ export class LeaseSession {
 
   #onResponse(sentAtMs: number, ttlSeconds: number): void {
     if (this.#closed || this.#lost) return;
-    this.#events.onKeepalive(this.#clock.monotonicNow() - sentAtMs);
+    const latencySeconds = (this.#clock.monotonicNow() - sentAtMs) / 1000;
     if (ttlSeconds <= 0) {
+      this.#events.onHeartbeat({ ok: false, latencySeconds, failure: 'lease_lost' });
       this.#lost = true;
       this.#clock.clearTimeout(this.#deadlineTimer);
       this.#events.onLost();
       return;
     }
+    this.#events.onHeartbeat({ ok: true, latencySeconds });
     const validUntilMs = sentAtMs + ttlSeconds * 1000 - this.#marginMs;
     if (validUntilMs <= this.#validUntilMs) return;
     this.#validUntilMs = validUntilMs;
     this.#armDeadline();
     this.#events.onRenewed();
+  }
+
+  #onFailure(sentAtMs: number, kind: KeepaliveFailureKind, error: Error | undefined): void {
+    if (this.#closed || this.#lost) return;
+    const latencySeconds = (this.#clock.monotonicNow() - sentAtMs) / 1000;
+    this.#events.onHeartbeat({ ok: false, latencySeconds, failure: kind, ...(error ? { error } : {}) });
   }
 
   #armDeadline(): void {

@@ -44,6 +44,13 @@ describe('member records', () => {
     expect(decodeMember('n1', value, false, seen)?.state).toBe('unknown');
   });
 
+  it('an operator record (no lease) was last seen when it was registered, not when it was read', () => {
+    const registered = new Date('2025-12-31T23:58:00Z');
+    const value = encodeMember({ address: 'h:1', metadata: {}, joinedAt: registered.toISOString() });
+    expect(decodeMember('n1', value, false, seen)).toMatchObject({ state: 'unknown', lastSeen: registered });
+    expect(decodeMember('n1', value, true, seen)?.lastSeen).toEqual(seen);
+  });
+
   it('ignores records it cannot read instead of failing every watcher', () => {
     expect(decodeMember('n1', 'not json', true, seen)).toBeUndefined();
     expect(decodeMember('n1', '{"address": 5}', true, seen)).toBeUndefined();

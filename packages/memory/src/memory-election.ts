@@ -5,9 +5,12 @@ import {
   isNodeIdInUseError,
   type LeaderElectionConfig,
   type LeadershipLossReason,
+  LIVE,
+  type Liveness,
+  NodeIdInUseError,
   type NodeRegistration,
+  notLive,
   resolveConfig,
-  runHealthCheck,
   validateNodeId,
   validateRegistration,
 } from '@ztap/cluster';
@@ -31,11 +34,12 @@ export class InMemoryElection extends BaseElection {
   #token: CandidateToken | undefined;
   #detach: (() => void) | undefined;
   #heartbeatTimer: unknown;
-  #healthy = true;
+  /** When the hub last accepted this node's heartbeat (monotonic ms). */
+  #lastHeartbeatMs = 0;
   /** Aborts the wait for our id when stop() is called during start(). */
   #joining: AbortController | undefined;
   /** Set while another live election holds our id (taken while our record was gone). */
-  #idConflict = false;
+  #idConflict: NodeIdInUseError | undefined;
 
   constructor(options: InMemoryElectionOptions) {
     super(resolveConfig(options));
@@ -48,7 +52,7 @@ export class InMemoryElection extends BaseElection {
   }
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
-    this.#healthy = await this.#checkHealth();
+    await this.checkHealth();
     signal?.throwIfAborted();
     const token: CandidateToken = Symbol(this.nodeId);
     this.#token = token;
@@ -81,7 +85,7 @@ export class InMemoryElection extends BaseElection {
 
   protected async onStop(): Promise<void> {
     this.#joining?.abort(new ElectionStoppedError(this.nodeId, 'stopped while waiting for its node id'));
-    this.#idConflict = false;
+    this.#idConflict = undefined;
     const token = this.#token;
     this.#token = undefined;
     this.config.clock.clearTimeout(this.#heartbeatTimer);
@@ -94,6 +98,29 @@ export class InMemoryElection extends BaseElection {
     if (this.#token) this.#hub.resign(this.nodeId, this.#token);
   }
 
+  protected backendLiveness(): Liveness {
+    const token = this.#token;
+    if (!token) return notLive('this node has not joined the hub yet');
+    const conflict = this.#idConflict;
+    if (conflict) {
+      return notLive(
+        `${NodeIdInUseError.describe(conflict.nodeId, conflict.holder)}: this node stands aside until the id is free`,
+      );
+    }
+    if (!this.#hub.holds(this.nodeId, token)) {
+      return notLive("this node's record was removed from the hub; it joins again at its next heartbeat");
+    }
+    // The hub's own rule for a silent member, applied to ourselves: a stalled event loop or a hung
+    // heartbeat must not leave the node vouching for a membership the others no longer trust.
+    // The reason names no duration: it must not change while the silence lasts (one event, one log line).
+    if (this.config.clock.monotonicNow() - this.#lastHeartbeatMs > this.config.electionTimeout) {
+      return notLive(
+        `this node has not heartbeated for longer than its electionTimeout (${this.config.electionTimeout} ms)`,
+      );
+    }
+    return LIVE;
+  }
+
   async registerNode(node: NodeRegistration): Promise<void> {
     this.#hub.register(validateRegistration(node), this.config.electionTimeout);
   }
@@ -103,12 +130,14 @@ export class InMemoryElection extends BaseElection {
   }
 
   #join(token: CandidateToken): void {
+    // Joining is a heartbeat too; set first, since the hub tells every listener (us included) at once.
+    this.#lastHeartbeatMs = this.config.clock.monotonicNow();
     this.#hub.join(
       {
         id: this.nodeId,
         address: this.config.nodeAddress,
         metadata: this.config.metadata,
-        healthy: this.#healthy,
+        healthy: this.healthy,
         electionTimeout: this.config.electionTimeout,
         initialLeadership: this.config.initialLeadership,
       },
@@ -118,21 +147,21 @@ export class InMemoryElection extends BaseElection {
 
   /**
    * Joins again after our record was removed. If a live election with our id took it meanwhile, we
-   * do not fight over it (as on etcd): report the conflict once and try again on the next heartbeat.
+   * do not fight over it (as on etcd): `liveness` says so, and we try again on the next heartbeat.
    */
   #rejoin(token: CandidateToken): void {
+    this.#idConflict = undefined;
     try {
       this.#join(token);
-      this.#idConflict = false;
     } catch (error) {
       if (!isNodeIdInUseError(error)) throw error;
-      if (!this.#idConflict) this.backendErrors.fire({ kind: 'node_id_in_use', error });
-      this.#idConflict = true;
+      this.#idConflict = error;
     }
   }
 
   #onSnapshot(snapshot: ClusterSnapshot, token: CandidateToken): void {
     this.publishSnapshot(snapshot);
+    this.livenessMayHaveChanged();
     if (snapshot.leader?.id === this.nodeId && this.#hub.holds(this.nodeId, token)) {
       this.setLeadership(snapshot.leader.term);
     } else if (this.isLeader()) {
@@ -142,7 +171,7 @@ export class InMemoryElection extends BaseElection {
 
   #lossReason(token: CandidateToken): LeadershipLossReason {
     if (!this.#hub.holds(this.nodeId, token)) return 'lease_lost';
-    return this.#healthy ? 'superseded' : 'unhealthy';
+    return this.healthy ? 'superseded' : 'unhealthy';
   }
 
   #scheduleHeartbeat(token: CandidateToken): void {
@@ -153,19 +182,21 @@ export class InMemoryElection extends BaseElection {
   }
 
   async #heartbeat(token: CandidateToken): Promise<void> {
-    const healthy = await this.#checkHealth();
+    const healthy = await this.checkHealth();
     if (this.#token !== token) return; // stopped while the check ran
-    this.#healthy = healthy;
     const sentAt = this.config.clock.monotonicNow();
-    // An operator deregistered this running node: it is still alive, so it joins again (as it would on etcd).
-    if (!this.#hub.heartbeat(this.nodeId, token, healthy)) this.#rejoin(token);
-    this.heartbeats.fire({ latencySeconds: (this.config.clock.monotonicNow() - sentAt) / 1000, ok: true });
+    const accepted = this.#hub.heartbeat(this.nodeId, token, healthy);
+    const latencySeconds = (this.config.clock.monotonicNow() - sentAt) / 1000;
+    if (accepted) {
+      this.#lastHeartbeatMs = sentAt;
+      this.heartbeats.fire({ ok: true, latencySeconds });
+    } else {
+      // The hub no longer holds our record (an operator deregistered this running node): the
+      // heartbeat failed like a keepalive for a lost lease. The node is alive, so it joins again.
+      this.heartbeats.fire({ ok: false, latencySeconds, failure: 'lease_lost' });
+      this.#rejoin(token);
+    }
+    this.livenessMayHaveChanged();
     this.#scheduleHeartbeat(token);
-  }
-
-  #checkHealth(): Promise<boolean> {
-    const check = this.config.healthCheck;
-    if (!check) return Promise.resolve(true);
-    return runHealthCheck(check, this.config.heartbeatInterval, this.config.clock);
   }
 }

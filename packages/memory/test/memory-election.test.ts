@@ -234,4 +234,74 @@ describe('InMemoryElection', () => {
       await two.stop();
     }
   });
+
+  describe('liveness and heartbeat telemetry', () => {
+    it('is not ok until started and after stop, ok while running and heard', async () => {
+      const node = election('a');
+      expect(node.liveness).toEqual({ ok: false, reason: 'the election is not running' });
+      await node.start();
+      expect(node.liveness).toEqual({ ok: true });
+      await cluster.clock.advance(3000);
+      expect(node.liveness.ok).toBe(true);
+      await node.stop();
+      expect(node.liveness).toEqual({ ok: false, reason: 'the election is not running' });
+    });
+
+    it('reports a confirmed heartbeat as ok, and one whose record was gone as a failure', async () => {
+      const node = election('a');
+      const heartbeats: { ok: boolean; failure?: string }[] = [];
+      node.telemetry.onHeartbeat((heartbeat) => heartbeats.push(heartbeat));
+      await node.start();
+      await cluster.clock.advance(1000);
+      expect(heartbeats).toEqual([{ ok: true, latencySeconds: 0 }]);
+
+      await node.deregisterNode('a');
+      expect(node.liveness).toEqual({
+        ok: false,
+        reason: "this node's record was removed from the hub; it joins again at its next heartbeat",
+      });
+      await cluster.clock.advance(1000);
+      expect(heartbeats.at(-1)).toEqual({ ok: false, latencySeconds: 0, failure: 'lease_lost' });
+      expect(node.liveness.ok).toBe(true);
+      await cluster.clock.advance(1000);
+      expect(heartbeats.at(-1)).toEqual({ ok: true, latencySeconds: 0 });
+    });
+
+    it('says why the health check fails, and reports each change once', async () => {
+      let failure: string | undefined;
+      const node = election('a', {
+        healthCheck: () => {
+          if (failure) throw new Error(failure);
+          return true;
+        },
+      });
+      const changes: unknown[] = [];
+      node.telemetry.onLiveness((liveness) => changes.push(liveness));
+      await node.start();
+      failure = 'disk full';
+      await cluster.clock.advance(3000);
+      expect(node.liveness).toEqual({ ok: false, reason: 'the health check fails: disk full' });
+      failure = undefined;
+      await cluster.clock.advance(1000);
+      expect(node.liveness.ok).toBe(true);
+      expect(changes).toEqual([
+        { ok: true },
+        { ok: false, reason: 'the health check fails: disk full' },
+        { ok: true },
+      ]);
+    });
+
+    it('is not ok from the moment its own heartbeats are overdue by electionTimeout (a frozen process)', async () => {
+      const node = election('a');
+      await node.start();
+      await cluster.clock.advance(500);
+      cluster.clock.freeze(5000); // last heartbeat at 0: 5500 ms of silence
+      expect(node.liveness).toEqual({
+        ok: false,
+        reason: 'this node has not heartbeated for longer than its electionTimeout (5000 ms)',
+      });
+      await cluster.clock.advance(0); // the overdue heartbeat runs
+      expect(node.liveness.ok).toBe(true);
+    });
+  });
 });

@@ -2,7 +2,7 @@ import {
   isElectionStoppedError,
   isLeadershipLostError,
   isNodeIdInUseError,
-  NodeIdInUseError,
+  type Liveness,
 } from '@ztap/cluster';
 import { describe, expect, it } from 'vitest';
 import { HEARTBEAT_MS, TIMEOUT_MS, useMemoryCluster } from './memory-cluster.ts';
@@ -105,13 +105,11 @@ describe('one node id, one node (memory)', () => {
     expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
   });
 
-  it('a running node whose record was removed and taken by a live node with its id reports the conflict and does not fight', async () => {
+  it('a running node whose record was removed and taken by a live node with its id says so in its liveness and does not fight', async () => {
     const first = election('node-1', { nodeAddress: '10.0.0.7:9090' });
     await first.start();
-    const conflicts: Error[] = [];
-    first.telemetry.onBackendError(({ kind, error }) => {
-      if (kind === 'node_id_in_use') conflicts.push(error);
-    });
+    const changes: Liveness[] = [];
+    first.telemetry.onLiveness((liveness) => changes.push(liveness));
     const signal = first.leadershipSignal;
     const operator = election('ops');
     await operator.start();
@@ -121,9 +119,14 @@ describe('one node id, one node (memory)', () => {
     await cluster.clock.advance(3 * HEARTBEAT_MS);
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
     expect(first.isLeader()).toBe(false);
-    expect(conflicts).toHaveLength(1);
-    expect(conflicts[0]).toBeInstanceOf(NodeIdInUseError);
-    expect(conflicts[0]).toMatchObject({ holder: { address: '10.0.0.8:9090' } });
+    const standingAside = {
+      ok: false,
+      reason:
+        'node id "node-1" is in use by a running node at 10.0.0.8:9090 (since 2026-01-01T00:00:00Z): ' +
+        'this node stands aside until the id is free',
+    };
+    expect(first.liveness).toEqual(standingAside);
+    expect(changes.filter((change) => change.reason === standingAside.reason)).toHaveLength(1);
     expect(operator.getNode('node-1')?.address).toBe('10.0.0.8:9090');
     expect(usurper.isLeader()).toBe(true);
 
@@ -131,5 +134,6 @@ describe('one node id, one node (memory)', () => {
     await cluster.clock.advance(HEARTBEAT_MS);
     expect(operator.getNode('node-1')?.address).toBe('10.0.0.7:9090');
     expect(first.isLeader()).toBe(true);
+    expect(first.liveness).toEqual({ ok: true });
   });
 });

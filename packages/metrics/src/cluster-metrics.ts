@@ -1,7 +1,10 @@
 import {
+  BACKEND_ERROR_KINDS,
   type ClusterStateChange,
   type Disposable,
+  HEARTBEAT_FAILURE_KINDS,
   isZtapError,
+  LEADERSHIP_LOSS_REASONS,
   type LeaderElection,
   NODE_STATES,
   type PolicySync,
@@ -23,6 +26,23 @@ export interface ClusterMetrics extends AsyncDisposable {
   /** Wraps a PolicySync so failed writes are counted in `ztap_cluster_policy_sync_failures_total`. */
   instrumentPolicySync(policies: PolicySync): PolicySync;
   dispose(): Promise<void>;
+}
+
+/** The `reason` label of a failed policy write, by error code; anything else is `backend`. */
+const FAILURE_REASONS: Record<string, string> = {
+  ZTAP_NOT_LEADER: 'not_leader',
+  ZTAP_FENCED: 'fenced',
+  ZTAP_POLICY_VERSION_CONFLICT: 'conflict',
+  ZTAP_VALIDATION: 'invalid',
+};
+const POLICY_FAILURE_REASONS = [...Object.values(FAILURE_REASONS), 'backend'];
+
+/**
+ * A labelled counter exports nothing for a label value until its first increment, so `increase()`
+ * cannot see that first event (there is no earlier sample). Every value starts at 0 instead.
+ */
+function startAtZero<L extends string>(counter: Counter<L>, label: L, values: readonly string[]): void {
+  for (const value of values) counter.inc({ [label]: value } as Partial<Record<L, string>>, 0);
 }
 
 const HEARTBEAT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -59,10 +79,11 @@ export function registerClusterMetrics(
   track(
     new Gauge({
       name: 'ztap_cluster_is_leader',
-      help: '1 while this node may act as leader, else 0.',
+      help: '1 while this node (label node: its id) may act as leader, else 0.',
+      labelNames: ['node'],
       registers,
       collect() {
-        this.set(election.isLeader() ? 1 : 0);
+        this.set({ node: election.nodeId }, election.isLeader() ? 1 : 0);
       },
     }),
     'ztap_cluster_is_leader',
@@ -88,6 +109,14 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_leader_elections_total',
   );
+  const leaderChanges = track(
+    new Counter({
+      name: 'ztap_cluster_leader_changes_total',
+      help: 'Changes of the leader seen by this node: a new leader or term, or no leader any more.',
+      registers,
+    }),
+    'ztap_cluster_leader_changes_total',
+  );
   const joins = track(
     new Counter({
       name: 'ztap_cluster_node_joins_total',
@@ -105,6 +134,16 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_heartbeat_latency_seconds',
   );
+  const heartbeatFailures = track(
+    new Counter({
+      name: 'ztap_cluster_heartbeat_failures_total',
+      help: 'Heartbeats of this node that failed, by kind (timeout, stream, lease_lost).',
+      labelNames: ['kind'],
+      registers,
+    }),
+    'ztap_cluster_heartbeat_failures_total',
+  );
+  startAtZero(heartbeatFailures, 'kind', HEARTBEAT_FAILURE_KINDS);
   const losses = track(
     new Counter({
       name: 'ztap_cluster_leadership_losses_total',
@@ -114,6 +153,7 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_leadership_losses_total',
   );
+  startAtZero(losses, 'reason', LEADERSHIP_LOSS_REASONS);
   const resyncs = track(
     new Counter({
       name: 'ztap_cluster_watch_resyncs_total',
@@ -125,12 +165,13 @@ export function registerClusterMetrics(
   const backendErrors = track(
     new Counter({
       name: 'ztap_cluster_etcd_errors_total',
-      help: "Failed calls to the backend after retries, by kind (unavailable, nospace, permission, auth, request), and node_id_in_use: another live node took this node's id.",
+      help: 'Failed calls to the backend after retries, by kind (unavailable, nospace, permission, auth, request).',
       labelNames: ['kind'],
       registers,
     }),
     'ztap_cluster_etcd_errors_total',
   );
+  startAtZero(backendErrors, 'kind', BACKEND_ERROR_KINDS);
   const policyVersions = track(
     new Gauge({
       name: 'ztap_cluster_policy_version',
@@ -149,12 +190,15 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_policy_sync_failures_total',
   );
-  for (const reason of ['not_leader', 'fenced', 'conflict', 'invalid', 'backend'])
-    policyFailures.inc({ reason }, 0);
+  startAtZero(policyFailures, 'reason', POLICY_FAILURE_REASONS);
 
   const stop = new AbortController();
   const subscriptions: Disposable[] = [
-    election.telemetry.onHeartbeat(({ latencySeconds }) => heartbeat.observe(latencySeconds)),
+    election.telemetry.onHeartbeat((event) => {
+      if (event.ok) heartbeat.observe(event.latencySeconds);
+      else heartbeatFailures.inc({ kind: event.failure });
+    }),
+    election.telemetry.onLeaderChange(() => leaderChanges.inc()),
     election.telemetry.onBackendError(({ kind }) => backendErrors.inc({ kind })),
     election.telemetry.onResync(() => resyncs.inc()),
     election.telemetry.onLeadership((event) => {
@@ -207,13 +251,6 @@ async function followPolicies(policies: PolicySync, signal: AbortSignal, version
     // The subscription failed (backend gone): the gauges keep their last values until disposed.
   }
 }
-
-const FAILURE_REASONS: Record<string, string> = {
-  ZTAP_NOT_LEADER: 'not_leader',
-  ZTAP_FENCED: 'fenced',
-  ZTAP_POLICY_VERSION_CONFLICT: 'conflict',
-  ZTAP_VALIDATION: 'invalid',
-};
 
 function instrument(policies: PolicySync, onFailure: (reason: string) => void): PolicySync {
   const counted = async <T>(write: () => Promise<T>): Promise<T> => {

@@ -45,6 +45,8 @@ describe('registerClusterMetrics', () => {
     for (const [name, type] of [
       ['ztap_cluster_nodes_total', 'gauge'],
       ['ztap_cluster_leader_elections_total', 'counter'],
+      ['ztap_cluster_leader_changes_total', 'counter'],
+      ['ztap_cluster_heartbeat_failures_total', 'counter'],
       ['ztap_cluster_node_joins_total', 'counter'],
       ['ztap_cluster_heartbeat_latency_seconds', 'histogram'],
       ['ztap_cluster_is_leader', 'gauge'],
@@ -72,7 +74,7 @@ describe('registerClusterMetrics', () => {
     await b.start();
     await clock.advance(250);
     let text = await registry.metrics();
-    expect(value(text, 'ztap_cluster_is_leader')).toBe(1);
+    expect(value(text, 'ztap_cluster_is_leader{node="a"}')).toBe(1);
     expect(value(text, 'ztap_cluster_term')).toBe(a.term);
     expect(value(text, 'ztap_cluster_nodes_total{state="healthy"}')).toBe(2);
     expect(value(text, 'ztap_cluster_node_joins_total')).toBe(2);
@@ -82,9 +84,64 @@ describe('registerClusterMetrics', () => {
     await a.resign();
     await clock.advance(10);
     text = await registry.metrics();
-    expect(value(text, 'ztap_cluster_is_leader')).toBe(0);
+    expect(value(text, 'ztap_cluster_is_leader{node="a"}')).toBe(0);
     expect(value(text, 'ztap_cluster_leader_elections_total')).toBe(2);
     expect(value(text, 'ztap_cluster_leadership_losses_total{reason="resigned"}')).toBe(1);
+    await metrics.dispose();
+  });
+
+  it('exports every label value of every labelled counter at 0 from the start', async () => {
+    const registry = new Registry();
+    const metrics = registerClusterMetrics(node('a'), { registry });
+    const text = await registry.metrics();
+    const expected = {
+      ztap_cluster_leadership_losses_total: [
+        'reason',
+        ['resigned', 'stopped', 'superseded', 'unhealthy', 'lease_lost', 'deadline'],
+      ],
+      ztap_cluster_etcd_errors_total: ['kind', ['unavailable', 'nospace', 'permission', 'auth', 'request']],
+      ztap_cluster_heartbeat_failures_total: ['kind', ['timeout', 'stream', 'lease_lost']],
+      ztap_cluster_policy_sync_failures_total: [
+        'reason',
+        ['not_leader', 'fenced', 'conflict', 'invalid', 'backend'],
+      ],
+    } as const;
+    for (const [name, [label, values]] of Object.entries(expected)) {
+      for (const labelValue of values)
+        expect(value(text, `${name}{${label}="${labelValue}"}`), `${name} ${labelValue}`).toBe(0);
+    }
+    await metrics.dispose();
+  });
+
+  it('counts every change of leader this node sees, "no leader" included', async () => {
+    const registry = new Registry();
+    const observer = node('z');
+    const metrics = registerClusterMetrics(observer, { registry });
+    await observer.start(); // z leads alone: 1
+    const a = node('a');
+    await a.start(); // a has the lower id: 2
+    await a.stop(); // z again: 3
+    const changes = () => registry.metrics().then((text) => value(text, 'ztap_cluster_leader_changes_total'));
+    expect(await changes()).toBe(3);
+    await observer.deregisterNode('z'); // z's record is gone: no leader (4) until it joins again (5)
+    expect(await changes()).toBe(4);
+    await clock.advance(100);
+    expect(await changes()).toBe(5);
+    await metrics.dispose();
+  });
+
+  it('counts heartbeat failures by kind, and observes only confirmed heartbeats as latencies', async () => {
+    const registry = new Registry();
+    const a = node('a');
+    const metrics = registerClusterMetrics(a, { registry });
+    await a.start();
+    await clock.advance(100);
+    await a.deregisterNode('a'); // the next heartbeat finds no record: it failed
+    await clock.advance(100);
+    const text = await registry.metrics();
+    expect(value(text, 'ztap_cluster_heartbeat_failures_total{kind="lease_lost"}')).toBe(1);
+    expect(value(text, 'ztap_cluster_heartbeat_failures_total{kind="timeout"}')).toBe(0);
+    expect(value(text, 'ztap_cluster_heartbeat_latency_seconds_count')).toBe(1);
     await metrics.dispose();
   });
 

@@ -1,6 +1,7 @@
 import {
   type ClusterStateChange,
   type HealthCheck,
+  type HeartbeatEvent,
   isElectionStoppedError,
   isLeadershipLostError,
   isNodeExistsError,
@@ -8,6 +9,7 @@ import {
   isNodeNotFoundError,
   isValidationError,
   type LeaderElection,
+  type Liveness,
   type Node,
   type NodeMetadata,
 } from '@ztap/cluster';
@@ -70,6 +72,18 @@ export function describeConformance(backend: string, createFixture: () => Promis
       if (!leader) throw new Error(`no node holds term ${leadership.term}`);
       return leader;
     };
+    /** Resolves with `election`'s liveness once it satisfies `predicate` (now or at a later change). */
+    const livenessWhere = (election: LeaderElection, predicate: (liveness: Liveness) => boolean) =>
+      fixture.settle(
+        new Promise<Liveness>((resolve) => {
+          if (predicate(election.liveness)) return resolve(election.liveness);
+          const subscription = election.telemetry.onLiveness((liveness) => {
+            if (!predicate(liveness)) return;
+            subscription.dispose();
+            resolve(liveness);
+          });
+        }),
+      );
     /** Waits until `observer`'s view names `leaderId` (or no leader) as leader. */
     const seesLeader = (observer: LeaderElection, leaderId: string | undefined) =>
       fixture.settle(
@@ -446,6 +460,43 @@ export function describeConformance(backend: string, createFixture: () => Promis
         seen.until((all) => summary(all).filter((entry) => entry === 'node_joined:temporary').length === 2),
       );
       await scoped.stop();
+    });
+
+    it("liveness: not ok unless running; ok while heard and healthy; the health check's reason while it fails", async () => {
+      let failure: string | undefined;
+      const subject = node('subject', {
+        healthCheck: () => (failure === undefined ? true : { healthy: false, reason: failure }),
+      });
+      expect(subject.liveness).toEqual({ ok: false, reason: 'the election is not running' });
+      await subject.start();
+      await livenessWhere(subject, (liveness) => liveness.ok);
+
+      failure = 'the job queue is 9000 deep';
+      expect(await livenessWhere(subject, (liveness) => !liveness.ok)).toEqual({
+        ok: false,
+        reason: 'the health check fails: the job queue is 9000 deep',
+      });
+      expect(subject.liveness).toEqual({
+        ok: false,
+        reason: 'the health check fails: the job queue is 9000 deep',
+      });
+      failure = undefined;
+      await livenessWhere(subject, (liveness) => liveness.ok);
+
+      await subject.stop();
+      expect(subject.liveness).toEqual({ ok: false, reason: 'the election is not running' });
+    });
+
+    it('reports confirmed heartbeats as ok, with their latency', async () => {
+      const subject = node('subject');
+      const confirmed = new Promise<HeartbeatEvent>((resolve) => {
+        subject.telemetry.onHeartbeat((heartbeat) => {
+          if (heartbeat.ok) resolve(heartbeat);
+        });
+      });
+      await subject.start();
+      const heartbeat = await fixture.settle(confirmed);
+      expect(heartbeat.latencySeconds).toBeGreaterThanOrEqual(0);
     });
 
     it('start() with an aborted signal rejects with its reason and leaves nothing behind', async () => {

@@ -64,6 +64,15 @@ export class ManualClock implements Clock {
   }
 
   /**
+   * Moves time forward by `ms` without firing the timers that fall due on the way: what a process
+   * sees when it resumes after a freeze (SIGSTOP, a blocked event loop). Overdue timers fire at the
+   * next {@link advance}.
+   */
+  freeze(ms: number): void {
+    this.#nowMs += ms;
+  }
+
+  /**
    * Advances time in `stepMs` steps until `promise` settles; fails if it has not after `limitMs` of
    * simulated time (so a broken expectation fails fast instead of hanging).
    */

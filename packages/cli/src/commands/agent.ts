@@ -1,10 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import { isLeadershipLostError, isNodeIdInUseError, NodeIdInUseError } from '@ztap/cluster';
+import type { Server } from 'node:http';
+import { type Disposable, isLeadershipLostError } from '@ztap/cluster';
 import { type EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import type { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { CliFailure, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
+import { serveHealth } from '../health-server.ts';
 import type { CliIO } from '../io.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
@@ -31,7 +32,7 @@ export function registerAgentCommand(program: Command, io: CliIO): void {
   )
     .option(
       '--listen <[host:]port>',
-      'serve GET /healthz and /metrics here (a bare port listens on 127.0.0.1)',
+      'serve GET /healthz and GET /metrics here (a bare port listens on 127.0.0.1)',
     )
     .addHelpText(
       'after',
@@ -40,8 +41,10 @@ Examples:
   $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 0.0.0.0:8080
   $ ztap agent --id node-2 --address 10.0.0.8:9090 --health-url http://127.0.0.1:9090/ready --json
 
-/healthz answers 200 with {"status":"ok",...} while the node runs, reaches etcd and passes its
-health check, and 503 with {"status":"unhealthy","reason":...} otherwise.`,
+/healthz answers 200 with {"status":"ok",...} while the node can vouch for its membership: etcd
+confirmed its heartbeats before the step-down deadline, its member record is in etcd, and its health
+check passes. Otherwise 503 with {"status":"unhealthy","reason":...}, for followers and the leader
+alike; each change is also logged (events "unhealthy" with the reason, and "healthy").`,
     )
     .action(async (_options, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions & { listen?: string }>();
@@ -79,7 +82,7 @@ async function runAgent(
     stopping = shutdown().finally(stopped);
   });
   let server: Server | undefined;
-  let conflicts: { dispose(): void } | undefined;
+  let stopLogging: Disposable | undefined;
   try {
     await election.start();
     log('started', `node ${election.nodeId} joined ${election.prefix}`, {
@@ -95,18 +98,31 @@ async function runAgent(
         port,
       });
     }
+    stopLogging = logLiveness(election, log, () => stopping !== undefined);
     void logLeadership(election, log);
     void logClusterLeaders(election, log);
-    conflicts = logIdConflicts(election, log);
     await done;
     await stopping;
     log('stopped', `node ${election.nodeId} stopped`, { nodeId: election.nodeId });
   } finally {
+    stopLogging?.dispose();
     stopListening();
-    conflicts?.dispose();
     server?.close();
     await shutdown();
   }
+}
+
+/** Each change of this node's liveness (once per change, not per heartbeat), until disposed. */
+function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
+  let unhealthy = !election.liveness.ok;
+  if (unhealthy)
+    log('unhealthy', `unhealthy: ${election.liveness.reason}`, { reason: election.liveness.reason }, 'red');
+  return election.telemetry.onLiveness((liveness) => {
+    if (stopping()) return; // the shutdown says so itself
+    if (!liveness.ok) log('unhealthy', `unhealthy: ${liveness.reason}`, { reason: liveness.reason }, 'red');
+    else if (unhealthy) log('healthy', 'healthy again', {}, 'green');
+    unhealthy = !liveness.ok;
+  });
 }
 
 /** This node's own leadership, with the reason it ended. */
@@ -134,22 +150,6 @@ async function logLeadership(election: EtcdElection, log: Logger): Promise<void>
   }
 }
 
-/** Another running node took this node's id while its record was gone: it stands aside until it is free. */
-function logIdConflicts(election: EtcdElection, log: Logger): { dispose(): void } {
-  return election.telemetry.onBackendError(({ error }) => {
-    if (!isNodeIdInUseError(error)) return;
-    log(
-      'conflict',
-      `${NodeIdInUseError.describe(error.nodeId, error.holder)}: this node stands aside until the id is free`,
-      {
-        nodeId: election.nodeId,
-        holder: error.holder.address,
-      },
-      'yellow',
-    );
-  });
-}
-
 /** Who leads the cluster, as this node sees it. */
 async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<void> {
   for await (const change of election.watch({ includeExisting: true })) {
@@ -161,54 +161,4 @@ async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<v
     if (change.type === 'leader_lost' && !election.getLeader())
       log('leader_lost', `no leader (term ${change.term} ended)`, { term: change.term });
   }
-}
-
-/** GET /healthz (status as JSON, 200 or 503) and GET /metrics (Prometheus text). */
-function serveHealth(
-  election: EtcdElection,
-  listen: { host: string; port: number },
-  registry: Registry,
-): Promise<Server> {
-  const server = createServer((request, response) => {
-    const path = request.url?.split('?')[0];
-    if (request.method === 'GET' && path === '/metrics') {
-      registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
-      );
-      return;
-    }
-    if (request.method !== 'GET' || path !== '/healthz') {
-      response
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end('{"error":"not found: try GET /healthz or GET /metrics"}\n');
-      return;
-    }
-    const self = election.getNode(election.nodeId);
-    const lastError = election.lastError;
-    const reason = lastError
-      ? isNodeIdInUseError(lastError)
-        ? lastError.message
-        : `cannot reach etcd: ${lastError.message}`
-      : self?.state !== 'healthy'
-        ? `node is ${self?.state ?? 'not registered'}`
-        : undefined;
-    const body = {
-      status: reason ? 'unhealthy' : 'ok',
-      ...(reason ? { reason } : {}),
-      nodeId: election.nodeId,
-      leader: election.getLeader()?.id ?? null,
-      term: election.getState().term ?? null,
-      isLeader: election.isLeader(),
-    };
-    response
-      .writeHead(reason ? 503 : 200, { 'content-type': 'application/json' })
-      .end(`${JSON.stringify(body)}\n`);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (error) =>
-      reject(new CliFailure(`cannot serve /healthz on ${listen.host}:${listen.port}: ${error.message}`)),
-    );
-    server.listen(listen.port, listen.host, () => resolve(server));
-  });
 }
