@@ -1,12 +1,15 @@
 import {
   BaseElection,
   type Clock,
+  ElectionStoppedError,
   FencedWriteError,
   type LeaderRecord,
   type LeadershipLossReason,
   type Liveness,
   type MemberRecord,
+  NodeIdInUseError,
   type NodeRegistration,
+  notLive,
   resolveConfig,
   type TimerHandle,
   ValidationError,
@@ -19,7 +22,8 @@ import { keepaliveChannelFor } from './keepalive.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
 import { sessionLiveness } from './liveness.ts';
-import { acquireMirror, type MirrorBatch, type PrefixMirror } from './mirror.ts';
+import { awaitRelease, holderOf, type RecordStanding, recordWrite, standingOf } from './member-claim.ts';
+import { acquireMirror, type MirrorBatch, type MirrorEntry, type PrefixMirror, toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 
 /** A transaction that commits only while a leadership term is current (see {@link EtcdElection.guardedTxn}). */
@@ -53,6 +57,10 @@ const bytes = (text: string) => Buffer.from(text);
  * - `resign()` and `stop()` keep the lease alive while leader work drains, and give up the drain when
  *   the step-down deadline passes (from then on the lease may expire and a successor be elected).
  *
+ * One node id, one node (see member-claim.ts): `start()` refuses an id whose member record another
+ * live, renewed lease holds (`NodeIdInUseError`), waits out the lease of a crashed predecessor, and
+ * the record is only ever written by compare-and-put, never over another live lease.
+ *
  * The constructor validates and does no I/O.
  */
 export class EtcdElection extends BaseElection {
@@ -80,6 +88,14 @@ export class EtcdElection extends BaseElection {
   #joinedAt = new Date(0);
   #leadershipKey: string | undefined;
   #lastError: Error | undefined;
+  /** False until start() has made sure no live node holds our id: nothing is granted or written before. */
+  #idCleared = false;
+  /** Aborts the wait for our id when stop() is called during start(). */
+  #joining: AbortController | undefined;
+  /** Set while another live lease holds our member record: we neither write it nor campaign. */
+  #idConflict: NodeIdInUseError | undefined;
+  /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
+  readonly #retiredLeaseIds = new Set<string>();
 
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
@@ -231,23 +247,78 @@ export class EtcdElection extends BaseElection {
     this.#unsubscribe = mirror.subscribe((batch) => this.#onBatch(batch));
     await abortable(mirror.start(), signal);
     this.#publishAll();
-    this.#joinedAt = this.config.clock.wallNow();
-    this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
-    if (this.config.initialLeadership > 0) {
-      this.#eligibilityTimer = this.config.clock.setTimeout(
-        () => this.#kick(),
-        this.config.initialLeadership,
-      );
+    const joining = new AbortController();
+    this.#joining = joining;
+    const waitSignal = signal ? AbortSignal.any([signal, joining.signal]) : joining.signal;
+    try {
+      // Before any lease or write: a duplicate is refused without leaving a trace.
+      await this.#awaitOwnId(waitSignal);
+      this.#idCleared = true;
+      this.#joinedAt = this.config.clock.wallNow();
+      this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
+      if (this.config.initialLeadership > 0) {
+        this.#eligibilityTimer = this.config.clock.setTimeout(
+          () => this.#kick(),
+          this.config.initialLeadership,
+        );
+      }
+      // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
+      // (hundreds of nodes starting in one busy process) must not outlive its own lease.
+      this.#scheduleHeartbeat();
+      for (;;) {
+        await abortable(this.#reconcile(), signal);
+        if (this.#lastError) throw this.#lastError;
+        await abortable(this.#awaitMirror(this.#writeFloor), signal);
+        if (!this.#idConflict) break;
+        // A node with our id wrote its record between our look and our write: judge it the same way.
+        await this.#awaitOwnId(waitSignal);
+      }
+    } finally {
+      this.#joining = undefined;
     }
-    // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
-    // (hundreds of nodes starting in one busy process) must not outlive its own lease.
-    this.#scheduleHeartbeat();
-    await abortable(this.#reconcile(), signal);
-    if (this.#lastError) throw this.#lastError;
-    await abortable(this.#awaitMirror(this.#writeFloor), signal);
+  }
+
+  /**
+   * Waits while another lease holds our member record: rejects with `NodeIdInUseError` if that
+   * lease is kept alive (a running duplicate), resolves once it is gone (our own crashed previous
+   * incarnation, whose lease runs out about one TTL after its crash).
+   */
+  #awaitOwnId(signal: AbortSignal): Promise<void> {
+    const mirror = this.#mirror;
+    if (!mirror) return Promise.reject(new ElectionStoppedError(this.nodeId));
+    const waiting = awaitRelease(
+      {
+        nodeId: this.nodeId,
+        memberKey: this.#keys.memberKey(this.nodeId),
+        mirror,
+        client: this.client,
+        caller: this.#caller,
+        clock: this.config.clock,
+        pollIntervalMs: this.config.heartbeatInterval,
+        isReleased: (entry) => this.#standing(entry).kind !== 'held',
+      },
+      signal,
+    );
+    // An in-flight request ends at its own deadline; the caller hears of the abort at once.
+    return abortable(waiting, signal);
+  }
+
+  #standing(entry: MirrorEntry | undefined): RecordStanding {
+    return standingOf(entry, this.#session?.id, this.#retiredLeaseIds, this.#wantedRecord());
+  }
+
+  #wantedRecord(): string {
+    return encodeMember({
+      address: this.config.nodeAddress,
+      metadata: this.config.metadata,
+      joinedAt: this.#joinedAt.toISOString(),
+      health: this.healthy ? 'healthy' : 'unhealthy',
+    });
   }
 
   protected async onStop(): Promise<void> {
+    this.#joining?.abort(new ElectionStoppedError(this.nodeId, 'stopped while waiting for its node id'));
+    this.#idCleared = false;
     this.config.clock.clearTimeout(this.#heartbeatTimer);
     this.config.clock.clearTimeout(this.#eligibilityTimer);
     await this.#reconciling?.catch(() => {});
@@ -267,6 +338,8 @@ export class EtcdElection extends BaseElection {
     this.#mirror = undefined;
     this.#writeFloor = 0;
     this.#requeue = false;
+    this.#idConflict = undefined;
+    this.#retiredLeaseIds.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
       this.#client.close();
       this.#client = undefined;
@@ -280,6 +353,12 @@ export class EtcdElection extends BaseElection {
   }
 
   protected backendLiveness(): Liveness {
+    const conflict = this.#idConflict;
+    if (conflict) {
+      return notLive(
+        `${NodeIdInUseError.describe(conflict.nodeId, conflict.holder)}: this node stands aside until the id is free`,
+      );
+    }
     const session = this.#session;
     const member = session && this.#mirror?.get(this.#keys.memberKey(this.nodeId));
     return sessionLiveness(session, this.#leaseWasLost, member?.lease);
@@ -358,6 +437,7 @@ export class EtcdElection extends BaseElection {
     else if (!session.valid) lossReason = 'deadline';
     else if (!this.healthy) lossReason = 'unhealthy';
     else if (this.#requeue) lossReason = 'resigned';
+    else if (this.#idConflict) lossReason = 'lease_lost';
     else if (mirror) {
       const campaignKey = session.campaignKey;
       const own = mirror.get(campaignKey);
@@ -386,6 +466,7 @@ export class EtcdElection extends BaseElection {
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
     this.interruptDrain('lease_lost');
+    this.#retiredLeaseIds.add(session.id);
     session.orphan();
     this.#session = undefined;
     this.#leaseWasLost = true;
@@ -400,7 +481,7 @@ export class EtcdElection extends BaseElection {
 
   /** Starts a reconcile in the background; failures are recorded and retried on the next heartbeat. */
   #kick(): void {
-    if (this.running) this.#reconcile().catch(() => {});
+    if (this.running && this.#idCleared) this.#reconcile().catch(() => {});
   }
 
   /** Serialized: one reconcile at a time; a request during one runs another right after it. */
@@ -443,24 +524,12 @@ export class EtcdElection extends BaseElection {
     // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
     if (!mirror || mirror.revision < this.#writeFloor || !this.running) return;
 
-    const memberKey = this.#keys.memberKey(this.nodeId);
-    const record = encodeMember({
-      address: this.config.nodeAddress,
-      metadata: this.config.metadata,
-      joinedAt: this.#joinedAt.toISOString(),
-      health: this.healthy ? 'healthy' : 'unhealthy',
-    });
-    const member = mirror.get(memberKey);
-    if (!member || member.lease !== session.id || member.value !== record) {
-      const response = await this.#caller.call('publish the member record', (options) =>
-        this.client.kv.put({ key: bytes(memberKey), value: bytes(record), lease: session.id }, options),
-      );
-      this.#raiseWriteFloor(response.header.revision);
-    }
+    const holdsRecord = await this.#publishRecord(mirror, session);
 
     const campaignKey = session.campaignKey;
     const campaign = mirror.get(campaignKey);
-    const eligible = this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
+    // A node that does not hold its member record is not a member, so it does not campaign either.
+    const eligible = holdsRecord && this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
     if (campaign && (this.#requeue || !eligible)) {
       const response = await this.#caller.call('withdraw the candidacy', (options) =>
         this.client.kv.deleteRange({ key: bytes(campaignKey) }, options),
@@ -484,6 +553,55 @@ export class EtcdElection extends BaseElection {
       );
       this.#raiseWriteFloor(response.header.revision);
     }
+  }
+
+  /**
+   * Makes the member record say what we want, on our lease, without ever overwriting a record that
+   * another live lease holds. Returns whether we hold it.
+   */
+  async #publishRecord(mirror: PrefixMirror, session: LeaseSession): Promise<boolean> {
+    const memberKey = this.#keys.memberKey(this.nodeId);
+    const wanted = this.#wantedRecord();
+    let entry = mirror.get(memberKey);
+    // Twice at most: a write that lost a race reads the winner, and only a record deleted in between
+    // (a late view of a gone lease) is worth a second try.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const standing = this.#standing(entry);
+      if (standing.kind === 'held') {
+        this.#onIdTaken(standing.entry);
+        return false;
+      }
+      this.#idConflict = undefined;
+      if (standing.kind === 'ours' && standing.current) return true;
+      const expected =
+        standing.kind === 'free' ? { modRevision: standing.modRevision } : { onLease: session.id };
+      const response = await this.#caller.call('publish the member record', (options) =>
+        this.client.kv.txn(recordWrite(memberKey, wanted, session.id, expected), options),
+      );
+      if (response.succeeded) {
+        this.#raiseWriteFloor(response.header.revision);
+        return true;
+      }
+      const current = response.responses[0]?.response_range?.kvs[0];
+      entry = current ? toEntry(current) : undefined;
+      // Judge the next pass from a view that has seen the record as it is now.
+      if (entry) this.#raiseWriteFloor(String(entry.modRevision));
+    }
+    return false;
+  }
+
+  /**
+   * Another live lease holds our record (it was deleted while we ran, and a node with our id took
+   * it). Fighting over it would flip it back and forth: we stop leading and campaigning, say so in
+   * `liveness`, and claim the record again once it is free.
+   */
+  #onIdTaken(entry: MirrorEntry): void {
+    if (this.#idConflict?.holder.leaseId === entry.lease) return;
+    this.#idConflict = new NodeIdInUseError(this.nodeId, holderOf(this.nodeId, entry));
+    // Local first: stop acting as leader before the campaign key is withdrawn.
+    this.#evaluateLeadership();
+    this.#publishLeader();
+    this.livenessMayHaveChanged();
   }
 
   #raiseWriteFloor(revision: string): void {

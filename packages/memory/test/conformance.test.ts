@@ -23,6 +23,12 @@ describeConformance('memory', async () => {
       nodes.push(election);
       return election;
     },
+    crashedHolder: async (nodeId, address) => {
+      hub.join(
+        { id: nodeId, address, healthy: true, electionTimeout: 300, initialLeadership: 0 },
+        Symbol(nodeId),
+      );
+    },
     settle: (promise) => clock.settle(promise),
     cleanup: async () => {
       await Promise.all(nodes.map((election) => election.stop()));
