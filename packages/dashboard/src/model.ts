@@ -148,7 +148,10 @@ export class DashboardModel {
         : before.changedAt === undefined
           ? undefined
           : Date.parse(before.changedAt);
-    const member = toWireMember(change.node, changedAt);
+    const fresh = toWireMember(change.node, changedAt);
+    // The lease read may know of a later keepalive than the change event does: keep the latest.
+    const member =
+      before && before.lastSeen > fresh.lastSeen ? { ...fresh, lastSeen: before.lastSeen } : fresh;
     this.#members.set(member.id, member);
     this.#publish({ kind: 'members', upserts: [member], removals: [] });
   }

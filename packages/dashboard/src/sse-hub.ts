@@ -83,13 +83,15 @@ export class SseHub {
       this.#clients.delete(client);
       return;
     }
-    client.write(frame);
-    this.#sent++;
+    // What is still unsent from earlier events decides: one large event alone (a big snapshot) is fine.
     if (client.writableLength > this.#options.maxBufferedBytes) {
       this.#dropped++;
       this.#clients.delete(client);
       client.destroy();
+      return;
     }
+    client.write(frame);
+    this.#sent++;
   }
 
   #scheduleHeartbeat(): void {

@@ -92,7 +92,7 @@ function renderOverview(state, now) {
     const led = currentLeadership(state, now);
     setText(
       detail,
-      `term ${state.leader.term}${led ? ` · leading for ${led.atLeast ? 'at least ' : ''}${duration(led.forMs)}` : ''}`,
+      `term ${state.leader.term}${led ? ` · leading for ${led.mark}${duration(led.forMs)}` : ''}`,
     );
   }
   const counts = countStates(state);

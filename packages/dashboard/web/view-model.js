@@ -181,7 +181,8 @@ export function currentLeadership(state, now) {
   const leadership = state.timeline.get(state.leader.term);
   if (!leadership) return undefined;
   const since = Date.parse(leadership.start.at);
-  return { leadership, forMs: now - since, atLeast: leadership.start.accuracy === 'before' };
+  const mark = { observed: '', estimated: '~', before: 'at least ' }[leadership.start.accuracy];
+  return { leadership, forMs: now - since, mark };
 }
 
 /**
