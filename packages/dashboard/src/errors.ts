@@ -12,7 +12,7 @@ export class DashboardExposedError extends ZtapError {
     super(
       DashboardExposedError.code,
       `listening on ${host} would show the cluster to anyone who can reach this machine: ` +
-        'give a token (--token, or ZTAP_DASHBOARD_TOKEN) or listen on 127.0.0.1',
+        'give it a token or listen on 127.0.0.1',
     );
     this.host = host;
   }

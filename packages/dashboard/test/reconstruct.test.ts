@@ -27,7 +27,7 @@ class Script {
     return this;
   }
 
-  join(node: string, lease: string, joinedAt: string, health = 'healthy') {
+  join(node: string, joinedAt: string, health = 'healthy') {
     return (revision: number): HistoryEvent =>
       this.#put(
         `${keys.membersPrefix}${node}`,
@@ -85,8 +85,8 @@ class Script {
 describe('leadershipsFromHistory', () => {
   it('orders leaderships by the lowest live campaign key, with exact terms and revisions', () => {
     const s = new Script();
-    s.at(s.join('a', '1', '2026-01-01T00:00:00Z'), s.campaign('a', '1')) // 2: a leads, term 2
-      .at(s.join('b', '2', '2026-01-01T00:00:10Z'), s.campaign('b', '2')) // 3: b queues
+    s.at(s.join('a', '2026-01-01T00:00:00Z'), s.campaign('a', '1')) // 2: a leads, term 2
+      .at(s.join('b', '2026-01-01T00:00:10Z'), s.campaign('b', '2')) // 3: b queues
       .at(s.withdraw('1'), s.leave('a')) // 4: a's lease revoked: b leads from 4
       .at(s.campaign('c', '3')); // 5: c queues behind b
     const { leaderships } = leadershipsFromHistory(s.history(), keys);
@@ -105,7 +105,7 @@ describe('leadershipsFromHistory', () => {
 
   it('tells a resignation (member stays healthy) from an unhealthy step-down', () => {
     const s = new Script();
-    s.at(s.join('a', '1', '2026-01-01T00:00:00Z'), s.campaign('a', '1')) // 2
+    s.at(s.join('a', '2026-01-01T00:00:00Z'), s.campaign('a', '1')) // 2
       .at(s.withdraw('1')) // 3: a resigns, no leader
       .at(s.campaign('a', '1b')) // 4: a campaigns again: term 4
       .at(s.health('a', 'unhealthy')) // 5
@@ -141,7 +141,7 @@ describe('leadershipsFromHistory', () => {
 
   it('collects wall-time anchors from member creations and policy writes only', () => {
     const s = new Script();
-    s.at(s.join('a', '1', '2026-01-01T00:00:00Z'), s.campaign('a', '1')) // 2
+    s.at(s.join('a', '2026-01-01T00:00:00Z'), s.campaign('a', '1')) // 2
       .at(s.health('a', 'unhealthy')) // 3: an update, not a creation: no anchor
       .at(s.policy('p', '2026-01-01T00:01:00Z')); // 4
     const { anchors } = leadershipsFromHistory(s.history(), keys);

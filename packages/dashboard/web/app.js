@@ -12,11 +12,22 @@ import {
   emptyState,
   isStale,
   stateFromSnapshot,
+  WINDOWS,
 } from './view-model.js';
 
 /** @import { PageState } from './view-model.js' */
 
 let state = emptyState();
+let chartWindow = WINDOWS[0] ?? { ms: 3_600_000, tickMs: 600_000, title: 'last hour' };
+for (const button of document.querySelectorAll('[data-window]')) {
+  button.addEventListener('click', () => {
+    chartWindow = WINDOWS[Number(button.getAttribute('data-window'))] ?? chartWindow;
+    for (const other of document.querySelectorAll('[data-window]'))
+      other.setAttribute('aria-pressed', String(other === button));
+    setText(byId('window-title'), chartWindow.title);
+    schedule();
+  });
+}
 let scheduled = false;
 const members = new MembersTable(schedule);
 const policies = new PoliciesView();
@@ -35,7 +46,7 @@ function render(state, now) {
   setText(byId('prefix'), state.prefix);
   renderConnection(state);
   renderOverview(state, now);
-  renderChart(state, now);
+  renderChart(state, now, chartWindow);
   renderTimelineRows(state);
   members.render(state, now);
   policies.render(state);

@@ -31,7 +31,7 @@ export class PoliciesView {
     const policies = [...state.policies.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     const rows = policies.map((policy) => {
       const button = h('button', { text: policy.name, attributes: { type: 'button' } });
-      button.addEventListener('click', () => void this.select(policy.name));
+      button.addEventListener('click', () => void this.select(policy.name, policy.version));
       return h('tr', { attributes: { 'aria-current': String(policy.name === this.#selected) } }, [
         h('td', {}, [button]),
         h('td', { text: String(policy.version) }),
@@ -44,18 +44,22 @@ export class PoliciesView {
     byId('policy-rows').replaceChildren(...rows);
     const current = this.#selected && state.policies.get(this.#selected);
     if (this.#selected && !current) byId('policy-detail').hidden = true;
-    else if (current && current.version !== this.#shownVersion) void this.select(current.name);
+    // A new version was written while it is shown: show that one.
+    else if (current && current.version !== this.#shownVersion)
+      void this.select(current.name, current.version);
   }
 
-  /** @param {string} name */
-  async select(name) {
+  /** @param {string} name @param {number} [version] the latest version, when known */
+  async select(name, version) {
     this.#selected = name;
+    this.#shownVersion = version;
     const detail = byId('policy-detail');
     detail.hidden = false;
     setText(byId('policy-title'), name);
     try {
       /** @type {WirePolicyVersion[]} */
       const versions = await getJson(`api/policies/${encodeURIComponent(name)}/versions`);
+      if (this.#selected !== name) return;
       this.#shownVersion = versions[0]?.version;
       const options = () =>
         versions.map((version) =>
@@ -66,8 +70,9 @@ export class PoliciesView {
         );
       this.#from.replaceChildren(...options());
       this.#to.replaceChildren(...options());
+      // Show what the latest write changed; pick the same version twice to read a whole document.
       this.#to.value = String(versions[0]?.version ?? '');
-      this.#from.value = String(versions[0]?.version ?? '');
+      this.#from.value = String((versions[1] ?? versions[0])?.version ?? '');
       await this.#showSelection();
     } catch (error) {
       setText(byId('policy-document'), `Could not read ${name}: ${/** @type {Error} */ (error).message}`);

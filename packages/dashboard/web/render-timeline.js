@@ -7,11 +7,17 @@ const WIDTH = 1000;
 const BAR_Y = 8;
 const BAR_HEIGHT = 30;
 
-/** Draws the last hour as one bar: a colour per leader, red where there was none, faded where times are estimated. */
-export function renderChart(/** @type {PageState} */ state, /** @type {number} */ now) {
-  const { segments, gaps, ticks } = chartGeometry(state, now);
+/**
+ * Draws the window as one bar: a colour per leader, red where there was none, faded where times are
+ * estimated. Tick labels are HTML under the bar, so they keep their shape at any width.
+ * @param {PageState} state
+ * @param {number} now
+ * @param {{ ms: number, tickMs: number }} window
+ */
+export function renderChart(state, now, window) {
+  const { segments, gaps, ticks } = chartGeometry(state, now, window.ms, window.tickMs);
   const chart = svg('svg', {
-    viewBox: `0 0 ${WIDTH} 62`,
+    viewBox: `0 0 ${WIDTH} 46`,
     preserveAspectRatio: 'none',
     role: 'img',
     'aria-label': chartLabel(state),
@@ -32,12 +38,6 @@ export function renderChart(/** @type {PageState} */ state, /** @type {number} *
     title.textContent = `${segment.leadership.nodeId}, term ${segment.leadership.term}, from ${timeLabel(segment.leadership.start)}${segment.leadership.end ? ` to ${timeLabel(segment.leadership.end)}` : ''}`;
     rect.append(title);
     chart.append(rect);
-    if ((segment.x1 - segment.x0) * WIDTH > 60) {
-      const label = svg('text', { x: segment.x0 * WIDTH + 4, y: BAR_Y + 19 });
-      label.textContent = segment.leadership.nodeId;
-      label.setAttribute('class', 'on-bar');
-      chart.append(label);
-    }
   }
   for (const gap of gaps) {
     chart.append(
@@ -50,7 +50,7 @@ export function renderChart(/** @type {PageState} */ state, /** @type {number} *
       }),
     );
   }
-  for (const tick of ticks) {
+  for (const tick of ticks)
     chart.append(
       svg('line', {
         x1: tick.x * WIDTH,
@@ -60,15 +60,27 @@ export function renderChart(/** @type {PageState} */ state, /** @type {number} *
         class: 'axis',
       }),
     );
-    const label = svg('text', {
-      x: Math.min(WIDTH - 2, Math.max(2, tick.x * WIDTH)),
-      y: 60,
-      'text-anchor': tick.x <= 0 ? 'start' : tick.x >= 1 ? 'end' : 'middle',
-    });
-    label.textContent = tick.label;
-    chart.append(label);
-  }
-  byId('chart').replaceChildren(chart);
+  const labels = h(
+    'div',
+    { className: 'ticks', attributes: { 'aria-hidden': 'true' } },
+    ticks.map((tick) => {
+      const label = h('span', { text: tick.label });
+      label.style.left = `${tick.x * 100}%`;
+      return label;
+    }),
+  );
+  const names = h(
+    'div',
+    { className: 'bar-labels', attributes: { 'aria-hidden': 'true' } },
+    segments
+      .filter((segment) => segment.x1 - segment.x0 > 0.08)
+      .map((segment) => {
+        const label = h('span', { text: segment.leadership.nodeId });
+        label.style.left = `${segment.x0 * 100}%`;
+        return label;
+      }),
+  );
+  byId('chart').replaceChildren(chart, names, labels);
 }
 
 /** @param {PageState} state */

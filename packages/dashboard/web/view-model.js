@@ -3,8 +3,14 @@
 
 /** How long a member that changed state stays marked as recently changed. */
 export const RECENT_MS = 60_000;
-/** The timeline chart's window. */
+/** The timeline chart's window: the last hour by default; the page can zoom to the last 10 or 1 minutes. */
 export const WINDOW_MS = 3_600_000;
+/** The windows the page offers, with their tick spacing and label. */
+export const WINDOWS = [
+  { ms: 3_600_000, tickMs: 600_000, label: '1 h', title: 'last hour' },
+  { ms: 600_000, tickMs: 120_000, label: '10 min', title: 'last 10 minutes' },
+  { ms: 60_000, tickMs: 10_000, label: '1 min', title: 'last minute' },
+];
 
 /**
  * @typedef {object} PageState
@@ -216,14 +222,16 @@ export function timelineRows(state) {
  */
 
 /**
- * Where each leadership and each leaderless gap lies in the last hour, as fractions of the width.
+ * Where each leadership and each leaderless gap lies in the window ending now, as fractions of the width.
  * @param {PageState} state
  * @param {number} now
+ * @param {number} [windowMs]
+ * @param {number} [tickMs]
  * @returns {{ segments: ChartSegment[], gaps: { x0: number, x1: number }[], ticks: { x: number, label: string }[] }}
  */
-export function chartGeometry(state, now) {
-  const start = now - WINDOW_MS;
-  const x = (/** @type {number} */ time) => Math.min(1, Math.max(0, (time - start) / WINDOW_MS));
+export function chartGeometry(state, now, windowMs = WINDOW_MS, tickMs = 600_000) {
+  const start = now - windowMs;
+  const x = (/** @type {number} */ time) => Math.min(1, Math.max(0, (time - start) / windowMs));
   const ordered = [...state.timeline.values()].sort((a, b) => a.term - b.term);
   /** @type {ChartSegment[]} */
   const segments = [];
@@ -247,9 +255,9 @@ export function chartGeometry(state, now) {
   if (previousEnd !== undefined && !state.leader && previousEnd < now)
     gaps.push({ x0: x(previousEnd), x1: 1 });
   const ticks = [];
-  for (let minutes = 60; minutes >= 0; minutes -= 10) {
-    const time = now - minutes * 60_000;
-    ticks.push({ x: x(time), label: minutes === 0 ? 'now' : `-${minutes}m` });
+  for (let ago = windowMs; ago >= 0; ago -= tickMs) {
+    const label = ago === 0 ? 'now' : ago % 60_000 === 0 ? `-${ago / 60_000}m` : `-${ago / 1000}s`;
+    ticks.push({ x: x(now - ago), label });
   }
   return { segments, gaps: gaps.filter((gap) => gap.x1 > gap.x0), ticks };
 }

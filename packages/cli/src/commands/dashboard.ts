@@ -56,7 +56,7 @@ on the command line.`,
       } catch (error) {
         if (isDashboardExposedError(error))
           throw new UsageError(
-            `--listen ${local.listen}: ${error.message.replace('give a token (--token', 'add --token (')}`,
+            `--listen ${local.listen}: listening on ${error.host} would show the cluster to anyone who can reach this machine: add --token (or ZTAP_DASHBOARD_TOKEN) or listen on 127.0.0.1`,
           );
         throw error;
       }
