@@ -80,7 +80,7 @@ export interface WirePolicySummary {
   readonly updatedAt: string;
 }
 
-/** One region of a multi-region deployment (the extension point; see {@link RegionsView}). */
+/** One region of a multi-region deployment (the extension point; see {@link WireRegions}). */
 export interface WireRegion {
   readonly name: string;
   readonly leader?: string;
