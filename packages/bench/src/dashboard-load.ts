@@ -96,12 +96,16 @@ const client = new Etcd3({ hosts: [endpoint] });
 const candidates: EtcdElection[] = [];
 try {
   console.log(`== ${MEMBERS} members, ${TABS} tabs, ${CHANGES} changes; etcd ${endpoint}`);
-  const leases = Array.from({ length: Math.ceil(MEMBERS / 100) }, () => client.lease(10, { autoKeepAlive: true }));
+  const leases = Array.from({ length: Math.ceil(MEMBERS / 100) }, () =>
+    client.lease(10, { autoKeepAlive: true }),
+  );
   const ids = Array.from({ length: MEMBERS }, (_, index) => `m-${index}`);
   for (let start = 0; start < ids.length; start += 100) {
     const lease = leases[start / 100] as ReturnType<typeof client.lease>;
     await Promise.all(
-      ids.slice(start, start + 100).map((id) => lease.put(`${PREFIX}members/${id}`).value(record(id, 'm0')).exec()),
+      ids
+        .slice(start, start + 100)
+        .map((id) => lease.put(`${PREFIX}members/${id}`).value(record(id, 'm0')).exec()),
     );
   }
   for (const id of ['candidate-1', 'candidate-2', 'candidate-3']) {
@@ -118,7 +122,18 @@ try {
 
   const dashboard = spawn(
     process.execPath,
-    ['--conditions=@ztap/source', BIN, '--endpoints', endpoint, '--cluster', CLUSTER, '--json', 'dashboard', '--listen', '127.0.0.1:0'],
+    [
+      '--conditions=@ztap/source',
+      BIN,
+      '--endpoints',
+      endpoint,
+      '--cluster',
+      CLUSTER,
+      '--json',
+      'dashboard',
+      '--listen',
+      '127.0.0.1:0',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
   );
   let url = '';
@@ -132,20 +147,27 @@ try {
   const pid = dashboard.pid as number;
   const snapshotReady = async () => {
     for (;;) {
-      const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as { members: unknown[]; history: { state: string } };
+      const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as {
+        members: unknown[];
+        history: { state: string };
+      };
       if (snapshot.members.length >= MEMBERS && snapshot.history.state === 'done') return;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };
   const loadStarted = performance.now();
   await snapshotReady();
-  console.log(`dashboard loaded ${MEMBERS} members and the history in ${Math.round(performance.now() - loadStarted)} ms`);
+  console.log(
+    `dashboard loaded ${MEMBERS} members and the history in ${Math.round(performance.now() - loadStarted)} ms`,
+  );
   const idle = usage(pid);
 
   const tabs = Array.from({ length: TABS }, () => new Tab(`${url}events`));
   const connectStarted = performance.now();
   await Promise.all(tabs.map((tab) => tab.until('m0')));
-  console.log(`${TABS} tabs got their snapshot (${MEMBERS} members) in ${Math.round(performance.now() - connectStarted)} ms`);
+  console.log(
+    `${TABS} tabs got their snapshot (${MEMBERS} members) in ${Math.round(performance.now() - connectStarted)} ms`,
+  );
   const withTabs = usage(pid);
 
   // Steady changes: one member's record at a time; each must reach every tab.
@@ -187,16 +209,24 @@ try {
   lags.sort((a, b) => a - b);
   lastTabLags.sort((a, b) => a - b);
   console.log('');
-  console.log(`event lag, etcd write → delta read by a tab (${lags.length} samples: ${CHANGES} changes × ${TABS} tabs)`);
-  console.log(`  median ${ms(percentile(lags, 50))}  p99 ${ms(percentile(lags, 99))}  max ${ms(Math.max(...lags))}`);
-  console.log(`  slowest tab per change: median ${ms(percentile(lastTabLags, 50))}  p99 ${ms(percentile(lastTabLags, 99))}`);
+  console.log(
+    `event lag, etcd write → delta read by a tab (${lags.length} samples: ${CHANGES} changes × ${TABS} tabs)`,
+  );
+  console.log(
+    `  median ${ms(percentile(lags, 50))}  p99 ${ms(percentile(lags, 99))}  max ${ms(Math.max(...lags))}`,
+  );
+  console.log(
+    `  slowest tab per change: median ${ms(percentile(lastTabLags, 50))}  p99 ${ms(percentile(lastTabLags, 99))}`,
+  );
   console.log(
     `steady changes: ${((after.cpuSeconds - before.cpuSeconds) / (steadyMs / 1000)).toFixed(2)} CPU cores over ${Math.round(steadyMs)} ms`,
   );
   console.log(
     `burst of ${MEMBERS} member writes: every tab had the last one after ${Math.round(burstMs)} ms; dashboard CPU ${(burstAfter.cpuSeconds - burstBefore.cpuSeconds).toFixed(2)} s`,
   );
-  console.log(`RSS: idle ${idle.rssMiB.toFixed(0)} MiB, with ${TABS} tabs ${withTabs.rssMiB.toFixed(0)} MiB, after the burst ${burstAfter.rssMiB.toFixed(0)} MiB`);
+  console.log(
+    `RSS: idle ${idle.rssMiB.toFixed(0)} MiB, with ${TABS} tabs ${withTabs.rssMiB.toFixed(0)} MiB, after the burst ${burstAfter.rssMiB.toFixed(0)} MiB`,
+  );
   console.log(`tabs dropped for falling behind: ${dropped}`);
   dashboard.kill('SIGTERM');
   await new Promise((resolve) => dashboard.once('exit', resolve));
