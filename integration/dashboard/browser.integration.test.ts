@@ -206,6 +206,13 @@ describe('the dashboard in Chromium', () => {
     }
   });
 
+  it('refuses a token too short to keep anyone out, in one line', async () => {
+    const result = await ztap(['--endpoints', etcd.endpoints.join(','), 'dashboard', '--token', 'short']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^ztap: --token must be at least 16 characters without spaces/);
+    expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
   it('refuses to listen beyond loopback without a token, in one line', async () => {
     const result = await ztap([
       '--endpoints',
