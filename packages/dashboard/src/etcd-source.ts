@@ -4,7 +4,13 @@
  * and only for reading: there is no put, txn, delete or lease grant anywhere in this package.
  */
 import type { ClusterStateChange, Policy, PolicyUpdate } from '@ztap/cluster';
-import { type EtcdClusterClient, policyFrom, toEntry, translateEtcdError } from '@ztap/cluster-etcd';
+import {
+  type EtcdClusterClient,
+  policyFrom,
+  prefixRangeEnd,
+  toEntry,
+  translateEtcdError,
+} from '@ztap/cluster-etcd';
 import type { IKeyValue, IRangeRequest, IWatchResponse } from 'etcd3';
 
 /** One change to a key under the cluster prefix, from etcd's revision history. */
@@ -67,18 +73,6 @@ const WATCH_BATCH_MAX_REVISIONS = 1000;
 
 const bytes = (text: string) => Buffer.from(text);
 
-/** The smallest key after every key with `prefix`: etcd's range end for a prefix. */
-function rangeEnd(prefix: string): Buffer {
-  const end = Buffer.from(prefix);
-  for (let index = end.length - 1; index >= 0; index--) {
-    if ((end[index] as number) < 0xff) {
-      end[index] = (end[index] as number) + 1;
-      return end.subarray(0, index + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
-
 const historyKey = (kv: IKeyValue): HistoryKey => {
   const entry = toEntry(kv);
   return {
@@ -127,7 +121,7 @@ export class EtcdSource implements ClusterSource {
   async probe(signal: AbortSignal): Promise<number> {
     const response = await this.#range('reach etcd', signal, {
       key: bytes(this.keys.prefix),
-      range_end: rangeEnd(this.keys.prefix),
+      range_end: prefixRangeEnd(this.keys.prefix),
       count_only: true,
     });
     return Number(response.header.revision);
@@ -135,7 +129,7 @@ export class EtcdSource implements ClusterSource {
 
   async history(signal: AbortSignal): Promise<PrefixHistory> {
     const prefix = this.keys.prefix;
-    const whole = { key: bytes(prefix), range_end: rangeEnd(prefix) };
+    const whole = { key: bytes(prefix), range_end: prefixRangeEnd(prefix) };
     const now = await this.#range('read the cluster', signal, whole);
     const toRevision = Number(now.header.revision);
     const oldestRevision = await this.#oldestRevision(toRevision, signal);

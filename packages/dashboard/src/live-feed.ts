@@ -74,28 +74,20 @@ export class LiveFeed {
     });
   }
 
-  async #followCluster(): Promise<void> {
+  /**
+   * Reads `open()`'s stream item by item for as long as the feed runs; when it fails (etcd unreachable
+   * at start, a watcher that fell behind), reports it and opens a fresh one after a pause.
+   * `reopened` runs before each stream after the first.
+   */
+  async #follow<T>(
+    open: () => AsyncIterable<T>,
+    apply: (item: T) => void,
+    reopened?: () => void,
+  ): Promise<void> {
     for (let attempt = 0; !this.#signal.aborted; attempt++) {
-      if (attempt > 0) this.#model.resetMembers();
-      // A (re)started watch begins with the whole picture, delivered in one go: it is over once the
-      // event loop has turned after its first item.
-      let initial = true;
-      let settling = false;
+      if (attempt > 0) reopened?.();
       try {
-        for await (const change of this.#source.changes(this.#signal)) {
-          if (!settling) {
-            settling = true;
-            setImmediate(() => {
-              initial = false;
-            });
-          }
-          this.#model.applyChange(change, initial);
-          // Why it ended shows in the rest of the same etcd batch (did the member record go too?).
-          if (change.type === 'leader_lost' && change.term !== undefined) {
-            const term = change.term;
-            setImmediate(() => this.#model.settleEndReason(term));
-          }
-        }
+        for await (const item of open()) apply(item);
       } catch (error) {
         if (this.#signal.aborted) return;
         this.#options.onError?.(error);
@@ -104,20 +96,44 @@ export class LiveFeed {
     }
   }
 
-  async #followPolicies(): Promise<void> {
-    while (!this.#signal.aborted) {
-      try {
-        for await (const update of this.#source.policyUpdates(this.#signal)) {
-          if (update.type === 'snapshot') this.#model.applyPolicies(update.policies, [], true);
-          else if (update.type === 'updated') this.#model.applyPolicies([update.policy], [], false);
-          else this.#model.applyPolicies([], [update.name], false);
+  #followCluster(): Promise<void> {
+    // A (re)started watch begins with the whole picture, delivered in one go: it is over once the
+    // event loop has turned after its first item.
+    let initial = true;
+    let settling = false;
+    return this.#follow(
+      () => {
+        initial = true;
+        settling = false;
+        return this.#source.changes(this.#signal);
+      },
+      (change) => {
+        if (!settling) {
+          settling = true;
+          setImmediate(() => {
+            initial = false;
+          });
         }
-      } catch (error) {
-        if (this.#signal.aborted) return;
-        this.#options.onError?.(error);
-      }
-      await this.#pause(this.#options.retryDelayMs);
-    }
+        this.#model.applyChange(change, initial);
+        // Why it ended shows in the rest of the same etcd batch (did the member record go too?).
+        if (change.type === 'leader_lost' && change.term !== undefined) {
+          const term = change.term;
+          setImmediate(() => this.#model.settleEndReason(term));
+        }
+      },
+      () => this.#model.resetMembers(),
+    );
+  }
+
+  #followPolicies(): Promise<void> {
+    return this.#follow(
+      () => this.#source.policyUpdates(this.#signal),
+      (update) => {
+        if (update.type === 'snapshot') this.#model.applyPolicies(update.policies, [], true);
+        else if (update.type === 'updated') this.#model.applyPolicies([update.policy], [], false);
+        else this.#model.applyPolicies([], [update.name], false);
+      },
+    );
   }
 
   async #probe(): Promise<void> {
