@@ -164,7 +164,8 @@ export class LiveFeed {
   }
 
   async #readHistory(): Promise<void> {
-    while (!this.#signal.aborted) {
+    // The replay is the costliest read: a failing one is retried ever more slowly, up to twice a minute.
+    for (let delay = this.#options.retryDelayMs; !this.#signal.aborted; delay = Math.min(30_000, delay * 2)) {
       try {
         const readAt = this.#options.clock.wallNow().getTime();
         const history = await this.#source.history(this.#signal);
@@ -182,7 +183,7 @@ export class LiveFeed {
         if (this.#signal.aborted) return;
         this.#model.setHistory({ state: 'failed', detail: messageOf(error) });
       }
-      await this.#pause(this.#options.retryDelayMs);
+      await this.#pause(delay);
     }
   }
 

@@ -118,6 +118,22 @@ describe('LiveFeed', () => {
     expect(model.timeline.map((l) => [l.term, l.nodeId, l.end?.revision])).toEqual([[2, 'old', 5]]);
   });
 
+  it('says why the history could not be read, and retries ever more slowly until it can', async () => {
+    const source = new ScriptedSource();
+    source.historyFailures = 2;
+    const { clock, model } = startFeed(source);
+    await flushAsyncWork();
+    expect(model.snapshot().history).toEqual({
+      state: 'failed',
+      detail: 'etcd denied permission to replay history',
+    });
+    await clock.advance(1000); // the second read fails too; the next waits 2 s
+    await clock.advance(1000);
+    expect(model.snapshot().history.state).toBe('failed');
+    await clock.advance(1000);
+    expect(model.snapshot().history).toEqual({ state: 'done', oldestRevision: 1, toRevision: 1 });
+  });
+
   it('shows regions when it is given a region source', async () => {
     const source = new ScriptedSource();
     const view: WireRegions = {

@@ -71,7 +71,14 @@ export class ScriptedSource implements ClusterSource {
     return 1;
   }
 
+  /** How many history reads fail before one succeeds. */
+  historyFailures = 0;
+
   async history(): Promise<PrefixHistory> {
+    if (this.historyFailures > 0) {
+      this.historyFailures--;
+      throw new Error('etcd denied permission to replay history');
+    }
     return this.historyResult;
   }
 
