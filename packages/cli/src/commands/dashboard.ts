@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { isValidationError } from '@ztap/cluster';
-import { assertSafeListen, createDashboard, isDashboardExposedError } from '@ztap/cluster-dashboard';
 import type { Command } from 'commander';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
@@ -48,6 +47,10 @@ or send "Authorization: Bearer <token>". ZTAP_DASHBOARD_TOKEN sets the token wit
 on the command line.`,
     )
     .action(async (local: DashboardCommandOptions, command: Command) => {
+      // Loaded here, not at startup: every other command would pay for it.
+      const { assertSafeListen, createDashboard, isDashboardExposedError } = await import(
+        '@ztap/cluster-dashboard'
+      );
       const globals = command.optsWithGlobals<GlobalOptions>();
       const listen = parseListen(local.listen);
       const token = tokenFrom(local.token, io);
