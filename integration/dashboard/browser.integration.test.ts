@@ -178,19 +178,20 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   });
 
-  it('requires the token when it has one: a 401 page without it, the page with it', async () => {
-    const guarded = new DashboardProcess(etcd.endpoints, cluster, ['--token'], {
-      ZTAP_DASHBOARD_TOKEN: TOKEN,
-    });
+  it('requires the token when it has one: a 401 page without it, the page through the printed link', async () => {
+    // A bare --token without ZTAP_DASHBOARD_TOKEN makes one up and prints the link that carries it.
+    const guarded = new DashboardProcess(etcd.endpoints, cluster, ['--token']);
     try {
+      const link = await guarded.url();
+      const token = new URL(link).searchParams.get('token') ?? '';
+      expect(token.length).toBeGreaterThanOrEqual(16);
       const base = await guarded.base();
-      expect(await guarded.url()).not.toContain(TOKEN); // a token from the environment is not printed
       const context = await browser.newContext();
       const page = await context.newPage();
       const denied = await page.goto(base);
       expect(denied?.status()).toBe(401);
       await waitForText(page, 'h1', 'This dashboard needs its token');
-      await page.goto(`${base}?token=${TOKEN}`);
+      await page.goto(link);
       expect(new URL(page.url()).search).toBe('');
       await page
         .locator('#leader')
@@ -198,9 +199,23 @@ describe('the dashboard in Chromium', () => {
         .waitFor();
       const [cookie] = await context.cookies();
       expect(cookie).toMatchObject({ name: 'ztap_dashboard_session', httpOnly: true, sameSite: 'Strict' });
-      expect(cookie?.value).not.toContain(TOKEN);
-      expect(await page.content()).not.toContain(TOKEN);
+      expect(cookie?.value).not.toContain(token);
+      expect(await page.content()).not.toContain(token);
       await context.close();
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('does not print a token it was given in ZTAP_DASHBOARD_TOKEN, and requires it', async () => {
+    const guarded = new DashboardProcess(etcd.endpoints, cluster, [], { ZTAP_DASHBOARD_TOKEN: TOKEN });
+    try {
+      const url = await guarded.url();
+      expect(url).not.toContain(TOKEN);
+      expect((await fetch(url)).status).toBe(401);
+      const snapshot = await fetch(`${url}api/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(snapshot.status).toBe(200);
+      expect(await snapshot.text()).not.toContain(TOKEN);
     } finally {
       await guarded.stop();
     }
