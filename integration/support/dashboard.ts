@@ -85,7 +85,7 @@ export function testNode(
     endpoints: [...endpoints],
     cluster,
     nodeId,
-    nodeAddress: `127.0.0.1:${9000 + nodeId.length}`,
+    nodeAddress: `127.0.0.1:${9000 + (nodeId.codePointAt(nodeId.length - 1) ?? 0)}`,
     heartbeatInterval: 500,
     electionTimeout: 2000,
     initialLeadership: 0,
