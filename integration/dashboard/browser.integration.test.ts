@@ -24,7 +24,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
 }
 
-describe('the dashboard in Chromium', () => {
+describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
   const cluster = uniqueCluster('dashboard');
   let etcd: EtcdHandle;
   let member: EtcdMember;

@@ -52,7 +52,7 @@ function startNodes(
 const historyDone = (dashboard: Dashboard) =>
   eventually(() => dashboard.snapshot().history.state === 'done', 20_000, 'the history to be read');
 
-describe('the dashboard on etcd', () => {
+describe('the dashboard on etcd', { timeout: 60_000 }, () => {
   const etcd = useEtcd();
 
   it('reconstructs leader changes that happened before it started, with terms and how they ended', async () => {
@@ -158,7 +158,7 @@ describe('the dashboard on etcd', () => {
   });
 });
 
-describe('the dashboard with a read-only etcd user', () => {
+describe('the dashboard with a read-only etcd user', { timeout: 60_000 }, () => {
   let etcd: EtcdHandle;
   const cluster = 'rbac';
   const { root, viewer } = RBAC_USERS;
