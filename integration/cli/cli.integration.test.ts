@@ -4,7 +4,7 @@
 
 import { TcpProxy } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import { eventually, memberRecord, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { etcdctl } from '../support/etcdctl.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
 
@@ -24,18 +24,21 @@ function start(args: string[]): ZtapProcess {
   return process;
 }
 
+/** `ztap agent` in `cluster` with fast timings and JSON lines. */
+const agentArgs = (cluster: string, id: string, address: string, extra: string[] = []) => [
+  ...target(cluster),
+  '--json',
+  'agent',
+  '--id',
+  id,
+  '--address',
+  address,
+  ...fastNode,
+  ...extra,
+];
+
 function agent(cluster: string, id: string, extra: string[] = []): ZtapProcess {
-  return start([
-    ...target(cluster),
-    '--json',
-    'agent',
-    '--id',
-    id,
-    '--address',
-    `127.0.0.1:${9000 + running.length}`,
-    ...fastNode,
-    ...extra,
-  ]);
+  return start(agentArgs(cluster, id, `127.0.0.1:${9000 + running.length}`, extra));
 }
 
 describe('ztap cluster join / list / leave', () => {
@@ -286,4 +289,104 @@ describe('ztap run', () => {
     expect(result.code).toBe(7);
     expect(result.stdout).toContain('ran');
   });
+});
+
+describe('one node id, one node', () => {
+  const refusal = (id: string, holder: string) =>
+    new RegExp(
+      `^ztap: node id "${id}" is in use by a running node at ${holder.replaceAll('.', '\\.')} ` +
+        '\\(since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\); pick another --id, or stop that node first\\n$',
+    );
+
+  it('a second agent with a running agent’s id exits 1 with one line; the first keeps leading at its address', async () => {
+    const cluster = uniqueCluster('cli-dup');
+    const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9101'));
+    const led = await within(first.json<{ event: string; term: number }>((line) => line.event === 'leader'));
+
+    const second = await ztap(agentArgs(cluster, 'node-1', '127.0.0.1:9102'));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(refusal('node-1', '127.0.0.1:9101'));
+
+    const list = JSON.parse((await ztap([...target(cluster), '--json', 'cluster', 'list'])).stdout);
+    expect(list).toMatchObject({
+      leader: 'node-1',
+      term: led.term,
+      nodes: [{ id: 'node-1', address: '127.0.0.1:9101', state: 'healthy', role: 'leader' }],
+    });
+    expect(first.lines.items.map((line) => JSON.parse(line).event)).not.toContain('follower');
+  }, 20_000);
+
+  it('ztap run with a running agent’s id exits 1 with the same line and never starts its command', async () => {
+    const cluster = uniqueCluster('cli-dup-run');
+    const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9103'));
+    await within(first.json((line) => line.event === 'started'));
+    const run = await ztap([
+      ...target(cluster),
+      'run',
+      '--id',
+      'node-1',
+      ...fastNode,
+      '--',
+      'sh',
+      '-c',
+      'echo ran',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(refusal('node-1', '127.0.0.1:9103'));
+    expect(run.stdout).not.toContain('ran');
+  }, 20_000);
+
+  it('an agent SIGKILLed and restarted at once joins once its old lease has expired, and leads again', async () => {
+    const cluster = uniqueCluster('cli-restart');
+    const args = agentArgs(cluster, 'node-1', '127.0.0.1:9104');
+    const crashed = start(args);
+    await within(crashed.json((line) => line.event === 'leader'));
+    const member = await etcd.client.kv.range({
+      key: Buffer.from(`/ztap/clusters/${cluster}/members/node-1`),
+    });
+    const oldLease = String(member.kvs[0]?.lease);
+    await crashed.kill();
+
+    const restarted = start(args);
+    await within(restarted.json((line) => line.event === 'started'));
+    const old = await etcd.client.leaseClient.leaseTimeToLive({ ID: oldLease });
+    expect(Number(old.TTL)).toBe(-1);
+    await within(restarted.json((line) => line.event === 'leader'));
+    const list = JSON.parse((await ztap([...target(cluster), '--json', 'cluster', 'list'])).stdout);
+    expect(list).toMatchObject({ leader: 'node-1', nodes: [{ id: 'node-1', state: 'healthy' }] });
+  }, 20_000);
+
+  it('an agent whose record another live node takes logs why it is unhealthy, answers 503, and leads again once the id is free', async () => {
+    const cluster = uniqueCluster('cli-taken');
+    const first = start(agentArgs(cluster, 'node-1', '127.0.0.1:9105', ['--listen', '0']));
+    await within(first.json((line) => line.event === 'leader'));
+    const { port } = await within(
+      first.json<{ event: string; port: number }>((line) => line.event === 'listening'),
+    );
+    const usurper = etcd.client.lease(2, { autoKeepAlive: true });
+    await usurper.grant();
+    const record = memberRecord({ address: '127.0.0.1:9106', joinedAt: new Date().toISOString() });
+    await usurper.put(`/ztap/clusters/${cluster}/members/node-1`).value(record);
+
+    const standingAside =
+      /^node id "node-1" is in use by a running node at 127\.0\.0\.1:9106 \(since [\dT:-]+Z\): this node stands aside until the id is free$/;
+    await within(
+      first.json<{ event: string; reason: string }>(
+        (line) => line.event === 'unhealthy' && standingAside.test(line.reason),
+      ),
+    );
+    await within(first.json((line) => line.event === 'follower' && line.reason === 'lease_lost'));
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({
+      status: 'unhealthy',
+      reason: expect.stringMatching(standingAside),
+    });
+
+    await usurper.revoke();
+    const leading = (lines: readonly string[]) => lines.filter((line) => JSON.parse(line).event === 'leader');
+    await within(first.lines.until((lines) => leading(lines).length === 2, 'node-1 to lead again'));
+    await within(first.json((line) => line.event === 'healthy'));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  }, 20_000);
 });

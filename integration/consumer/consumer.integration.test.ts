@@ -89,6 +89,7 @@ const README_OUTPUT: Readonly<Record<string, RegExp>> = {
     /^node-1 leads with fencing token 1 - node-2 sees node-1\nnode-2 leads with fencing token 2$/,
   '@ztap/cluster-etcd': /^ran the leader-only job with term \d+$/,
   '@ztap/cluster-metrics': /^ztap_cluster_is_leader\{node="node-1"\} 1$/,
+  '@ztap/cluster-dashboard': /^dashboard of \/ztap\/clusters\/payments\/$/,
 };
 
 describe('the packed packages, installed with npm outside the workspace', () => {

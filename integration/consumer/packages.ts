@@ -131,13 +131,18 @@ const ALLOWED = [
   /^CHANGELOG\.md$/,
   /^dist\/(?:[\w-]+\/)*[\w-]+\.(?:js|js\.map|d\.ts|d\.ts\.map)$/,
   /^src\/(?:[\w-]+\/)*[\w-]+\.ts$/,
+  // The dashboard's page: static files its handler serves, flat in web/.
+  /^web\/[\w-]+\.(?:html|css|js)$/,
 ];
 const TEST_FILE = /(?:^|\/)(?:test|tests|__tests__|fixtures)\/|\.(?:test|spec)\.[jt]s$/;
 const SECRET =
   /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----|\/\/registry\.npmjs\.org\/:_authToken|npm_[A-Za-z0-9]{36}/;
 const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'];
-/** Specifiers in `import ... from '...'`, `import '...'`, `export ... from '...'` and `import('...')`. */
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
+/**
+ * Specifiers in `import ... from '...'`, `import '...'`, `export ... from '...'` and `import('...')`;
+ * not the string `'from'` itself (a query parameter's name, say).
+ */
+const SPECIFIER = /(?:(?<!['"\w$.])from\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
 /** Block comments and whole-line comments, which JSDoc prose like `from "x"` must not count as imports. */
 const COMMENTS = /\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm;
 

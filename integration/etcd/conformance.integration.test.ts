@@ -1,7 +1,7 @@
 import { createEtcdClient, EtcdElection } from '@ztap/cluster-etcd';
 import { describeConformance } from '@ztap/testkit';
 import type { Etcd3 } from 'etcd3';
-import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import { plantCrashedNode, testNodeOptions, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 
 const etcd = useEtcd();
 
@@ -31,19 +31,21 @@ describeConformance('etcd', async () => {
           return lease;
         });
       };
+      const { endpoints: _endpoints, ...nodeOptions } = testNodeOptions(etcd, nodeId, cluster);
       const election = new EtcdElection({
-        nodeId,
-        nodeAddress: options.address ?? '127.0.0.1:9090',
+        ...nodeOptions,
+        ...(options.address ? { nodeAddress: options.address } : {}),
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
-        client,
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
-        cluster,
+        client,
         ...timing,
-        initialLeadership: 0,
       });
       nodes.push(election);
       return election;
+    },
+    crashedHolder: async (nodeId, address) => {
+      await plantCrashedNode(etcd.client, prefix, nodeId, address);
     },
     settle: (promise) => within(promise),
     leftovers: async (nodeId) => {

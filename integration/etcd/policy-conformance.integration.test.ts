@@ -1,6 +1,6 @@
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import { describePolicyConformance } from '@ztap/testkit';
-import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import { testNodeOptions, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 
 const etcd = useEtcd();
 
@@ -9,13 +9,7 @@ describePolicyConformance('etcd', async () => {
   const elections: EtcdElection[] = [];
   const node = async (nodeId: string, healthy: boolean) => {
     const election = new EtcdElection({
-      nodeId,
-      nodeAddress: '127.0.0.1:9090',
-      endpoints: etcd.endpoints,
-      cluster,
-      heartbeatInterval: 200,
-      electionTimeout: 2000,
-      initialLeadership: 0,
+      ...testNodeOptions(etcd, nodeId, cluster),
       healthCheck: () => healthy,
     });
     elections.push(election);

@@ -1,3 +1,4 @@
+import type { EtcdElectionOptions } from '@ztap/cluster-etcd';
 import { confirmEtcdHandle, type EtcdHandle, startEtcd } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
@@ -39,6 +40,62 @@ export function useEtcd(): SharedEtcd {
     await shared.handle?.stop();
   });
   return shared;
+}
+
+/** The lease TTL of test nodes: etcd's minimum that ZTAP accepts, so crashes are noticed fast. */
+export const TEST_TTL_SECONDS = 2;
+
+/** A node of `cluster` on the test's etcd with fast timings (heartbeat 200 ms, TTL 2 s, leads at once). */
+export function testNodeOptions(
+  etcd: Pick<SharedEtcd, 'endpoints'>,
+  nodeId: string,
+  cluster: string,
+): EtcdElectionOptions {
+  return {
+    nodeId,
+    nodeAddress: '127.0.0.1:9090',
+    endpoints: etcd.endpoints,
+    cluster,
+    heartbeatInterval: 200,
+    electionTimeout: TEST_TTL_SECONDS * 1000,
+    initialLeadership: 0,
+  };
+}
+
+/**
+ * Leaves what a node that crashed a moment ago leaves: its member record (at `address`) and campaign
+ * key on a lease of the test TTL that nobody renews. Returns the lease id.
+ */
+export async function plantCrashedNode(
+  client: Etcd3,
+  prefix: string,
+  nodeId: string,
+  address: string,
+): Promise<string> {
+  const leaseId = String((await client.leaseClient.leaseGrant({ TTL: TEST_TTL_SECONDS })).ID);
+  const record = memberRecord({ address, joinedAt: new Date().toISOString(), health: 'healthy' });
+  await client.put(`${prefix}members/${nodeId}`).value(record).lease(leaseId).exec();
+  await client
+    .put(`${prefix}election/${BigInt(leaseId).toString(16)}`)
+    .value(nodeId)
+    .lease(leaseId)
+    .exec();
+  return leaseId;
+}
+
+/** A member record as a node stores it (the JSON docs/architecture.md describes). */
+export function memberRecord(record: {
+  address: string;
+  joinedAt: string;
+  metadata?: Record<string, string>;
+  health?: 'healthy' | 'unhealthy';
+}): string {
+  return JSON.stringify({
+    address: record.address,
+    metadata: record.metadata ?? {},
+    joinedAt: record.joinedAt,
+    ...(record.health ? { health: record.health } : {}),
+  });
 }
 
 /** Waits for `promise`, failing with a clear message after `ms` instead of hanging the run. */

@@ -1,9 +1,11 @@
 import {
   isElectionStoppedError,
   isNodeExistsError,
+  isNodeIdInUseError,
   isNodeNotFoundError,
   isValidationError,
   isZtapError,
+  NodeIdInUseError,
 } from '@ztap/cluster';
 import { CommanderError } from 'commander';
 
@@ -42,6 +44,14 @@ export function describeFailure(error: unknown): { message: string; exitCode: nu
     return { message: oneLine((error as Error).message), exitCode: EXIT.usage };
   }
   if (error instanceof CliFailure) return { message: oneLine(error.message), exitCode: error.exitCode };
+  // The library says "node id"; on the command line the id is --id.
+  if (isNodeIdInUseError(error)) {
+    const conflict = NodeIdInUseError.describe(error.nodeId, error.holder);
+    return {
+      message: oneLine(`${conflict}; pick another --id, or stop that node first`),
+      exitCode: EXIT.failure,
+    };
+  }
   if (
     isNodeExistsError(error) ||
     isNodeNotFoundError(error) ||

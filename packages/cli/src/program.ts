@@ -3,6 +3,7 @@ import { DEFAULT_ENDPOINTS } from '@ztap/cluster-etcd';
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
+import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { describeFailure, EXIT } from './errors.ts';
@@ -62,6 +63,7 @@ Examples:
   $ ztap cluster list                         every node with its state, role and metadata
   $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 8080
   $ ztap run --id cron-1 -- ./nightly-report.sh
+  $ ztap dashboard                            a live web view on http://127.0.0.1:8080/
 
 Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denied, no leader, ...),
 2 usage error (bad arguments, invalid id/address/metadata). Docs: docs/cli.md`,
@@ -70,6 +72,7 @@ Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denie
   registerPolicyCommands(program, io);
   registerAgentCommand(program, io);
   registerRunCommand(program, io, outcome);
+  registerDashboardCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

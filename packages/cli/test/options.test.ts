@@ -1,5 +1,5 @@
 import { connectionFrom, describeFailure, EXIT, parseDuration, parseMetadata, UsageError } from '@ztap/cli';
-import { NodeNotFoundError, ValidationError } from '@ztap/cluster';
+import { NodeIdInUseError, NodeNotFoundError, ValidationError } from '@ztap/cluster';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parseListen } from '../src/commands/agent.ts';
@@ -115,6 +115,20 @@ describe('exit codes', () => {
     expect(describeFailure(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toEqual({
       message: '',
       exitCode: 0,
+    });
+  });
+
+  it('a node id in use is one line naming the id, the holder and the --id to change', () => {
+    const error = new NodeIdInUseError('node-1', {
+      address: '10.0.0.7:9090',
+      since: new Date('2026-11-30T10:01:02.345Z'),
+      leaseId: '7587899257662724113',
+    });
+    expect(describeFailure(error)).toEqual({
+      message:
+        'node id "node-1" is in use by a running node at 10.0.0.7:9090 (since 2026-11-30T10:01:02Z); ' +
+        'pick another --id, or stop that node first',
+      exitCode: EXIT.failure,
     });
   });
 });

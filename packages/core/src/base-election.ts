@@ -319,7 +319,8 @@ export abstract class BaseElection implements LeaderElection {
       await this.onStart(signal);
       signal?.throwIfAborted();
     } catch (error) {
-      await this.#shutdown();
+      // stop() may be what ended the start: then this shares its shutdown instead of running another.
+      await this.stop();
       throw error;
     }
     this.#lifecycle = 'running';

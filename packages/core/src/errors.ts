@@ -55,6 +55,50 @@ export class NodeExistsError extends ZtapError {
 export const isNodeExistsError = (error: unknown): error is NodeExistsError =>
   hasErrorCode(error, NodeExistsError.code);
 
+/** Who holds a node id: what its member record says. */
+export interface NodeIdHolder {
+  /** The address the holding node advertises. */
+  readonly address: string;
+  /** When the holding node joined (from its record); absent when the record does not say. */
+  readonly since?: Date;
+  /** On etcd: the holder's lease (decimal, like `EtcdElection.leaseId`). */
+  readonly leaseId?: string;
+}
+
+/** A time as messages show it: ISO 8601 in UTC, to the second. */
+const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * `start()` was refused: another running node holds this node id (its member record is on a live
+ * lease that is being renewed). Two nodes with one id would overwrite each other's record; pick
+ * another id, or stop the other node first. A node restarted after a crash is not refused: it waits
+ * (at most one lease TTL) for its predecessor's claim to lapse.
+ */
+export class NodeIdInUseError extends ZtapError {
+  static readonly code = 'ZTAP_NODE_ID_IN_USE';
+  readonly nodeId: string;
+  readonly holder: NodeIdHolder;
+
+  constructor(nodeId: string, holder: NodeIdHolder, options?: ErrorOptions) {
+    super(
+      NodeIdInUseError.code,
+      `${NodeIdInUseError.describe(nodeId, holder)}; pick another node id, or stop that node first`,
+      options,
+    );
+    this.nodeId = nodeId;
+    this.holder = holder;
+  }
+
+  /** The conflict without the remedy, e.g. `node id "n1" is in use by a running node at 10.0.0.7:9090 (since 2026-11-30T10:01:02Z)`. */
+  static describe(nodeId: string, holder: NodeIdHolder): string {
+    const since =
+      holder.since && !Number.isNaN(holder.since.getTime()) ? ` (since ${isoSeconds(holder.since)})` : '';
+    return `node id ${JSON.stringify(nodeId)} is in use by a running node at ${holder.address}${since}`;
+  }
+}
+export const isNodeIdInUseError = (error: unknown): error is NodeIdInUseError =>
+  hasErrorCode(error, NodeIdInUseError.code);
+
 /** `deregisterNode` was given an id that is not a member of the cluster. */
 export class NodeNotFoundError extends ZtapError {
   static readonly code = 'ZTAP_NODE_NOT_FOUND';
@@ -78,7 +122,10 @@ export type LeadershipLossReason =
   | 'superseded'
   /** The application health check failed. */
   | 'unhealthy'
-  /** The lease or campaign key is gone (expired, revoked, deleted by an operator). */
+  /**
+   * The lease or campaign key is gone (expired, revoked, deleted by an operator), or another live
+   * node took this node's id while its member record was gone.
+   */
   | 'lease_lost'
   /** No keepalive succeeded in time: stepped down before the server could expire the lease. */
   | 'deadline';

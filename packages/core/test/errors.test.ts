@@ -5,11 +5,13 @@ import {
   isLeadershipLostError,
   isLeaderWorkError,
   isNodeExistsError,
+  isNodeIdInUseError,
   isValidationError,
   isZtapError,
   LeadershipLostError,
   LeaderWorkError,
   NodeExistsError,
+  NodeIdInUseError,
   ValidationError,
 } from '../src/index.ts';
 
@@ -55,5 +57,27 @@ describe('errors', () => {
       message:
         'leader work failed under term 9: the invoice service answered 500; this node resigned so another can take over',
     });
+  });
+
+  it('a node id in use names the id, the holder and the remedy; "since" only when the record says', () => {
+    const error = new NodeIdInUseError('node-1', {
+      address: '10.0.0.7:9090',
+      since: new Date('2026-11-30T10:01:02.999Z'),
+      leaseId: '42',
+    });
+    expect(error).toMatchObject({
+      name: 'NodeIdInUseError',
+      code: 'ZTAP_NODE_ID_IN_USE',
+      nodeId: 'node-1',
+      holder: { address: '10.0.0.7:9090', leaseId: '42' },
+      message:
+        'node id "node-1" is in use by a running node at 10.0.0.7:9090 (since 2026-11-30T10:01:02Z); ' +
+        'pick another node id, or stop that node first',
+    });
+    expect(isNodeIdInUseError(error)).toBe(true);
+    expect(isNodeExistsError(error)).toBe(false);
+    expect(new NodeIdInUseError('n', { address: 'h:1' }).message).toBe(
+      'node id "n" is in use by a running node at h:1; pick another node id, or stop that node first',
+    );
   });
 });

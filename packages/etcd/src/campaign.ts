@@ -11,7 +11,9 @@
  *    what the node wants — its member record current and its campaign key present while it is an
  *    eligible candidate, absent otherwise. The campaign key is created only if absent
  *    (`create_revision == 0`), never overwritten: a retry after a lost answer must not move the node
- *    back in the queue. A join is a lease grant plus this one transaction.
+ *    back in the queue. The record is written only under the compare of member-claim.ts (one node id,
+ *    one node): as judged, or on our own lease; a node whose record another live lease holds writes
+ *    neither and does not campaign. A join is a lease grant plus this one transaction.
  * 3. **Who leads** ({@link decide}): at revision R the live campaign key with the lowest create
  *    revision leads, and its create revision is the term (fencing token). Any key created later has
  *    a higher create revision, so a key that is first at R stays first until it is deleted: deciding
@@ -27,6 +29,12 @@
  */
 import type { LeadershipLossReason } from '@ztap/cluster';
 import type { ICompare, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
+import {
+  type RecordExpectation,
+  type RecordStanding,
+  recordCompare,
+  recordExpectation,
+} from './member-claim.ts';
 
 /** A key as etcd (or the mirror of it) holds it: text, with the revisions the recipe needs. */
 export interface StoredKey {
@@ -71,63 +79,58 @@ export interface Wanted {
 
 /** The writes that make etcd match what the node wants; `undefined` when it already does. */
 export interface Writes {
-  /** Put the member record (on the node's lease). */
-  readonly record: boolean;
+  /** Put the member record (on the node's lease) if it is still as expected; undefined: leave it. */
+  readonly record: RecordExpectation | undefined;
   /** Create the campaign key if absent, delete it, or leave it. */
   readonly campaign: 'create' | 'withdraw' | 'keep';
 }
 
 /**
- * Compares what the view shows of the node's own keys with what it wants. A campaign key that must
- * be re-queued is withdrawn now and created again by the next plan (a new key: a new place at the
- * end of the queue, and a new term).
+ * Compares what the view shows of the node's own keys with what it wants. `record` is how the node
+ * stands toward its member record (see member-claim.ts): a node that does not hold it is not a
+ * member, so it writes nothing there and does not campaign either. A campaign key that must be
+ * re-queued is withdrawn now and created again by the next plan (a new key: a new place at the end
+ * of the queue, and a new term).
  */
 export function planWrites(
-  own: { readonly member: StoredKey | undefined; readonly campaign: StoredKey | undefined },
+  record: RecordStanding,
+  campaign: StoredKey | undefined,
   wanted: Wanted,
 ): Writes | undefined {
-  const { member, campaign } = own;
-  const record = !member || member.lease !== wanted.leaseId || member.value !== wanted.record;
+  const write = recordExpectation(record, wanted.leaseId);
+  const eligible = wanted.eligible && record.kind !== 'held';
   let action: Writes['campaign'] = 'keep';
-  if (campaign && (wanted.requeue || !wanted.eligible)) action = 'withdraw';
-  else if (!campaign && wanted.eligible) action = 'create';
-  return record || action !== 'keep' ? { record, campaign: action } : undefined;
+  if (campaign && (wanted.requeue || !eligible)) action = 'withdraw';
+  else if (!campaign && eligible) action = 'create';
+  return write || action !== 'keep' ? { record: write, campaign: action } : undefined;
 }
 
 /**
- * The one transaction for {@link Writes}. Creating the campaign key is guarded by
- * `create_revision == 0`; the record is written in either branch, so a campaign key that already
- * exists (an earlier attempt committed but its answer was lost) costs nothing more than a no-op.
+ * The one transaction for {@link Writes}, flat: its compares are the record's (as expected) and,
+ * when campaigning, `create_revision == 0` for the campaign key, so all its writes commit together or
+ * none does. The failure branch reads the record: the caller learns at once whether it lost the
+ * record to another node, and judges again from there (a campaign key that exists already — an
+ * earlier attempt committed but its answer was lost — is seen by the next plan, which keeps it).
  */
 export function writeTxn(writes: Writes, wanted: Wanted): ITxnRequest {
-  const record: IRequestOp[] = writes.record
-    ? [{ request_put: { key: bytes(wanted.memberKey), value: bytes(wanted.record), lease: wanted.leaseId } }]
-    : [];
+  const memberKey = bytes(wanted.memberKey);
   const campaignKey = bytes(wanted.campaignKey);
-  switch (writes.campaign) {
-    case 'create':
-      return {
-        compare: [{ key: campaignKey, target: 'Create', result: 'Equal', create_revision: '0' }],
-        success: [
-          ...record,
-          { request_put: { key: campaignKey, value: bytes(wanted.nodeId), lease: wanted.leaseId } },
-        ],
-        failure: record,
-      };
-    case 'withdraw':
-      return {
-        compare: [],
-        success: [...record, { request_delete_range: { key: campaignKey } }],
-        failure: [],
-      };
-    case 'keep':
-      return { compare: [], success: record, failure: [] };
+  const compare: ICompare[] = writes.record ? [recordCompare(wanted.memberKey, writes.record)] : [];
+  const success: IRequestOp[] = writes.record
+    ? [{ request_put: { key: memberKey, value: bytes(wanted.record), lease: wanted.leaseId } }]
+    : [];
+  if (writes.campaign === 'create') {
+    compare.push({ key: campaignKey, target: 'Create', result: 'Equal', create_revision: '0' });
+    success.push({ request_put: { key: campaignKey, value: bytes(wanted.nodeId), lease: wanted.leaseId } });
+  } else if (writes.campaign === 'withdraw') {
+    success.push({ request_delete_range: { key: campaignKey } });
   }
+  return { compare, success, failure: [{ request_range: { key: memberKey } }] };
 }
 
 // ---- 3. who leads --------------------------------------------------------------------------------
 
-/** What the node knows locally about its lease, its health and its wishes. */
+/** What the node knows locally about its lease, its health, its id and its wishes. */
 export interface LocalStanding {
   /** The lease this node holds, if any. */
   readonly session:
@@ -135,6 +138,8 @@ export interface LocalStanding {
     | undefined;
   readonly healthy: boolean;
   readonly requeue: boolean;
+  /** False while another live node holds this node's id (its member record): it stands aside. */
+  readonly holdsId: boolean;
 }
 
 /** This node leads with `term`, or does not, for `reason`. */
@@ -157,7 +162,7 @@ export function decide(
   if (!session.valid) return { leads: false, reason: 'deadline' };
   if (!local.healthy) return { leads: false, reason: 'unhealthy' };
   if (local.requeue) return { leads: false, reason: 'resigned' };
-  if (!own) return { leads: false, reason: 'lease_lost' };
+  if (!local.holdsId || !own) return { leads: false, reason: 'lease_lost' };
   if (first?.key !== own.key) return { leads: false, reason: 'superseded' };
   return { leads: true, term: own.createRevision, campaignKey: own.key };
 }

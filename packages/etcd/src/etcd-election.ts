@@ -1,14 +1,24 @@
 import {
+  type Clock,
   type ClusterStateChange,
   ElectionStoppedError,
+  type Event,
   FencedWriteError,
   type Liveness,
+  NodeIdInUseError,
   type NodeRegistration,
   type SignalOptions,
   type TimerHandle,
   ValidationError,
 } from '@ztap/cluster';
-import { BaseElection, ElectionView, type LeaderRecord, resolveConfig } from '@ztap/cluster/backend';
+import {
+  BaseElection,
+  ElectionView,
+  EventEmitter,
+  type LeaderRecord,
+  notLive,
+  resolveConfig,
+} from '@ztap/cluster/backend';
 import type { Etcd3, ITxnResponse } from 'etcd3';
 import { abortable, type CallAccount } from './calls.ts';
 import {
@@ -17,6 +27,7 @@ import {
   fenceOutcome,
   type GuardedTxn,
   planWrites,
+  type StoredKey,
   type Wanted,
   type Writes,
   writeTxn,
@@ -35,6 +46,8 @@ import { isEtcdLeaseLostError } from './errors.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
 import { sessionLiveness } from './liveness.ts';
+import { awaitRelease, holderOf, type RecordStanding, standingOf } from './member-claim.ts';
+import { toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 
 /** What this package's other parts need of an election (not exported from the package). */
@@ -51,6 +64,12 @@ const internals = new WeakMap<EtcdElection, ElectionInternals>();
 /** The internals of `election`, for the policy sync that shares its context. */
 export function internalsOf(election: EtcdElection): ElectionInternals {
   return internals.get(election) as ElectionInternals;
+}
+
+/** A keepalive succeeded and moved this node's step-down deadline forward. */
+export interface LeaseRenewal {
+  /** The new step-down deadline, in monotonic ms on the election's clock (the `clock` option). */
+  readonly validUntilMs: number;
 }
 
 /** What one run (start to stop) of an election holds. */
@@ -77,6 +96,10 @@ interface Run {
  * (context.ts); an election holds only its session, its campaign key, its leadership and its
  * watchers. See docs/safety.md for the rules and docs/architecture.md for the layout.
  *
+ * One node id, one node (see member-claim.ts): `start()` refuses an id whose member record another
+ * live, renewed lease holds (`NodeIdInUseError`), waits out the lease of a crashed predecessor, and
+ * the record is only ever written by compare-and-put, never over another live lease.
+ *
  * The constructor validates and does no I/O.
  */
 export class EtcdElection extends BaseElection {
@@ -94,6 +117,11 @@ export class EtcdElection extends BaseElection {
   #eligibleAtMs = 0;
   /** Our campaign key must go and come back at the end of the queue (after resign or a missed deadline). */
   #requeue = false;
+  /**
+   * Counts requests to re-queue: a write planned before the latest one (say, a campaign still in
+   * flight when `resign()` came) must not mark that newer request done.
+   */
+  #requeueRequests = 0;
   /** The revision of our last write: the mirror must reach it before we judge our own keys from it. */
   #writeFloor = 0;
   #reconciling: Promise<void> | undefined;
@@ -105,6 +133,20 @@ export class EtcdElection extends BaseElection {
   #lastError: Error | undefined;
   /** Grant requests still on their way (see `SessionOptions.track`): stop() waits them out. */
   readonly #grants = new Set<Promise<void>>();
+  /** False until start() has made sure no live node holds our id: nothing is granted or written before. */
+  #idCleared = false;
+  /** Set while another live lease holds our member record: we neither write it nor campaign. */
+  #idConflict: NodeIdInUseError | undefined;
+  /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
+  readonly #retiredLeaseIds = new Set<string>();
+  readonly #renewals = new EventEmitter<LeaseRenewal>();
+
+  /**
+   * Fires each time a keepalive moves the step-down deadline forward, leader or not. For supervisors
+   * that must hold the same deadline elsewhere (`ztap run` hands it to the process that guards the
+   * command); a leader should still watch {@link leadershipSignal}, which also ends for other reasons.
+   */
+  readonly onLeaseRenewed: Event<LeaseRenewal> = this.#renewals.event;
 
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
@@ -187,6 +229,22 @@ export class EtcdElection extends BaseElection {
     return super.leadershipSignal;
   }
 
+  /** The clock this election keeps time with: {@link leadershipValidUntil} is on its monotonic scale. */
+  get clock(): Clock {
+    return this.config.clock;
+  }
+
+  /**
+   * While leader, the step-down deadline in monotonic ms on {@link clock}: the send time of the last
+   * successful keepalive + TTL − `stepDownMargin`. Unless a keepalive succeeds first, leadership ends
+   * then at the latest (it may end sooner: deposed, lease revoked, unhealthy). Undefined while not
+   * leader. Read-only telemetry: nothing here extends or shortens leadership.
+   */
+  get leadershipValidUntil(): number | undefined {
+    this.#checkDeadline();
+    return super.isLeader() ? this.#session?.validUntilMs : undefined;
+  }
+
   /**
    * Runs a transaction only while leadership of `term` is current: etcd compares the create revision
    * of this node's campaign key with `term`, so a deposed leader's write fails with a
@@ -244,6 +302,14 @@ export class EtcdElection extends BaseElection {
     this.#run = run;
     const startSignal = signal ? AbortSignal.any([signal, operations.signal]) : operations.signal;
     await this.checkHealth();
+    await context.mirror.start(startSignal);
+    // A starting node shows the cluster before it has its id (its predecessor's record included).
+    const picture = this.#view.attach(context.view.cluster, this.config.clock.wallNow());
+    membership.setWatching(this.watched);
+    if (this.watched) this.publishChanges(picture);
+    // Before any lease or write: a duplicate is refused without leaving a trace.
+    await this.#awaitOwnId(startSignal);
+    this.#idCleared = true;
     this.#joinedAt = this.config.clock.wallNow();
     this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
     if (this.config.initialLeadership > 0) {
@@ -255,16 +321,63 @@ export class EtcdElection extends BaseElection {
     // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
     // (hundreds of nodes starting in one busy process) must not outlive its own lease.
     this.#scheduleHeartbeat();
-    // The first join needs nothing from the view (a new lease has no keys yet: the record is written
-    // and the campaign key created), so the grant and the join transaction go out while the mirror
-    // lists the prefix and opens its watch.
-    const joining = abortable(this.#reconcile(startSignal), signal);
-    await Promise.all([context.mirror.start(startSignal), joining]);
-    const picture = this.#view.attach(context.view.cluster, this.config.clock.wallNow());
-    membership.setWatching(this.watched);
-    if (this.watched) this.publishChanges(picture);
-    if (this.#lastError) throw this.#lastError;
-    await context.mirror.waitFor(this.#writeFloor, this.#etcd.requestTimeout, signal);
+    // The join: a lease grant, then one transaction for the member record and the campaign key.
+    for (;;) {
+      await abortable(this.#reconcile(startSignal), signal);
+      if (this.#lastError) throw this.#lastError;
+      await context.mirror.waitFor(this.#writeFloor, this.#etcd.requestTimeout, signal);
+      if (this.#idConflict) {
+        // A node with our id wrote its record between our look and our write: judge it the same way.
+        await this.#awaitOwnId(startSignal);
+      } else if (this.#holdsOwnRecord()) return;
+    }
+  }
+
+  /**
+   * Waits while another lease holds our member record: rejects with `NodeIdInUseError` if that
+   * lease is kept alive (a running duplicate), resolves once it is gone (our own crashed previous
+   * incarnation, whose lease runs out about one TTL after its crash).
+   */
+  #awaitOwnId(signal: AbortSignal): Promise<void> {
+    const run = this.#run;
+    if (!run) return Promise.reject(new ElectionStoppedError(this.nodeId));
+    const waiting = awaitRelease(
+      {
+        nodeId: this.nodeId,
+        memberKey: this.#keys.memberKey(this.nodeId),
+        mirror: run.context.mirror,
+        client: this.client,
+        caller: run.context.caller,
+        account: this.#account,
+        clock: this.config.clock,
+        pollIntervalMs: this.config.heartbeatInterval,
+        isReleased: (entry) => this.#standing(entry).kind !== 'held',
+      },
+      signal,
+    );
+    // An in-flight request ends at its own deadline; the caller hears of the abort at once.
+    return abortable(waiting, signal);
+  }
+
+  #standing(entry: StoredKey | undefined): RecordStanding {
+    return standingOf(entry, this.#session?.id, this.#retiredLeaseIds, this.#wantedRecord());
+  }
+
+  #holdsOwnRecord(): boolean {
+    const session = this.#session;
+    return (
+      session !== undefined &&
+      this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId))?.lease === session.id
+    );
+  }
+
+  #wantedRecord(): string {
+    return encodeMember({
+      address: this.config.nodeAddress,
+      metadata: this.config.metadata,
+      joinedAt: this.#joinedAt.toISOString(),
+      health: this.healthy ? 'healthy' : 'unhealthy',
+    });
   }
 
   /**
@@ -301,6 +414,9 @@ export class EtcdElection extends BaseElection {
     }
     this.#writeFloor = 0;
     this.#requeue = false;
+    this.#idCleared = false;
+    this.#idConflict = undefined;
+    this.#retiredLeaseIds.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
       this.#client.close();
       this.#client = undefined;
@@ -308,12 +424,18 @@ export class EtcdElection extends BaseElection {
   }
 
   protected async onResign(): Promise<void> {
-    this.#requeue = true;
+    this.#requestRequeue();
     this.#republish();
     await this.#reconcile();
   }
 
   protected backendLiveness(): Liveness {
+    const conflict = this.#idConflict;
+    if (conflict) {
+      return notLive(
+        `${NodeIdInUseError.describe(conflict.nodeId, conflict.holder)}: this node stands aside until the id is free`,
+      );
+    }
     const session = this.#session;
     const member = session && this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId));
     return sessionLiveness(session, this.#leaseWasLost, member?.lease);
@@ -350,7 +472,7 @@ export class EtcdElection extends BaseElection {
     const session = this.#session;
     const campaigns = this.#run?.context.view.campaigns;
     const verdict = decide(
-      { session, healthy: this.healthy, requeue: this.#requeue },
+      { session, healthy: this.healthy, requeue: this.#requeue, holdsId: this.#idConflict === undefined },
       session && campaigns?.get(session.campaignKey),
       campaigns?.first,
     );
@@ -372,7 +494,7 @@ export class EtcdElection extends BaseElection {
   #onDeadline(): void {
     this.livenessMayHaveChanged();
     if (!super.isLeader()) return;
-    this.#requeue = true;
+    this.#requestRequeue();
     this.setLeadership(undefined, 'deadline');
     this.#republish();
     this.#kick();
@@ -381,6 +503,7 @@ export class EtcdElection extends BaseElection {
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
     this.interruptDrain('lease_lost');
+    this.#retiredLeaseIds.add(session.id);
     session.orphan();
     this.#session = undefined;
     this.#leaseWasLost = true;
@@ -396,7 +519,7 @@ export class EtcdElection extends BaseElection {
 
   /** Starts a reconcile in the background; failures are recorded and retried on the next heartbeat. */
   #kick(): void {
-    if (this.running) this.#reconcile().catch(() => {});
+    if (this.running && this.#idCleared) this.#reconcile().catch(() => {});
   }
 
   /** Serialized: one reconcile at a time; a request during one runs another right after it. */
@@ -430,11 +553,12 @@ export class EtcdElection extends BaseElection {
     // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
     if (mirror.revision < this.#writeFloor || !this.running) return;
     const wanted = this.#wanted(session);
-    const writes = planWrites(
-      { member: mirror.get(wanted.memberKey), campaign: mirror.get(wanted.campaignKey) },
-      wanted,
-    );
+    const standing = this.#standing(mirror.get(wanted.memberKey));
+    if (standing.kind === 'held') this.#onIdTaken(standing.entry);
+    else this.#onIdFree();
+    const writes = planWrites(standing, mirror.get(wanted.campaignKey), wanted);
     if (!writes) return;
+    const requeueRequests = this.#requeueRequests;
     let response: ITxnResponse;
     try {
       response = await run.context.caller.call(
@@ -447,8 +571,42 @@ export class EtcdElection extends BaseElection {
       if (isEtcdLeaseLostError(error)) this.#onLeaseLost(session);
       throw error;
     }
-    if (writes.campaign !== 'keep') this.#requeue = false;
+    // Judge again from a view that has seen the store as the transaction found it.
     this.#writeFloor = Math.max(this.#writeFloor, Number(response.header.revision));
+    if (!response.succeeded) {
+      // Lost the record to another node (or our campaign key was there already): see who holds it.
+      const current = response.responses[0]?.response_range?.kvs[0];
+      const entry = current ? toEntry(current) : undefined;
+      if (entry && this.#standing(entry).kind === 'held') this.#onIdTaken(entry);
+      return;
+    }
+    // A withdrawal or a new campaign key served the re-queue planned with it, not one asked for since.
+    if (writes.campaign !== 'keep' && this.#requeueRequests === requeueRequests) this.#requeue = false;
+  }
+
+  #requestRequeue(): void {
+    this.#requeue = true;
+    this.#requeueRequests++;
+  }
+
+  /**
+   * Another live lease holds our record (it was deleted while we ran, and a node with our id took
+   * it). Fighting over it would flip it back and forth: we stop leading and campaigning, say so in
+   * `liveness`, and claim the record again once it is free.
+   */
+  #onIdTaken(entry: StoredKey): void {
+    if (this.#idConflict?.holder.leaseId === entry.lease) return;
+    this.#idConflict = new NodeIdInUseError(this.nodeId, holderOf(this.nodeId, entry));
+    // Local first: stop acting as leader before the campaign key is withdrawn.
+    this.#evaluateLeadership();
+    this.#republish();
+    this.livenessMayHaveChanged();
+  }
+
+  #onIdFree(): void {
+    if (!this.#idConflict) return;
+    this.#idConflict = undefined;
+    this.livenessMayHaveChanged();
   }
 
   #wanted(session: LeaseSession): Wanted {
@@ -456,12 +614,7 @@ export class EtcdElection extends BaseElection {
       nodeId: this.nodeId,
       leaseId: session.id,
       memberKey: this.#keys.memberKey(this.nodeId),
-      record: encodeMember({
-        address: this.config.nodeAddress,
-        metadata: this.config.metadata,
-        joinedAt: this.#joinedAt.toISOString(),
-        health: this.healthy ? 'healthy' : 'unhealthy',
-      }),
+      record: this.#wantedRecord(),
       campaignKey: session.campaignKey,
       eligible: this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs,
       requeue: this.#requeue,
@@ -494,6 +647,7 @@ export class EtcdElection extends BaseElection {
         // (the batch that made it first arrived during the outage): look again now that it is valid.
         onRenewed: () => {
           this.livenessMayHaveChanged();
+          if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
           if (super.isLeader()) return;
           this.#evaluateLeadership();
           this.#republish();

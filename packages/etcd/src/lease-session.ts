@@ -140,6 +140,11 @@ export class LeaseSession {
     return this.#lost;
   }
 
+  /** Monotonic time after which the lease must no longer be relied on (the step-down deadline). */
+  get validUntilMs(): number {
+    return this.#validUntilMs;
+  }
+
   keepAlive(): void {
     if (!this.#lost && !this.#closed) this.#context.keepalives.send(this.id);
   }

@@ -31,7 +31,7 @@ export type PolicyTxn = (
 ) => Promise<ITxnResponse>;
 
 /** Reads a policy from its entry; undefined for a value that is not ours to read. */
-export function policyFrom(entry: StoredKey, keys: KeyLayout): Policy | undefined {
+export function policyFrom(entry: StoredKey, keys: { readonly policiesPrefix: string }): Policy | undefined {
   try {
     const stored = JSON.parse(entry.value) as Partial<StoredPolicy>;
     if (typeof stored.document !== 'string') return undefined;

@@ -14,6 +14,7 @@ import {
   type Wanted,
   writeTxn,
 } from '../src/campaign.ts';
+import type { RecordStanding } from '../src/member-claim.ts';
 
 const entry = (key: string, createRevision: number, extra: Partial<StoredKey> = {}): StoredKey => ({
   key,
@@ -45,71 +46,84 @@ describe('campaign keys', () => {
 });
 
 describe('planWrites', () => {
-  const record = (extra: Partial<StoredKey> = {}) =>
-    entry('/c/members/n1', 3, { value: '{"address":"a:1"}', ...extra });
   const campaign = entry('/c/election/7', 4);
+  const absent: RecordStanding = { kind: 'free', modRevision: 0 };
+  const current: RecordStanding = { kind: 'ours', current: true };
+  const held: RecordStanding = { kind: 'held', entry: entry('/c/members/n1', 3, { lease: '99' }) };
 
-  it('joins with the record and the campaign key together', () => {
-    expect(planWrites({ member: undefined, campaign: undefined }, wanted())).toEqual({
-      record: true,
+  it('joins with the record (claimed only if still absent) and the campaign key together', () => {
+    expect(planWrites(absent, undefined, wanted())).toEqual({
+      record: { modRevision: 0 },
       campaign: 'create',
     });
   });
 
   it('writes nothing when etcd already holds what the node wants', () => {
-    expect(planWrites({ member: record(), campaign }, wanted())).toBeUndefined();
-    expect(
-      planWrites({ member: record(), campaign: undefined }, wanted({ eligible: false })),
-    ).toBeUndefined();
+    expect(planWrites(current, campaign, wanted())).toBeUndefined();
+    expect(planWrites(current, undefined, wanted({ eligible: false }))).toBeUndefined();
   });
 
-  it('rewrites a record that changed or hangs on another lease', () => {
-    expect(planWrites({ member: record({ value: '{}' }), campaign }, wanted())).toEqual({
-      record: true,
+  it('rewrites its own record on its own lease, and claims a free one as it was seen', () => {
+    expect(planWrites({ kind: 'ours', current: false }, campaign, wanted())).toEqual({
+      record: { onLease: '7' },
       campaign: 'keep',
     });
-    expect(planWrites({ member: record({ lease: '0' }), campaign }, wanted())).toEqual({
-      record: true,
+    expect(planWrites({ kind: 'free', modRevision: 12 }, campaign, wanted())).toEqual({
+      record: { modRevision: 12 },
       campaign: 'keep',
     });
+  });
+
+  it('leaves a record another live node holds alone, and does not campaign (withdraws if it did)', () => {
+    expect(planWrites(held, undefined, wanted())).toBeUndefined();
+    expect(planWrites(held, campaign, wanted())).toEqual({ record: undefined, campaign: 'withdraw' });
   });
 
   it('withdraws the key of a node that is not eligible or must re-queue, and campaigns once eligible', () => {
-    expect(planWrites({ member: record(), campaign }, wanted({ eligible: false }))).toEqual({
-      record: false,
+    expect(planWrites(current, campaign, wanted({ eligible: false }))).toEqual({
+      record: undefined,
       campaign: 'withdraw',
     });
-    expect(planWrites({ member: record(), campaign }, wanted({ requeue: true }))).toEqual({
-      record: false,
+    expect(planWrites(current, campaign, wanted({ requeue: true }))).toEqual({
+      record: undefined,
       campaign: 'withdraw',
     });
-    expect(planWrites({ member: record(), campaign: undefined }, wanted({ requeue: true }))).toEqual({
-      record: false,
+    expect(planWrites(current, undefined, wanted({ requeue: true }))).toEqual({
+      record: undefined,
       campaign: 'create',
     });
   });
 });
 
 describe('writeTxn', () => {
-  it('creates the campaign key only if absent, and writes the record either way', () => {
-    const txn = writeTxn({ record: true, campaign: 'create' }, wanted());
-    expect(txn.compare).toEqual([
-      { key: Buffer.from('/c/election/7'), target: 'Create', result: 'Equal', create_revision: '0' },
+  const compareOf = (txn: ReturnType<typeof writeTxn>) =>
+    txn.compare?.map((compare) => [
+      text(compare.key),
+      compare.target,
+      compare.mod_revision ?? compare.lease ?? compare.create_revision,
+    ]);
+
+  it('joins in one flat transaction: record as seen and campaign key if absent, or nothing at all', () => {
+    const txn = writeTxn({ record: { modRevision: 0 }, campaign: 'create' }, wanted());
+    expect(compareOf(txn)).toEqual([
+      ['/c/members/n1', 'Mod', '0'],
+      ['/c/election/7', 'Create', '0'],
     ]);
     expect(txn.success?.map((op) => text(op.request_put?.key))).toEqual(['/c/members/n1', '/c/election/7']);
     expect(txn.success?.every((op) => op.request_put?.lease === '7')).toBe(true);
     expect(text(txn.success?.[1]?.request_put?.value)).toBe('n1');
-    expect(txn.failure?.map((op) => text(op.request_put?.key))).toEqual(['/c/members/n1']);
+    expect(txn.failure?.map((op) => text(op.request_range?.key))).toEqual(['/c/members/n1']);
   });
 
   it('withdraws with a delete of the campaign key', () => {
-    const txn = writeTxn({ record: false, campaign: 'withdraw' }, wanted());
+    const txn = writeTxn({ record: undefined, campaign: 'withdraw' }, wanted());
     expect(txn.compare).toEqual([]);
     expect(txn.success?.map((op) => text(op.request_delete_range?.key))).toEqual(['/c/election/7']);
   });
 
-  it('only refreshes the record when the campaign key is to stay', () => {
-    const txn = writeTxn({ record: true, campaign: 'keep' }, wanted());
+  it('refreshes its record only while it is still on its lease', () => {
+    const txn = writeTxn({ record: { onLease: '7' }, campaign: 'keep' }, wanted());
+    expect(compareOf(txn)).toEqual([['/c/members/n1', 'Lease', '7']]);
     expect(txn.success?.map((op) => text(op.request_put?.value))).toEqual(['{"address":"a:1"}']);
   });
 });
@@ -119,6 +133,7 @@ describe('decide', () => {
     session: { lost: false, valid: true, campaignKey: '/c/election/7' },
     healthy: true,
     requeue: false,
+    holdsId: true,
     ...extra,
   });
   const own = entry('/c/election/7', 10);
@@ -143,6 +158,7 @@ describe('decide', () => {
     expect(decide(standing({ session: expiring }), own, own)).toEqual({ leads: false, reason: 'deadline' });
     expect(decide(standing({ healthy: false }), own, own)).toEqual({ leads: false, reason: 'unhealthy' });
     expect(decide(standing({ requeue: true }), own, own)).toEqual({ leads: false, reason: 'resigned' });
+    expect(decide(standing({ holdsId: false }), own, own)).toEqual({ leads: false, reason: 'lease_lost' });
   });
 
   it('does not lead once its key is gone (an operator deleted it)', () => {

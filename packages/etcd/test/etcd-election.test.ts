@@ -51,8 +51,15 @@ describe('EtcdElection on a fake etcd', () => {
     expect(etcd.calls.filter((call) => call !== 'range')).toEqual(['leaseGrant', 'txn']);
     const [join] = etcd.txns;
     expect(
-      join?.compare?.map((compare) => [text(compare.key), compare.target, compare.create_revision]),
-    ).toEqual([[node.campaignKey, 'Create', '0']]);
+      join?.compare?.map((compare) => [
+        text(compare.key),
+        compare.target,
+        compare.create_revision ?? compare.mod_revision,
+      ]),
+    ).toEqual([
+      ['/c/members/n1', 'Mod', '0'],
+      [node.campaignKey, 'Create', '0'],
+    ]);
     expect(join?.success?.map((op) => text(op.request_put?.key))).toEqual([
       '/c/members/n1',
       node.campaignKey,
@@ -99,6 +106,31 @@ describe('EtcdElection on a fake etcd', () => {
     await node.stop();
     expect(etcd.calls.filter((call) => call === 'leaseRevoke')).toHaveLength(1);
     expect(node.isLeader()).toBe(false);
+  });
+
+  it('a resign() while its campaign write is still unanswered is not forgotten: the node re-queues and leads again', async () => {
+    const etcd = new FakeEtcd();
+    const clock = new ManualClock();
+    const node = election(etcd, 'n1', clock);
+    await node.start();
+    const first = node.term as number;
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    // Hold the answer of the next campaign (a key created): etcd commits it and the watch reports it first.
+    etcd.holdAnswer = (txn) =>
+      txn.compare?.some((compare) => compare.target === 'Create') ? answered : undefined;
+    etcd.deliverLater = true;
+    await node.resign(); // withdraws; the re-campaign goes out and is committed, its answer held
+    const second = await clock.settle(node.waitForLeadership());
+    expect(second.term).toBeGreaterThan(first);
+    etcd.holdAnswer = undefined;
+    const resigned = node.resign(); // while that campaign's answer is still on its way
+    answer();
+    await clock.settle(resigned);
+    const third = await clock.settle(node.waitForLeadership());
+    expect(third.term).toBeGreaterThan(second.term);
   });
 
   it('a lease etcd no longer knows is a typed loss: the node grants a new lease and joins again', async () => {

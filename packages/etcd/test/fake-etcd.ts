@@ -77,11 +77,18 @@ export class FakeEtcd {
   readonly txns: ITxnRequest[] = [];
   /** Calls that are received but never answered: they fail at their deadline, as gRPC makes them. */
   readonly hanging = new Set<FakeCall>();
+  /**
+   * When set, a transaction it matches is applied (and its events delivered) at once, but its answer
+   * waits for the promise: the watch brings the news before the writer hears back.
+   */
+  holdAnswer: ((request: ITxnRequest) => Promise<void> | undefined) | undefined;
   readonly watchers: FakeWatcher[] = [];
   /** Range requests received, count-only ones included. */
   ranges = 0;
   /** While false, writes reach no watch (a watch on an isolated member hears nothing). */
   delivering = true;
+  /** When true, watches hear of a write on the next turn of the event loop, after its writer could. */
+  deliverLater = false;
   #rangeFailures: Error[] = [];
   /** Range requests wait for this, when set (to hold one in flight). */
   rangeGate: Promise<void> | undefined;
@@ -193,7 +200,9 @@ export class FakeEtcd {
           throw new EtcdLeaseInvalidError('etcdserver: requested lease not found');
       }
       const responses = ((succeeded ? request.success : request.failure) ?? []).map((op) => this.#apply(op));
-      return { header: { revision: String(this.revision) }, succeeded, responses };
+      const answer = { header: { revision: String(this.revision) }, succeeded, responses };
+      await this.holdAnswer?.(request);
+      return answer;
     },
     range: async (request: IRangeRequest, options?: { deadline?: Date }) => {
       this.ranges++;
@@ -251,6 +260,7 @@ export class FakeEtcd {
     if (compare.target === 'Create')
       return String(stored?.createRevision ?? 0) === String(compare.create_revision);
     if (compare.target === 'Mod') return String(stored?.modRevision ?? 0) === String(compare.mod_revision);
+    if (compare.target === 'Lease') return String(stored?.lease ?? '0') === String(compare.lease);
     throw new Error(`the fake cannot compare ${compare.target}`);
   }
 
@@ -272,9 +282,14 @@ export class FakeEtcd {
   }
 
   #deliver(event: { type: 'Put' | 'Delete'; kv: IKeyValue }): void {
-    this.#history.push({ revision: this.revision, event });
+    const revision = this.revision;
+    this.#history.push({ revision, event });
     if (!this.delivering) return;
-    for (const watcher of this.watchers) this.#send(watcher, this.revision, event);
+    const deliver = () => {
+      for (const watcher of this.watchers) this.#send(watcher, revision, event);
+    };
+    if (this.deliverLater) setImmediate(deliver);
+    else deliver();
   }
 
   #send(watcher: FakeWatcher, revision: number, event: { type: 'Put' | 'Delete'; kv: IKeyValue }): void {

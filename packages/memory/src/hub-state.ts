@@ -1,6 +1,7 @@
 import {
   type Clock,
   NodeExistsError,
+  NodeIdInUseError,
   type NodeMetadata,
   NodeNotFoundError,
   type NodeRegistration,
@@ -51,7 +52,7 @@ export class HubState {
   readonly #members = new Map<string, HubMember>();
   readonly #listeners = new Set<HubListener>();
   readonly #eligibilityTimers = new Map<string, unknown>();
-  #leader: { id: string; term: number } | undefined;
+  #leader: { id: string; term: number; token: CandidateToken } | undefined;
   #lastTerm = 0;
   #lastYieldRank = 0;
   #notifying = false;
@@ -77,7 +78,8 @@ export class HubState {
       joinedAt: member.joinedAt,
       lastSeen: member.lastSeen,
     }));
-    return { members, leader: this.#leader ? { ...this.#leader } : undefined };
+    const leader = this.#leader;
+    return { members, leader: leader ? { id: leader.id, term: leader.term } : undefined };
   }
 
   /** Whether `id` is currently held by the running election with `token`. */
@@ -87,11 +89,14 @@ export class HubState {
 
   /**
    * A running election joins as a candidate. It adopts a record an operator registered under its id,
-   * but a record held by another running election is a conflict.
+   * and takes over one whose election fell silent for longer than its electionTimeout (a crashed
+   * process); a record held by another live election is refused with `NodeIdInUseError`.
    */
   join(node: CandidateJoin, token: CandidateToken): void {
+    const refusal = this.refusalFor(node.id, token);
+    if (refusal) throw refusal;
     const existing = this.#members.get(node.id);
-    if (existing?.candidate && existing.candidate.token !== token) throw new NodeExistsError(node.id);
+    const heldByOther = existing?.candidate !== undefined && existing.candidate.token !== token;
     const nowMs = this.#clock.monotonicNow();
     const wallNow = this.#clock.wallNow();
     const eligibleAtMs = nowMs + node.initialLeadership;
@@ -100,7 +105,7 @@ export class HubState {
       address: node.address,
       metadata: node.metadata ?? {},
       state: node.healthy ? 'healthy' : 'unhealthy',
-      joinedAt: existing?.joinedAt ?? wallNow,
+      joinedAt: existing && !heldByOther ? existing.joinedAt : wallNow,
       lastSeen: wallNow,
       lastHeartbeatMs: nowMs,
       timeoutMs: node.electionTimeout,
@@ -108,6 +113,54 @@ export class HubState {
     });
     if (node.initialLeadership > 0) this.#scheduleEligibility(node.id, node.initialLeadership);
     this.#changed();
+  }
+
+  /** The `NodeIdInUseError` that {@link join} would throw for `token` (none given: for a newcomer), if any. */
+  refusalFor(id: string, token?: CandidateToken): NodeIdInUseError | undefined {
+    const existing = this.#members.get(id);
+    if (!existing?.candidate || existing.candidate.token === token || this.#lapsed(existing))
+      return undefined;
+    return new NodeIdInUseError(id, { address: existing.address, since: existing.joinedAt });
+  }
+
+  /**
+   * Waits on the election holding `id`: resolves `false` as soon as it heartbeats (it is alive),
+   * `true` once its claim is gone (it left, was removed, or stayed silent past its electionTimeout).
+   * Rejects with the signal's reason when it aborts.
+   */
+  whenHolderSettles(id: string, signal: AbortSignal): Promise<boolean> {
+    const holder = this.#members.get(id);
+    const token = holder?.candidate?.token;
+    if (!holder || token === undefined) return Promise.resolve(true);
+    const heardAtMs = holder.lastHeartbeatMs;
+    return new Promise<boolean>((resolve, reject) => {
+      let timer: unknown;
+      const finish = (outcome: boolean | { error: unknown }) => {
+        this.#clock.clearTimeout(timer);
+        detach();
+        signal.removeEventListener('abort', onAbort);
+        if (typeof outcome === 'boolean') resolve(outcome);
+        else reject(outcome.error);
+      };
+      const check = () => {
+        const current = this.#members.get(id);
+        if (current?.candidate?.token !== token || this.#lapsed(current)) finish(true);
+        else if (current.lastHeartbeatMs !== heardAtMs) finish(false);
+        else
+          timer = this.#clock.setTimeout(
+            check,
+            heardAtMs + current.timeoutMs + 1 - this.#clock.monotonicNow(),
+          );
+      };
+      const onAbort = () => finish({ error: signal.reason });
+      const detach = this.attach(() => {
+        this.#clock.clearTimeout(timer);
+        check();
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      else check();
+    });
   }
 
   /** The owner reports it is alive and whether its health check passes. Returns false if its record is gone. */
@@ -165,6 +218,11 @@ export class HubState {
     this.#changed();
   }
 
+  /** A candidate silent for longer than its timeout: its process is presumed gone. */
+  #lapsed(member: HubMember): boolean {
+    return this.#clock.monotonicNow() - member.lastHeartbeatMs > member.timeoutMs;
+  }
+
   #markSilentMembersUnhealthy(): void {
     const nowMs = this.#clock.monotonicNow();
     for (const member of this.#members.values()) {
@@ -194,8 +252,11 @@ export class HubState {
 
   #changed(): void {
     const chosen = this.#chooseLeader();
-    if (chosen?.id !== this.#leader?.id) {
-      this.#leader = chosen ? { id: chosen.id, term: ++this.#lastTerm } : undefined;
+    // By token, not id: a node that took over a crashed holder's id is a new leadership, with a new term.
+    if (chosen?.candidate?.token !== this.#leader?.token) {
+      this.#leader = chosen?.candidate
+        ? { id: chosen.id, term: ++this.#lastTerm, token: chosen.candidate.token }
+        : undefined;
     }
     if (chosen?.candidate) chosen.candidate.yieldRank = 0;
     this.#notify();

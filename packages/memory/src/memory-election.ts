@@ -1,7 +1,10 @@
 import {
+  ElectionStoppedError,
+  isNodeIdInUseError,
   type LeaderElectionConfig,
   type LeadershipLossReason,
   type Liveness,
+  NodeIdInUseError,
   type NodeRegistration,
   type SignalOptions,
   validateNodeId,
@@ -32,6 +35,10 @@ export class InMemoryElection extends BaseElection {
   #heartbeatTimer: unknown;
   /** When the hub last accepted this node's heartbeat (monotonic ms). */
   #lastHeartbeatMs = 0;
+  /** Aborts the wait for our id when stop() is called during start(). */
+  #joining: AbortController | undefined;
+  /** Set while another live election holds our id (taken while our record was gone). */
+  #idConflict: NodeIdInUseError | undefined;
 
   constructor(options: InMemoryElectionOptions) {
     super(resolveConfig(options));
@@ -50,11 +57,35 @@ export class InMemoryElection extends BaseElection {
     const token: CandidateToken = Symbol(this.nodeId);
     this.#token = token;
     this.#detach = this.#hub.attach((snapshot) => this.#onSnapshot(snapshot, token));
+    // Like a node on etcd, a node waiting for its id already sees the cluster.
+    this.publishSnapshot(this.#hub.snapshot());
+    const joining = new AbortController();
+    this.#joining = joining;
+    try {
+      await this.#claimId(signal ? AbortSignal.any([signal, joining.signal]) : joining.signal);
+    } finally {
+      this.#joining = undefined;
+    }
     this.#join(token);
     this.#scheduleHeartbeat(token);
   }
 
+  /**
+   * Waits until no other live election holds our id, as on etcd: a holder that heartbeats is a
+   * running duplicate (refused with `NodeIdInUseError`), one that stays silent past its
+   * electionTimeout crashed, and its id is ours to take.
+   */
+  async #claimId(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const refusal = this.#hub.refusalFor(this.nodeId);
+      if (!refusal) return;
+      if (!(await this.#hub.whenHolderSettles(this.nodeId, signal))) throw refusal;
+    }
+  }
+
   protected async onStop(): Promise<void> {
+    this.#joining?.abort(new ElectionStoppedError(this.nodeId, 'stopped while waiting for its node id'));
+    this.#idConflict = undefined;
     const token = this.#token;
     this.#token = undefined;
     this.config.clock.clearTimeout(this.#heartbeatTimer);
@@ -70,6 +101,12 @@ export class InMemoryElection extends BaseElection {
   protected backendLiveness(): Liveness {
     const token = this.#token;
     if (!token) return notLive('this node has not joined the hub yet');
+    const conflict = this.#idConflict;
+    if (conflict) {
+      return notLive(
+        `${NodeIdInUseError.describe(conflict.nodeId, conflict.holder)}: this node stands aside until the id is free`,
+      );
+    }
     if (!this.#hub.holds(this.nodeId, token)) {
       return notLive("this node's record was removed from the hub; it joins again at its next heartbeat");
     }
@@ -110,6 +147,20 @@ export class InMemoryElection extends BaseElection {
     );
   }
 
+  /**
+   * Joins again after our record was removed. If a live election with our id took it meanwhile, we
+   * do not fight over it (as on etcd): `liveness` says so, and we try again on the next heartbeat.
+   */
+  #rejoin(token: CandidateToken): void {
+    this.#idConflict = undefined;
+    try {
+      this.#join(token);
+    } catch (error) {
+      if (!isNodeIdInUseError(error)) throw error;
+      this.#idConflict = error;
+    }
+  }
+
   #onSnapshot(snapshot: ClusterSnapshot, token: CandidateToken): void {
     this.publishSnapshot(snapshot);
     this.livenessMayHaveChanged();
@@ -145,7 +196,7 @@ export class InMemoryElection extends BaseElection {
       // The hub no longer holds our record (an operator deregistered this running node): the
       // heartbeat failed like a keepalive for a lost lease. The node is alive, so it joins again.
       this.heartbeats.fire({ ok: false, latencySeconds, failure: 'lease_lost' });
-      this.#join(token);
+      this.#rejoin(token);
     }
     this.livenessMayHaveChanged();
     this.#scheduleHeartbeat(token);

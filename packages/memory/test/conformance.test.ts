@@ -35,6 +35,12 @@ describeConformance('memory', async () => {
       nodes.push(election);
       return election;
     },
+    crashedHolder: async (nodeId, address) => {
+      stateOf(hub).join(
+        { id: nodeId, address, healthy: true, electionTimeout: 300, initialLeadership: 0 },
+        Symbol(nodeId),
+      );
+    },
     settle: (promise) => clock.settle(promise),
     leftovers: async (nodeId) =>
       [...stateOf(hub).snapshot().members]

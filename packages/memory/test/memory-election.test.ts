@@ -1,57 +1,37 @@
 import {
   type ClusterStateChange,
   isLeadershipLostError,
-  isNodeExistsError,
   isValidationError,
   isWatchOverflowError,
 } from '@ztap/cluster';
-import { ManualClock, Recorder } from '@ztap/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Recorder } from '@ztap/testkit';
+import { describe, expect, it } from 'vitest';
 import { stateOf } from '../src/hub.ts';
-import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '../src/index.ts';
+import { InMemoryElection, MemoryHub } from '../src/index.ts';
+import { useMemoryCluster } from './memory-cluster.ts';
 
-let clock: ManualClock;
-let hub: MemoryHub;
-let elections: InMemoryElection[];
-
-beforeEach(() => {
-  clock = new ManualClock();
-  hub = new MemoryHub({ clock });
-  elections = [];
-});
-afterEach(async () => {
-  await Promise.all(elections.map((election) => election.stop()));
-});
-
-function election(nodeId: string, options: Partial<InMemoryElectionOptions> = {}): InMemoryElection {
-  const created = new InMemoryElection({
-    nodeId,
-    nodeAddress: `${nodeId}.internal:9090`,
-    heartbeatInterval: 1000,
-    electionTimeout: 5000,
-    initialLeadership: 0,
-    clock,
-    hub,
-    ...options,
-  });
-  elections.push(created);
-  return created;
-}
+const cluster = useMemoryCluster();
+const election = cluster.election;
 
 const summary = (changes: readonly ClusterStateChange[]) =>
   changes.map((change) => `${change.type}:${change.node.id}`);
 
 describe('InMemoryElection', () => {
   it('uses the seed defaults and does no work in the constructor', () => {
-    const idle = new InMemoryElection({ nodeId: 'n1', nodeAddress: '127.0.0.1:9090', clock, hub });
-    expect(clock.pendingTimers).toBe(0);
-    expect(stateOf(hub).snapshot().members).toEqual([]);
+    const idle = new InMemoryElection({
+      nodeId: 'n1',
+      nodeAddress: '127.0.0.1:9090',
+      clock: cluster.clock,
+      hub: cluster.hub,
+    });
+    expect(cluster.clock.pendingTimers).toBe(0);
+    expect(stateOf(cluster.hub).snapshot().members).toEqual([]);
     expect(idle.isLeader()).toBe(false);
     expect(idle.getNodes()).toEqual([]);
   });
 
   it('a hub is only a handle: holding one does not let anyone join, heartbeat, resign or leave for a node', () => {
-    const handle = hub as unknown as Record<string, unknown>;
+    const handle = cluster.hub as unknown as Record<string, unknown>;
     for (const method of [
       'join',
       'heartbeat',
@@ -63,7 +43,7 @@ describe('InMemoryElection', () => {
       'holds',
     ])
       expect(handle[method], method).toBeUndefined();
-    expect(Object.keys(hub)).toEqual([]);
+    expect(Object.keys(cluster.hub)).toEqual([]);
   });
 
   it('elects the healthy candidate with the lowest id, whatever the start order', async () => {
@@ -80,9 +60,9 @@ describe('InMemoryElection', () => {
     await early.start();
     expect(late.isLeader()).toBe(true);
     const lateLeadership = late.leadershipSignal;
-    await clock.advance(2999);
+    await cluster.clock.advance(2999);
     expect(early.isLeader()).toBe(false);
-    await clock.advance(1);
+    await cluster.clock.advance(1);
     expect(early.isLeader()).toBe(true);
     expect(isLeadershipLostError(lateLeadership.reason) && lateLeadership.reason.reason).toBe('superseded');
   });
@@ -92,15 +72,15 @@ describe('InMemoryElection', () => {
     await follower.start();
     // A candidate that joined and then went silent (its process hung): only the hub knows it.
     const frozen = Symbol('frozen');
-    stateOf(hub).join(
+    stateOf(cluster.hub).join(
       { id: 'a', address: 'a.internal:9090', healthy: true, electionTimeout: 5000, initialLeadership: 0 },
       frozen,
     );
     expect(follower.getLeader()?.id).toBe('a');
     const changes = new Recorder(follower.watch());
-    await clock.advance(5000);
+    await cluster.clock.advance(5000);
     expect(follower.getNode('a')?.state).toBe('healthy');
-    await clock.advance(1000);
+    await cluster.clock.advance(1000);
     expect(follower.getNode('a')?.state).toBe('unhealthy');
     expect(follower.isLeader()).toBe(true);
     expect(summary(changes.items)).toEqual(['leader_lost:a', 'node_unhealthy:a', 'leader_elected:b']);
@@ -114,11 +94,11 @@ describe('InMemoryElection', () => {
     await other.start();
     expect(node.isLeader()).toBe(true);
     healthy = false;
-    await clock.advance(1000);
+    await cluster.clock.advance(1000);
     expect(node.getNode('a')?.state).toBe('unhealthy');
     expect(other.isLeader()).toBe(true);
     healthy = true;
-    await clock.advance(1000);
+    await cluster.clock.advance(1000);
     expect(node.getNode('a')?.state).toBe('healthy');
     expect(node.isLeader()).toBe(true); // lexicographic rule: a leads again
   });
@@ -139,7 +119,7 @@ describe('InMemoryElection', () => {
       role: 'follower',
       metadata: { zone: 'z2' },
     });
-    await clock.advance(6000);
+    await cluster.clock.advance(6000);
     expect(node.getNode('node-2')?.state).toBe('unhealthy');
     await node.deregisterNode('node-2');
     expect(node.getNode('node-2')).toBeUndefined();
@@ -154,11 +134,6 @@ describe('InMemoryElection', () => {
     expect(operator.getNode('worker')).toMatchObject({ state: 'healthy', address: 'new.internal:2' });
   });
 
-  it('refuses a second running node with the same id', async () => {
-    await election('same').start();
-    await expect(election('same').start()).rejects.toSatisfy(isNodeExistsError);
-  });
-
   it('a running node removed by an operator steps down and joins again on its next heartbeat', async () => {
     const node = election('a');
     const other = election('b');
@@ -168,7 +143,7 @@ describe('InMemoryElection', () => {
     await other.deregisterNode('a');
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
     expect(other.isLeader()).toBe(true);
-    await clock.advance(1000);
+    await cluster.clock.advance(1000);
     expect(other.getNode('a')?.state).toBe('healthy');
   });
 
@@ -219,10 +194,10 @@ describe('InMemoryElection', () => {
     expect(node.isLeader()).toBe(true);
     await node.stop();
     await node.stop();
-    expect(clock.pendingTimers).toBe(0);
+    expect(cluster.clock.pendingTimers).toBe(0);
     expect(node.isLeader()).toBe(false);
     expect(node.getNodes()).toEqual([]);
-    expect(stateOf(hub).snapshot().members).toEqual([]);
+    expect(stateOf(cluster.hub).snapshot().members).toEqual([]);
     await node.start();
     expect(node.isLeader()).toBe(true);
     expect(node.term).toBe(2);
@@ -233,8 +208,8 @@ describe('InMemoryElection', () => {
     const node = election('a');
     await node.start({ signal: controller.signal });
     controller.abort();
-    await clock.settle(new Recorder(node.watch()).ended().then(() => undefined));
-    expect(stateOf(hub).snapshot().members).toEqual([]);
+    await cluster.clock.settle(new Recorder(node.watch()).ended().then(() => undefined));
+    expect(stateOf(cluster.hub).snapshot().members).toEqual([]);
   });
 
   it('a leadership-abort handler may stop the election without corrupting anyone’s view', async () => {
@@ -283,7 +258,7 @@ describe('InMemoryElection', () => {
       expect(node.liveness).toEqual({ ok: false, reason: 'the election is not running' });
       await node.start();
       expect(node.liveness).toEqual({ ok: true });
-      await clock.advance(3000);
+      await cluster.clock.advance(3000);
       expect(node.liveness.ok).toBe(true);
       await node.stop();
       expect(node.liveness).toEqual({ ok: false, reason: 'the election is not running' });
@@ -294,7 +269,7 @@ describe('InMemoryElection', () => {
       const heartbeats: { ok: boolean; failure?: string }[] = [];
       node.telemetry.onHeartbeat((heartbeat) => heartbeats.push(heartbeat));
       await node.start();
-      await clock.advance(1000);
+      await cluster.clock.advance(1000);
       expect(heartbeats).toEqual([{ ok: true, latencySeconds: 0 }]);
 
       await node.deregisterNode('a');
@@ -302,10 +277,10 @@ describe('InMemoryElection', () => {
         ok: false,
         reason: "this node's record was removed from the hub; it joins again at its next heartbeat",
       });
-      await clock.advance(1000);
+      await cluster.clock.advance(1000);
       expect(heartbeats.at(-1)).toEqual({ ok: false, latencySeconds: 0, failure: 'lease_lost' });
       expect(node.liveness.ok).toBe(true);
-      await clock.advance(1000);
+      await cluster.clock.advance(1000);
       expect(heartbeats.at(-1)).toEqual({ ok: true, latencySeconds: 0 });
     });
 
@@ -321,10 +296,10 @@ describe('InMemoryElection', () => {
       node.telemetry.onLiveness((liveness) => changes.push(liveness));
       await node.start();
       failure = 'disk full';
-      await clock.advance(3000);
+      await cluster.clock.advance(3000);
       expect(node.liveness).toEqual({ ok: false, reason: 'the health check fails: disk full' });
       failure = undefined;
-      await clock.advance(1000);
+      await cluster.clock.advance(1000);
       expect(node.liveness.ok).toBe(true);
       expect(changes).toEqual([
         { ok: true },
@@ -336,13 +311,13 @@ describe('InMemoryElection', () => {
     it('is not ok from the moment its own heartbeats are overdue by electionTimeout (a frozen process)', async () => {
       const node = election('a');
       await node.start();
-      await clock.advance(500);
-      clock.freeze(5000); // last heartbeat at 0: 5500 ms of silence
+      await cluster.clock.advance(500);
+      cluster.clock.freeze(5000); // last heartbeat at 0: 5500 ms of silence
       expect(node.liveness).toEqual({
         ok: false,
         reason: 'this node has not heartbeated for longer than its electionTimeout (5000 ms)',
       });
-      await clock.advance(0); // the overdue heartbeat runs
+      await cluster.clock.advance(0); // the overdue heartbeat runs
       expect(node.liveness.ok).toBe(true);
     });
   });

@@ -22,6 +22,12 @@ export interface ConformanceFixture {
   createNode(nodeId: string, options?: ConformanceNodeOptions): LeaderElection;
   /** The timings `createNode` configures, milliseconds. */
   readonly timing: { readonly heartbeatInterval: number; readonly electionTimeout: number };
+  /**
+   * Leaves behind what a node that crashed a moment ago leaves: a member record for `nodeId` at
+   * `address`, held by a claim that nobody renews any more and that lapses within the backend's
+   * timeout (etcd: a lease with the nodes' TTL; memory: a hub candidate that never heartbeats).
+   */
+  crashedHolder(nodeId: string, address: string): Promise<void>;
   /** Lets time pass (simulated or real) until `promise` settles; fails after a bounded time. */
   settle<T>(promise: Promise<T>): Promise<T>;
   /**

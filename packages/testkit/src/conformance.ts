@@ -4,6 +4,7 @@ import {
   isElectionStoppedError,
   isLeadershipLostError,
   isNodeExistsError,
+  isNodeIdInUseError,
   isNodeNotFoundError,
   isValidationError,
   type LeaderElection,
@@ -56,6 +57,21 @@ export function describeConformance(backend: string, createFixture: () => Promis
           `${observer.nodeId} to see leader ${leaderId ?? '(none)'}`,
         ),
       );
+    /** Waits until `observer`'s view holds every one of `ids` (its picture, then its changes). */
+    const seesMembers = (observer: LeaderElection, ids: readonly string[]) =>
+      fixture.settle(
+        new Recorder(observer.watch({ includeExisting: true })).until(
+          (changes) => {
+            const present = new Set<string>();
+            for (const change of changes) {
+              if (change.type === 'node_joined') present.add(change.node.id);
+              if (change.type === 'node_left') present.delete(change.node.id);
+            }
+            return ids.every((id) => present.has(id));
+          },
+          `${observer.nodeId} to see ${ids.join(', ')}`,
+        ),
+      );
 
     it('a lone node elects itself and reports it consistently', async () => {
       const [solo] = (await started(node('solo'))) as [LeaderElection];
@@ -75,6 +91,8 @@ export function describeConformance(backend: string, createFixture: () => Promis
       for (const observer of nodes) await seesLeader(observer, leader.nodeId);
       expect(nodes.filter((candidate) => candidate.isLeader())).toEqual([leader]);
       for (const observer of nodes) {
+        // Each start resolves once its own node is in its own view; the others' views follow.
+        await seesMembers(observer, ['n1', 'n2', 'n3']);
         expect(observer.getNodes().map((member) => member.id)).toEqual(['n1', 'n2', 'n3']);
         expect(
           observer
@@ -265,11 +283,7 @@ export function describeConformance(backend: string, createFixture: () => Promis
       const leader = await leaderAmong([a, b]);
       await seesLeader(a, leader.nodeId);
       // b's own start does not wait for a's view (on etcd, another client) to show b.
-      await fixture.settle(
-        new Recorder(a.watch({ includeExisting: true })).first(
-          (c) => c.type === 'node_joined' && c.node.id === 'b',
-        ),
-      );
+      await seesMembers(a, ['a', 'b']);
       const watcher = new Recorder(a.watch({ includeExisting: true }));
       const changes = await fixture.settle(watcher.until((all) => all.length >= 3));
       expect(summary(changes).slice(0, 3)).toEqual([
@@ -319,6 +333,97 @@ export function describeConformance(backend: string, createFixture: () => Promis
       await b.deregisterNode('ext');
       await fixture.settle(seenByA.first((c) => c.type === 'node_left' && c.node.id === 'ext'));
       expect(a.getNode('ext')).toBeUndefined();
+    });
+
+    describe('one node id, one node', () => {
+      const failureOf = (promise: Promise<unknown>) =>
+        fixture.settle(
+          promise.then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+        );
+
+      it('a second node with a running node’s id is refused with NodeIdInUseError; the first keeps leading and its record', async () => {
+        const [first] = (await started(node('dup', { address: '127.0.0.1:7001' }))) as [LeaderElection];
+        const leadership = await fixture.settle(first.waitForLeadership());
+        const second = node('dup', { address: '127.0.0.1:7002' });
+        const error = await failureOf(second.start());
+        expect(isNodeIdInUseError(error)).toBe(true);
+        expect(error).toMatchObject({
+          nodeId: 'dup',
+          holder: { address: '127.0.0.1:7001', since: expect.any(Date) },
+        });
+        expect((error as Error).message).toMatch(
+          /^node id "dup" is in use by a running node at 127\.0\.0\.1:7001 \(since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); /,
+        );
+        expect(second.isLeader()).toBe(false);
+        expect(second.getNodes()).toEqual([]);
+        expect(first.isLeader()).toBe(true);
+        expect(first.term).toBe(leadership.term);
+        // A node started afterwards reads the store as it is: the first node's record, untouched.
+        const [observer] = (await started(node('observer'))) as [LeaderElection];
+        expect(observer.getNode('dup')).toMatchObject({ address: '127.0.0.1:7001', state: 'healthy' });
+        await seesLeader(observer, 'dup');
+      });
+
+      it('of two nodes starting at once with one id, exactly one runs', async () => {
+        const twins = [
+          node('twin', { address: '127.0.0.1:7001' }),
+          node('twin', { address: '127.0.0.1:7002' }),
+        ];
+        const outcomes = await fixture.settle(Promise.allSettled(twins.map((twin) => twin.start())));
+        const winners = twins.filter((_, index) => outcomes[index]?.status === 'fulfilled');
+        const refusals = outcomes.flatMap((outcome) =>
+          outcome.status === 'rejected' ? [outcome.reason] : [],
+        );
+        expect(winners).toHaveLength(1);
+        expect(refusals).toHaveLength(1);
+        expect(isNodeIdInUseError(refusals[0])).toBe(true);
+        const winner = winners[0] as LeaderElection;
+        await leaderAmong([winner]);
+        const [observer] = (await started(node('observer'))) as [LeaderElection];
+        expect(observer.getNode('twin')?.address).toBe(winner.getNode('twin')?.address);
+      });
+
+      it('a node whose predecessor with the same id crashed starts once the old claim lapses, and leads', async () => {
+        await fixture.crashedHolder('phoenix', '127.0.0.1:7001');
+        const reborn = node('phoenix', { address: '127.0.0.1:7002' });
+        await fixture.settle(reborn.start());
+        await leaderAmong([reborn]);
+        expect(reborn.getNode('phoenix')).toMatchObject({ address: '127.0.0.1:7002', state: 'healthy' });
+        expect(reborn.getNodes().map((member) => member.id)).toEqual(['phoenix']);
+      });
+
+      it('the start signal aborts the wait for a crashed predecessor; the node writes nothing', async () => {
+        await fixture.crashedHolder('phoenix', '127.0.0.1:7001');
+        const [observer] = (await started(node('observer'))) as [LeaderElection];
+        const controller = new AbortController();
+        const reborn = node('phoenix', { address: '127.0.0.1:7002' });
+        const seen = new Recorder(reborn.watch());
+        const starting = reborn.start({ signal: controller.signal });
+        // A starting node sees the cluster before it has its id: the predecessor's record is in view.
+        await fixture.settle(
+          seen.first((change) => change.type === 'node_joined' && change.node.id === 'phoenix'),
+        );
+        controller.abort(new Error('gave up waiting'));
+        expect(await failureOf(starting)).toMatchObject({ message: 'gave up waiting' });
+        expect(reborn.isLeader()).toBe(false);
+        expect(reborn.getNodes()).toEqual([]);
+        expect(observer.getNode('phoenix')?.address).not.toBe('127.0.0.1:7002');
+      });
+
+      it('a node adopts the record an operator registered under its id', async () => {
+        const [operator] = (await started(node('ops'))) as [LeaderElection];
+        await operator.registerNode({ id: 'worker', address: '10.9.9.9:1', metadata: { by: 'operator' } });
+        const seen = new Recorder(operator.watch());
+        const worker = node('worker', { address: '127.0.0.1:7003' });
+        await fixture.settle(worker.start());
+        await fixture.settle(
+          seen.first((change) => change.node.id === 'worker' && change.node.state === 'healthy'),
+        );
+        expect(operator.getNode('worker')).toMatchObject({ address: '127.0.0.1:7003', state: 'healthy' });
+      });
     });
 
     it('`await using` stops the election at the end of the scope, and it can start again', async () => {

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { isValidationError } from '@ztap/cluster';
+import type { Command } from 'commander';
+import { CliFailure, UsageError } from '../errors.ts';
+import type { CliIO } from '../io.ts';
+import { createLogger } from '../log.ts';
+import { clusterLabel, connectionFrom, type GlobalOptions } from '../options.ts';
+import { parseListen } from './agent.ts';
+
+interface DashboardCommandOptions {
+  readonly listen: string;
+  readonly token?: string | true;
+}
+
+/** The token from `--token <value>`, or for a bare `--token` from ZTAP_DASHBOARD_TOKEN, else a new random one. */
+function tokenFrom(option: string | true | undefined, io: CliIO): string | undefined {
+  if (option === undefined) return io.env.ZTAP_DASHBOARD_TOKEN || undefined;
+  if (option === true) return io.env.ZTAP_DASHBOARD_TOKEN || randomBytes(24).toString('base64url');
+  return option;
+}
+
+export function registerDashboardCommand(program: Command, io: CliIO): void {
+  program
+    .command('dashboard')
+    .description('serve a live, read-only web dashboard of the cluster (leader, members, timeline, policies)')
+    .option(
+      '--listen <[host:]port>',
+      'where to serve it (a bare port listens on 127.0.0.1)',
+      '127.0.0.1:8080',
+    )
+    .option(
+      '--token [token]',
+      'require this token (at least 16 characters) on every request; bare: ZTAP_DASHBOARD_TOKEN or a random one. Required to listen beyond loopback',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ztap dashboard                                   http://127.0.0.1:8080/ (this machine only)
+  $ ztap --cluster payments dashboard --listen 9000
+  $ ztap dashboard --listen 0.0.0.0:8080 --token     prints a link with a fresh random token
+
+It only reads: a read-only etcd role on the cluster's prefix is enough (--user, ZTAP_ETCD_PASSWORD).
+Listening on anything but loopback needs a token; open the printed link once (it sets a cookie),
+or send "Authorization: Bearer <token>". ZTAP_DASHBOARD_TOKEN sets the token without putting it
+on the command line.`,
+    )
+    .action(async (local: DashboardCommandOptions, command: Command) => {
+      // Loaded here, not at startup: every other command would pay for it.
+      const { assertSafeListen, createDashboard, isDashboardExposedError } = await import(
+        '@ztap/cluster-dashboard'
+      );
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const listen = parseListen(local.listen);
+      const token = tokenFrom(local.token, io);
+      try {
+        assertSafeListen(listen.host, { token });
+      } catch (error) {
+        if (isDashboardExposedError(error))
+          throw new UsageError(
+            `--listen ${local.listen}: listening on ${error.host} would show the cluster to anyone who can reach this machine: add --token (or ZTAP_DASHBOARD_TOKEN) or listen on 127.0.0.1`,
+          );
+        throw error;
+      }
+      const log = createLogger(io, globals.json === true, globals.color !== false);
+      let dashboard: ReturnType<typeof createDashboard>;
+      try {
+        dashboard = createDashboard({
+          connection: connectionFrom(globals, io),
+          ...(token ? { token } : {}),
+          onError: (error) =>
+            log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }),
+        });
+      } catch (error) {
+        if (isValidationError(error) && error.field === 'token')
+          throw new UsageError(`--token ${error.message.slice('token '.length)}`);
+        throw error;
+      }
+      let server: Server | undefined;
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        const stopListening = io.onShutdown((signal) => {
+          stopListening();
+          resolve(signal);
+        });
+      });
+      try {
+        server = await serve(dashboard.handler, listen);
+        const address = server.address();
+        const port = typeof address === 'object' && address ? address.port : listen.port;
+        const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+        const url = `http://${host}:${port}/`;
+        // The token is printed only when this command made it up: the operator has no other way to learn it.
+        const link =
+          token && local.token === true && !io.env.ZTAP_DASHBOARD_TOKEN ? `${url}?token=${token}` : url;
+        log('listening', `dashboard of ${clusterLabel(globals, io)} on ${link}`, {
+          url: link,
+          prefix: dashboard.snapshot().prefix,
+        });
+        const signal = await stopped;
+        log('stopping', `${signal}: closing the dashboard`, { signal });
+      } finally {
+        await dashboard.close();
+        await new Promise<void>((resolve) => {
+          server?.closeAllConnections();
+          if (server) server.close(() => resolve());
+          else resolve();
+        });
+      }
+    });
+}
+
+function serve(
+  handler: (
+    request: import('node:http').IncomingMessage,
+    response: import('node:http').ServerResponse,
+  ) => void,
+  listen: { host: string; port: number },
+): Promise<Server> {
+  const server = createServer(handler);
+  return new Promise((resolve, reject) => {
+    server.once('error', (error) =>
+      reject(new CliFailure(`cannot serve the dashboard on ${listen.host}:${listen.port}: ${error.message}`)),
+    );
+    server.listen(listen.port, listen.host, () => resolve(server));
+  });
+}
