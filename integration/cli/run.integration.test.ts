@@ -141,19 +141,27 @@ describe('ztap run ends the whole process tree', { timeout: 20_000 }, () => {
 });
 
 describe('without a handover, the old tree is gone before the successor starts', { timeout: 30_000 }, () => {
-  it('ztap run killed with SIGKILL: the keeper ends the tree, with SIGKILL by the deadline despite --grace 60s', async () => {
-    const { work, run } = await setup('run-sigkill');
+  /** r1 leads, running a tree that ignores SIGTERM with a grace far beyond the TTL; r2 waits. */
+  async function leaderAndSuccessor(label: string) {
+    const { work, run } = await setup(label);
     const first = run('r1', work.command('ignore'), ['--grace', '60s']);
     await within(first.line(/^tree-started r1$/));
     const second = run('r2', work.command('ignore'));
     await logged(second, 'waiting');
+    /** Once r2's command has started: r1's tree had ended before it, and has not beaten since. */
+    const expectOldTreeGoneFirst = async () => {
+      await within(second.line(/^tree-started r2$/));
+      expect(await work.sawRunning('r2')).toEqual([]);
+      expect(await work.running('r1')).toEqual([]);
+      expect(await work.heartbeatBytes('r1')).toBe(await work.sawHeartbeatBytes('r2', 'r1'));
+    };
+    return { first, expectOldTreeGoneFirst };
+  }
 
+  it('ztap run killed with SIGKILL: the keeper ends the tree, with SIGKILL by the deadline despite --grace 60s', async () => {
+    const { first, expectOldTreeGoneFirst } = await leaderAndSuccessor('run-sigkill');
     first.signal('SIGKILL');
-    await within(second.line(/^tree-started r2$/));
-    expect(await work.sawRunning('r2')).toEqual([]);
-    expect(await work.running('r1')).toEqual([]);
-    // And nothing of r1's tree beat after r2 started: its heartbeat file is as r2 found it.
-    expect(await work.heartbeatBytes('r1')).toBe(await work.sawHeartbeatBytes('r2', 'r1'));
+    await expectOldTreeGoneFirst();
     expect(first.stderr).toMatch(/^ztap run keeper: lost contact with ztap run \(pid \d+\); stopping sh$/m);
     expect(first.stderr).toMatch(
       /still running: .*pid \d+ \(sleep 1000\).*; sending SIGKILL to process group/,
@@ -163,18 +171,10 @@ describe('without a handover, the old tree is gone before the successor starts',
   });
 
   it('ztap run frozen with SIGSTOP beyond the TTL: the tree is gone before the successor starts', async () => {
-    const { work, run } = await setup('run-sigstop');
-    const first = run('r1', work.command('ignore'), ['--grace', '60s']);
-    await within(first.line(/^tree-started r1$/));
-    const second = run('r2', work.command('ignore'));
-    await logged(second, 'waiting');
-
+    const { first, expectOldTreeGoneFirst } = await leaderAndSuccessor('run-sigstop');
     first.signal('SIGSTOP');
     try {
-      await within(second.line(/^tree-started r2$/));
-      expect(await work.sawRunning('r2')).toEqual([]);
-      expect(await work.running('r1')).toEqual([]);
-      expect(await work.heartbeatBytes('r1')).toBe(await work.sawHeartbeatBytes('r2', 'r1'));
+      await expectOldTreeGoneFirst();
     } finally {
       first.signal('SIGCONT');
     }

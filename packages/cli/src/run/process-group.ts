@@ -54,8 +54,15 @@ export function liveGroupMembers(pgid: number): GroupProcess[] {
   assertGroupId(pgid);
   // The common case costs one system call: no process at all is left in the group.
   if (!signalGroup(pgid, 0)) return [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    // No /proc (not Linux): the group exists, but who is in it cannot be told, nor zombies told apart.
+    return [{ pid: pgid, command: `process group ${pgid}` }];
+  }
   const members: GroupProcess[] = [];
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = parseProcStat(readProc(entry, 'stat') ?? '');
     if (!stat || stat.pgid !== pgid || stat.state === 'Z' || stat.state === 'X') continue;
