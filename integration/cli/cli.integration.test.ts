@@ -6,7 +6,6 @@ import { encodeMember } from '@ztap/cluster-etcd';
 import { TcpProxy } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { etcdctl } from '../support/etcdctl.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
 
 const etcd = useEtcd();
@@ -247,49 +246,6 @@ describe('ztap agent /healthz', () => {
       await proxy.close();
     }
   }, 40_000);
-});
-
-describe('ztap run', () => {
-  it('runs the command only on the leader, stops it when leadership is lost, then the next leader runs it', async () => {
-    const cluster = uniqueCluster('cli-run');
-    const script =
-      'trap "echo child-stopped; exit 0" TERM; echo child-started term=$ZTAP_TERM node=$ZTAP_NODE_ID; while true; do sleep 0.05; done';
-    const runner = (id: string) =>
-      start([...target(cluster), 'run', '--id', id, ...fastNode, '--grace', '2s', '--', 'sh', '-c', script]);
-    const first = runner('r1');
-    const firstStarted = await within(first.line(/^child-started/));
-    const second = runner('r2');
-    await within(second.line(/waiting to be elected/));
-    expect(second.lines.items.some((line) => line.startsWith('child-started'))).toBe(false);
-
-    // An operator deletes the campaign keys: r1 loses leadership at once.
-    await etcdctl(etcd.endpoints, 'del', '--prefix', `/ztap/clusters/${cluster}/election/`);
-    await within(first.line(/^child-stopped$/));
-    expect(await within(first.exited)).toBe(1);
-    expect(first.stderr).toMatch(/^ztap: leadership lost \(lease_lost\); stopped sh\n$/);
-
-    const secondStarted = await within(second.line(/^child-started/));
-    expect(secondStarted).toMatch(/node=r2$/);
-    const term = (line: string) => Number(/term=(\d+)/.exec(line)?.[1]);
-    expect(term(secondStarted)).toBeGreaterThan(term(firstStarted));
-  });
-
-  it("exits with the command's own status when it ends by itself", async () => {
-    const cluster = uniqueCluster('cli-run-exit');
-    const result = await ztap([
-      ...target(cluster),
-      'run',
-      '--id',
-      'solo',
-      ...fastNode,
-      '--',
-      'sh',
-      '-c',
-      'echo ran; exit 7',
-    ]);
-    expect(result.code).toBe(7);
-    expect(result.stdout).toContain('ran');
-  });
 });
 
 describe('one node id, one node', () => {

@@ -314,6 +314,37 @@ describe('step-down before lease expiry', () => {
   }, 40_000);
 });
 
+describe('the step-down deadline, as supervisors read it', () => {
+  it('leadershipValidUntil moves forward with every renewal, and leadership ends only once it has passed', async () => {
+    const cluster = uniqueCluster('valid-until');
+    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
+    proxies.push(proxy);
+    const a = node('a', cluster, { endpoints: [proxy.url], requestTimeout: 500 });
+    const renewals: number[] = [];
+    a.onLeaseRenewed(({ validUntilMs }) => renewals.push(validUntilMs));
+    expect(a.leadershipValidUntil).toBeUndefined();
+    await a.start();
+    await within(a.waitForLeadership());
+    const elected = a.leadershipValidUntil as number;
+    expect(elected).toBeGreaterThan(a.clock.monotonicNow());
+    await eventually(() => renewals.length >= 3, 10_000, 'three renewals');
+    expect(renewals).toEqual([...renewals].sort((x, y) => x - y));
+    expect(new Set(renewals).size).toBe(renewals.length);
+    expect(a.leadershipValidUntil).toBe(renewals.at(-1));
+
+    let endedAt = 0;
+    const signal = a.leadershipSignal;
+    signal.addEventListener('abort', () => {
+      endedAt = a.clock.monotonicNow();
+    });
+    proxy.cut();
+    await eventually(() => endedAt > 0, 10_000, 'the leadership to end');
+    expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
+    expect(endedAt).toBeGreaterThanOrEqual(renewals.at(-1) as number);
+    expect(a.leadershipValidUntil).toBeUndefined();
+  }, 30_000);
+});
+
 describe('fencing', () => {
   it('a guarded write with a stale term fails with a FencedWriteError and writes nothing', async () => {
     const cluster = uniqueCluster('fencing');

@@ -22,8 +22,8 @@ export class CliFailure extends Error {
   override readonly name = 'CliFailure';
   readonly exitCode: number;
 
-  constructor(message: string, exitCode: number = EXIT.failure) {
-    super(message);
+  constructor(message: string, exitCode: number = EXIT.failure, options?: ErrorOptions) {
+    super(message, options);
     this.exitCode = exitCode;
   }
 }

@@ -2,6 +2,8 @@ import {
   BaseElection,
   type Clock,
   ElectionStoppedError,
+  type Event,
+  EventEmitter,
   FencedWriteError,
   type LeaderRecord,
   type LeadershipLossReason,
@@ -38,6 +40,12 @@ export interface GuardedTxn {
 }
 
 const bytes = (text: string) => Buffer.from(text);
+
+/** A keepalive succeeded and moved this node's step-down deadline forward. */
+export interface LeaseRenewal {
+  /** The new step-down deadline, in monotonic ms on the election's {@link EtcdElection.clock}. */
+  readonly validUntilMs: number;
+}
 
 /**
  * `LeaderElection` on etcd — the production backend.
@@ -96,6 +104,14 @@ export class EtcdElection extends BaseElection {
   #idConflict: NodeIdInUseError | undefined;
   /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
   readonly #retiredLeaseIds = new Set<string>();
+  readonly #renewals = new EventEmitter<LeaseRenewal>();
+
+  /**
+   * Fires each time a keepalive moves the step-down deadline forward, leader or not. For supervisors
+   * that must hold the same deadline elsewhere (`ztap run` hands it to the process that guards the
+   * command); a leader should still watch {@link leadershipSignal}, which also ends for other reasons.
+   */
+  readonly onLeaseRenewed: Event<LeaseRenewal> = this.#renewals.event;
 
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
@@ -179,6 +195,17 @@ export class EtcdElection extends BaseElection {
   override get leadershipSignal(): AbortSignal {
     this.#checkDeadline();
     return super.leadershipSignal;
+  }
+
+  /**
+   * While leader, the step-down deadline in monotonic ms on {@link clock}: the send time of the last
+   * successful keepalive + TTL − `stepDownMargin`. Unless a keepalive succeeds first, leadership ends
+   * then at the latest (it may end sooner: deposed, lease revoked, unhealthy). Undefined while not
+   * leader. Read-only telemetry: nothing here extends or shortens leadership.
+   */
+  get leadershipValidUntil(): number | undefined {
+    this.#checkDeadline();
+    return super.isLeader() ? this.#session?.validUntilMs : undefined;
   }
 
   /**
@@ -631,6 +658,7 @@ export class EtcdElection extends BaseElection {
         // (the batch that made it first arrived during the outage): look again now that it is valid.
         onRenewed: () => {
           this.livenessMayHaveChanged();
+          if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
           if (super.isLeader()) return;
           this.#evaluateLeadership();
           this.#publishLeader();

@@ -13,7 +13,7 @@ export {
 } from './cluster-client.ts';
 export { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
 export * from './errors.ts';
-export { EtcdElection, type GuardedTxn } from './etcd-election.ts';
+export { EtcdElection, type GuardedTxn, type LeaseRenewal } from './etcd-election.ts';
 export {
   clusterPrefix,
   decodeMember,
