@@ -20,7 +20,10 @@ export interface NodeCommandOptions {
 
 /** Adds the node options to `command`. */
 export function nodeOptions(command: Command, addressDefault?: string): Command {
-  command.requiredOption('--id <id>', 'this node\'s id: 1-128 characters, no "/" or control characters');
+  command.requiredOption(
+    '--id <id>',
+    'this node\'s id: 1-128 characters, no "/", whitespace or control characters',
+  );
   if (addressDefault === undefined) command.requiredOption('--address <host:port>', 'where this node serves');
   else command.option('--address <host:port>', 'where this node serves (informational)', addressDefault);
   return command
