@@ -1,10 +1,12 @@
 import { isValidationError } from '@ztap/cluster';
 import { EtcdElection, type EtcdElectionOptions } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
+import { connectionFrom } from './connection.ts';
+import { parseDuration } from './duration.ts';
 import { UsageError } from './errors.ts';
 import { healthCheckFrom } from './health-check.ts';
 import type { CliIO } from './io.ts';
-import { collect, connectionFrom, type GlobalOptions, parseDuration, parseMetadata } from './options.ts';
+import { collect, type GlobalOptions, parseMetadata } from './options.ts';
 
 /** Options of the commands that run a node (`agent`, `run`). */
 export interface NodeCommandOptions {
