@@ -132,23 +132,23 @@ describe("etcdctl's environment", () => {
 
   it('ZTAP_CLUSTER and ZTAP_PREFIX choose the keys; --cluster with --prefix, or a prefix without "/", is refused', async () => {
     const cluster = uniqueCluster('cli-place');
-    const env = { ETCDCTL_ENDPOINTS: etcd.endpoints.join(',') };
-    await ztap(['cluster', 'join', 'p1', '10.0.0.1:1'], { ...env, ZTAP_CLUSTER: cluster });
-    const viaPrefix = await ztap(['-o', 'json', 'cluster', 'list'], {
-      ...env,
+    const at = ['--endpoints', etcd.endpoints.join(',')];
+    await ztap([...at, 'cluster', 'join', 'p1', '10.0.0.1:1'], { ZTAP_CLUSTER: cluster });
+    const viaPrefix = await ztap([...at, '-o', 'json', 'cluster', 'list'], {
       ZTAP_PREFIX: `/ztap/clusters/${cluster}/`,
+      ZTAP_CLUSTER: 'loses-to-the-prefix',
     });
     expect(JSON.parse(viaPrefix.stdout)).toMatchObject({
       prefix: `/ztap/clusters/${cluster}/`,
       nodes: [{ id: 'p1' }],
     });
     expectOneLine(
-      await ztap(['--cluster', cluster, '--prefix', '/apps/x/', 'cluster', 'list'], env),
+      await ztap([...at, '--cluster', cluster, '--prefix', '/apps/x/', 'cluster', 'list']),
       2,
       /^ztap: --cluster and --prefix are alternatives: give one/,
     );
     expectOneLine(
-      await ztap(['--prefix', 'apps/x/', 'cluster', 'list'], env),
+      await ztap([...at, '--prefix', 'apps/x/', 'cluster', 'list']),
       2,
       /^ztap: --prefix must start with "\/", e\.g\. \/apps\/payments\/ \(got "apps\/x\/"\)\n$/,
     );

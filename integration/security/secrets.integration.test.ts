@@ -266,21 +266,29 @@ describe('ztap', () => {
       ETCDCTL_USER: `${USER.username}:${USER.password}`,
       ETCDCTL_COMMAND_TIMEOUT: '2s',
     };
+    // Read back through explicit flags: the node must be in this etcd, not wherever a default points.
+    const listed = async () => {
+      const result = await checked(
+        'list',
+        ztap([...asOperator(), '--json', 'cluster', 'list'], withPassword()),
+      );
+      return (JSON.parse(result.stdout).nodes as { id: string }[]).map((node) => node.id);
+    };
     const joined = await checked(
       'ETCDCTL_* join',
-      ztap(['--cluster', CLUSTER, 'cluster', 'join', 'etcdctl-1', '10.0.0.9:9090'], etcdctlShell),
+      ztap(
+        ['--cluster', CLUSTER, '-o', 'yaml', 'cluster', 'join', 'etcdctl-1', '10.0.0.9:9090'],
+        etcdctlShell,
+      ),
     );
     expect(joined.code, joined.stderr).toBe(0);
-    const listed = await checked(
-      'ETCDCTL_* list',
-      ztap(['--cluster', CLUSTER, '--json', 'cluster', 'list'], etcdctlShell),
-    );
-    expect(JSON.parse(listed.stdout).nodes.map((node: { id: string }) => node.id)).toContain('etcdctl-1');
+    expect(await listed()).toContain('etcdctl-1');
     const left = await checked(
       'ETCDCTL_* leave',
       ztap(['--cluster', CLUSTER, 'cluster', 'leave', 'etcdctl-1'], etcdctlShell),
     );
     expect(left.code, left.stderr).toBe(0);
+    expect(await listed()).not.toContain('etcdctl-1');
   }, 60_000);
 
   it("with client-certificate auth the certificate's CN is the etcd user: no password, and the role still applies", async () => {
