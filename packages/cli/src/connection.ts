@@ -92,7 +92,7 @@ function endpointsFrom(options: GlobalOptions, env: Environment, tls: boolean): 
       try {
         return validateEndpoint(url, given.source);
       } catch (error) {
-        throw isValidationError(error) ? new UsageError(error.message) : error;
+        throw isValidationError(error) ? new UsageError(error.message, { cause: error }) : error;
       }
     });
   if (endpoints.length === 0) throw new UsageError(`${given.source} must name at least one etcd endpoint`);
@@ -130,6 +130,7 @@ function readPem(file: Setting): Buffer {
   } catch (error) {
     throw new UsageError(
       `cannot read ${file.source} ${file.value}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
     );
   }
 }

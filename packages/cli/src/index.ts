@@ -6,7 +6,7 @@
 
 export { connectionFrom } from './connection.ts';
 export { parseDuration } from './duration.ts';
-export { CliFailure, describeFailure, EXIT, UsageError } from './errors.ts';
+export { CliFailure, describeFailure, EXIT, isCliFailure, isUsageError, UsageError } from './errors.ts';
 export { type CliIO, processIO } from './io.ts';
 export { type GlobalOptions, parseMetadata } from './options.ts';
 export { createProgram, main, type Outcome } from './program.ts';

@@ -14,10 +14,11 @@ export function explainUsageErrors(command: Command): void {
       const commands = command.commands.map((sub) => sub.name()).join(', ');
       throw new UsageError(
         `unknown command ${JSON.stringify(command.args[0] ?? '')} for "${path}" (commands: ${commands}); see ${path} --help`,
+        { cause: error },
       );
     }
     const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
-    throw new UsageError(`${message} (see ${path} --help)`);
+    throw new UsageError(`${message} (see ${path} --help)`, { cause: error });
   });
   for (const sub of command.commands) explainUsageErrors(sub);
 }

@@ -1,7 +1,7 @@
 import { type CallOptions, EtcdClusterClient, isEtcdUnavailableError } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
 import { connectionSettingsFrom } from './connection.ts';
-import { CliFailure } from './errors.ts';
+import { CliFailure, EXIT } from './errors.ts';
 import type { CliIO } from './io.ts';
 import type { GlobalOptions } from './options.ts';
 import { type Output, outputFormat, outputTo } from './output.ts';
@@ -37,6 +37,8 @@ export async function oneShot<T>(
     if (isEtcdUnavailableError(error) && Date.now() >= deadline.getTime())
       throw new CliFailure(
         `etcd at ${error.endpoints.join(', ')} did not answer within ${timeout.value} (${timeout.source}) — is etcd running, and are the endpoints right?`,
+        EXIT.failure,
+        { cause: error },
       );
     throw error;
   }

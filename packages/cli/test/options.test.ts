@@ -1,8 +1,11 @@
 import {
+  CliFailure,
   connectionFrom,
   describeFailure,
   EXIT,
   type GlobalOptions,
+  isCliFailure,
+  isUsageError,
   parseDuration,
   parseMetadata,
   UsageError,
@@ -277,6 +280,16 @@ describe('output format', () => {
 });
 
 describe('exit codes', () => {
+  it('usage errors and failures carry a code, a name, a guard and their cause', () => {
+    const cause = new Error('underneath');
+    const usage = new UsageError('bad', { cause });
+    expect(usage).toMatchObject({ code: 'ZTAP_CLI_USAGE', name: 'UsageError', cause });
+    expect([isUsageError(usage), isCliFailure(usage)]).toEqual([true, false]);
+    const failure = new CliFailure('down', EXIT.failure, { cause });
+    expect(failure).toMatchObject({ code: 'ZTAP_CLI_FAILURE', name: 'CliFailure', cause, exitCode: 1 });
+    expect([isUsageError(failure), isCliFailure(failure)]).toEqual([false, true]);
+  });
+
   it('usage errors are 2, operational failures 1, help and version 0', () => {
     expect(describeFailure(new UsageError('bad'))).toEqual({ message: 'bad', exitCode: EXIT.usage });
     expect(describeFailure(new ValidationError('<id>', 'must not be empty')).exitCode).toBe(2);
