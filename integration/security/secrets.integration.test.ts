@@ -28,6 +28,9 @@ import { ZtapProcess, type ZtapResult, ztap } from '../support/ztap.ts';
 const USER = { username: 'alpha', password: `pw-${randomBytes(12).toString('hex')}` };
 const WRONG_PASSWORD = `wrong-${randomBytes(12).toString('hex')}`;
 const CLUSTER = 'secrets';
+// --timeout bounds a whole command, retries included: on a busy machine a TLS handshake plus etcd's
+// bcrypt check of a password take seconds, and a tight bound would report "did not answer" instead.
+const COMMAND_TIMEOUT = '10s';
 
 let pki: TestPki;
 let etcd: EtcdHandle;
@@ -67,7 +70,7 @@ const tlsFlags = () => [
   pki.client.keyFile,
 ];
 const asOperator = () => [
-  ...['--endpoints', etcd.endpoints.join(','), '--cluster', CLUSTER, '--timeout', '2s'],
+  ...['--endpoints', etcd.endpoints.join(','), '--cluster', CLUSTER, '--timeout', COMMAND_TIMEOUT],
   ...tlsFlags(),
   ...['--user', USER.username],
 ];
@@ -120,7 +123,14 @@ describe('ztap', () => {
   }, 60_000);
 
   it('prints neither in any failure: wrong password, wrong key, key given as CA or certificate, untrusted CA', async () => {
-    const base = ['--endpoints', etcd.endpoints.join(','), '--cluster', CLUSTER, '--timeout', '2s'];
+    const base = [
+      '--endpoints',
+      etcd.endpoints.join(','),
+      '--cluster',
+      CLUSTER,
+      '--timeout',
+      COMMAND_TIMEOUT,
+    ];
     const { ca, client, strangerClient, otherCa } = pki;
     const failures: [string, string[], Record<string, string>, RegExp][] = [
       [
@@ -235,7 +245,7 @@ describe('ztap', () => {
       '--cluster',
       CLUSTER,
       '--timeout',
-      '2s',
+      COMMAND_TIMEOUT,
       ...tlsFlags(),
     ];
     const refused = await checked(
@@ -264,7 +274,7 @@ describe('ztap', () => {
       ETCDCTL_CERT: pki.client.certFile,
       ETCDCTL_KEY: pki.client.keyFile,
       ETCDCTL_USER: `${USER.username}:${USER.password}`,
-      ETCDCTL_COMMAND_TIMEOUT: '2s',
+      ETCDCTL_COMMAND_TIMEOUT: COMMAND_TIMEOUT,
     };
     // Read back through explicit flags: the node must be in this etcd, not wherever a default points.
     const listed = async () => {
@@ -292,7 +302,7 @@ describe('ztap', () => {
   }, 60_000);
 
   it("with client-certificate auth the certificate's CN is the etcd user: no password, and the role still applies", async () => {
-    const base = ['--endpoints', etcd.endpoints.join(','), '--timeout', '2s', ...tlsFlags()];
+    const base = ['--endpoints', etcd.endpoints.join(','), '--timeout', COMMAND_TIMEOUT, ...tlsFlags()];
     const own = await checked('certificate only', ztap([...base, '--cluster', CLUSTER, 'cluster', 'list']));
     expect(own.code, own.stderr).toBe(0);
     expectOneLine(
@@ -463,7 +473,15 @@ describe('defects the properties found (fixed; kept as regression tests)', () =>
     [
       'ETCDCTL_PASSWORD, nor a user:password in ETCDCTL_USER,',
       'runner-2',
-      () => ['--endpoints', etcd.endpoints.join(','), '--cluster', CLUSTER, '--timeout', '2s', ...tlsFlags()],
+      () => [
+        '--endpoints',
+        etcd.endpoints.join(','),
+        '--cluster',
+        CLUSTER,
+        '--timeout',
+        COMMAND_TIMEOUT,
+        ...tlsFlags(),
+      ],
       () => ({ ETCDCTL_USER: `${USER.username}:${USER.password}`, ETCDCTL_PASSWORD: USER.password }),
       ['ETCDCTL_USER', 'ETCDCTL_PASSWORD'],
     ],
