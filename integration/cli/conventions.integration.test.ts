@@ -69,7 +69,6 @@ describe('--timeout bounds the whole command', () => {
         ),
       );
     },
-    30_000,
   );
 });
 
@@ -105,7 +104,7 @@ describe('endpoints', () => {
       2,
       /^ztap: --endpoints must be scheme:\/\/host:port, without a path \(got "http:\/\/127\.0\.0\.1:\d+\/v3"\)\n$/,
     );
-  }, 30_000);
+  });
 });
 
 describe("etcdctl's environment", () => {
@@ -128,7 +127,7 @@ describe("etcdctl's environment", () => {
       { ZTAP_ETCD_ENDPOINTS: nowhere, ETCDCTL_ENDPOINTS: nowhere },
     );
     expect(JSON.parse(flagWins.stdout).nodes.map((node: { id: string }) => node.id)).toEqual(['e1']);
-  }, 30_000);
+  });
 
   it('ZTAP_CLUSTER and ZTAP_PREFIX choose the keys; --cluster with --prefix, or a prefix without "/", is refused', async () => {
     const cluster = uniqueCluster('cli-place');
@@ -152,7 +151,7 @@ describe("etcdctl's environment", () => {
       2,
       /^ztap: --prefix must start with "\/", e\.g\. \/apps\/payments\/ \(got "apps\/x\/"\)\n$/,
     );
-  }, 30_000);
+  });
 });
 
 describe('node ids', () => {
@@ -190,7 +189,7 @@ describe('-o json|yaml|table', () => {
     expect(
       (await ztap([...target(cluster), 'cluster', 'join', 'o2', '10.0.0.2:1', '-o', 'yaml'])).stdout,
     ).toBe(`joined: o2\naddress: 10.0.0.2:1\ncluster: ${cluster}\n`);
-  }, 30_000);
+  });
 
   it('a bad format is a usage error listing the formats', async () => {
     expectOneLine(
@@ -217,7 +216,7 @@ describe('-o json|yaml|table', () => {
       ['node_joined', 'y1'],
       ['node_left', 'y1'],
     ]);
-  }, 30_000);
+  });
 });
 
 describe('help', () => {
@@ -243,5 +242,5 @@ describe('help', () => {
       2,
       /^ztap: unknown command "frobnicate" for "ztap policy" \(commands: push, get, list, watch, delete\); see ztap policy --help\n$/,
     );
-  }, 30_000);
+  });
 });
