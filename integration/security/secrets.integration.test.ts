@@ -69,11 +69,16 @@ const tlsFlags = () => [
   '--key',
   pki.client.keyFile,
 ];
-const asOperator = () => [
-  ...['--endpoints', etcd.endpoints.join(','), '--cluster', CLUSTER, '--timeout', COMMAND_TIMEOUT],
-  ...tlsFlags(),
-  ...['--user', USER.username],
+/** Where the cluster is, and how long a command may take: the flags every command here starts with. */
+const toCluster = () => [
+  '--endpoints',
+  etcd.endpoints.join(','),
+  '--cluster',
+  CLUSTER,
+  '--timeout',
+  COMMAND_TIMEOUT,
 ];
+const asOperator = () => [...toCluster(), ...tlsFlags(), ...['--user', USER.username]];
 const withPassword = (password = USER.password) => ({ ZTAP_ETCD_PASSWORD: password });
 
 async function checked(label: string, result: Promise<ZtapResult>): Promise<ZtapResult> {
@@ -123,14 +128,7 @@ describe('ztap', () => {
   }, 60_000);
 
   it('prints neither in any failure: wrong password, wrong key, key given as CA or certificate, untrusted CA', async () => {
-    const base = [
-      '--endpoints',
-      etcd.endpoints.join(','),
-      '--cluster',
-      CLUSTER,
-      '--timeout',
-      COMMAND_TIMEOUT,
-    ];
+    const base = toCluster();
     const { ca, client, strangerClient, otherCa } = pki;
     const failures: [string, string[], Record<string, string>, RegExp][] = [
       [
@@ -239,15 +237,7 @@ describe('ztap', () => {
   }, 60_000);
 
   it('--user user:password is refused without repeating the password; the environment may carry that form', async () => {
-    const base = [
-      '--endpoints',
-      etcd.endpoints.join(','),
-      '--cluster',
-      CLUSTER,
-      '--timeout',
-      COMMAND_TIMEOUT,
-      ...tlsFlags(),
-    ];
+    const base = [...toCluster(), ...tlsFlags()];
     const refused = await checked(
       '--user user:password',
       ztap([...base, '--user', `${USER.username}:${USER.password}`, 'cluster', 'list']),
@@ -473,15 +463,7 @@ describe('defects the properties found (fixed; kept as regression tests)', () =>
     [
       'ETCDCTL_PASSWORD, nor a user:password in ETCDCTL_USER,',
       'runner-2',
-      () => [
-        '--endpoints',
-        etcd.endpoints.join(','),
-        '--cluster',
-        CLUSTER,
-        '--timeout',
-        COMMAND_TIMEOUT,
-        ...tlsFlags(),
-      ],
+      () => [...toCluster(), ...tlsFlags()],
       () => ({ ETCDCTL_USER: `${USER.username}:${USER.password}`, ETCDCTL_PASSWORD: USER.password }),
       ['ETCDCTL_USER', 'ETCDCTL_PASSWORD'],
     ],
