@@ -45,6 +45,7 @@ export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
 export { LIVE, type Liveness, notLive } from './liveness.ts';
 export * from './policy.ts';
+export { MAX_POLICY_BYTES, validatePolicyDocument } from './policy-document.ts';
 export { PolicyFeed } from './policy-feed.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export * from './types.ts';

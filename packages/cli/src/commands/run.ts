@@ -1,11 +1,14 @@
 import { isElectionStoppedError, type Leadership } from '@ztap/cluster';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
+import { withoutCredentials } from '../credentials.ts';
+import { parseDuration } from '../duration.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
-import { type GlobalOptions, parseDuration } from '../options.ts';
+import type { GlobalOptions } from '../options.ts';
+import { outputFormat, outputTo } from '../output.ts';
 import { isKeeperDiedError, KeeperProcess } from '../run/keeper-process.ts';
 import { superviseCommand } from '../run/supervise.ts';
 
@@ -41,8 +44,8 @@ SIGTERM or SIGINT to ztap stop the command the same way. Details and limits: doc
       const globals = command.optsWithGlobals<GlobalOptions & { grace: string }>();
       const grace = parseDuration(globals.grace, '--grace');
       if (commandLine.length === 0) throw new UsageError('give the command to run after --');
+      const log = createLogger(io, outputTo(io, outputFormat(globals)), globals.color !== false);
       const election = createNodeElection(command, io);
-      const log = createLogger(io, globals.json === true, globals.color !== false);
       const status = await runWhileLeader(election, commandLine, grace, io, log);
       if (typeof status === 'string') throw new CliFailure(status);
       outcome.exitCode = status;
@@ -114,7 +117,7 @@ export function childEnvironment(
   env: Readonly<Record<string, string | undefined>>,
   extra: Record<string, string>,
 ): Record<string, string> {
-  const { ZTAP_ETCD_PASSWORD: _password, ...rest } = env;
+  const rest = withoutCredentials(env);
   const defined = Object.entries(rest).filter((entry): entry is [string, string] => entry[1] !== undefined);
   return { ...Object.fromEntries(defined), ...extra };
 }
