@@ -274,6 +274,20 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     );
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/^ztap: [^\n]+\n$/);
+
+    // `run` starts its command through the keeper script shipped beside it in dist/.
+    const run = await exec(
+      bin,
+      [
+        ...['--endpoints', etcd.endpoints.join(','), '--cluster', `run-${process.pid}`],
+        ...['run', '--id', 'solo', '--initial-leadership', '0', '--heartbeat', '200ms'],
+        ...['--election-timeout', '2s', '--', 'sh', '-c', 'echo "ran as $ZTAP_NODE_ID"; exit 3'],
+      ],
+      app,
+      userEnv(),
+    );
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stdout).toContain('ran as solo\n');
   }, 30_000);
 
   it('a CommonJS program can require() every package (ESM only, but Node >= 22.12 loads it)', async () => {

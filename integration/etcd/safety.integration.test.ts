@@ -179,7 +179,7 @@ describe('campaign', () => {
 });
 
 describe('failure of the leader process', () => {
-  it('a leader killed with SIGKILL is replaced within TTL + 1 s', async () => {
+  it('a leader killed with SIGKILL is replaced by a new term once its lease expires', async () => {
     const cluster = uniqueCluster('sigkill');
     const nodes = [nodeProcess('p1', cluster), nodeProcess('p2', cluster)];
     await within(Promise.all(nodes.map((child) => child.started())));
@@ -194,8 +194,10 @@ describe('failure of the leader process', () => {
       TTL_MS + 10_000,
     );
     const failoverMs = ms(killedAt, BigInt(elected.at));
+    // A number to read, not to assert (benchmarks measure failover): the behaviour is the new term.
     console.info(`[sigkill] failover after SIGKILL: ${failoverMs.toFixed(0)} ms (TTL ${TTL_MS} ms)`);
-    expect(failoverMs).toBeLessThan(TTL_MS + 1000);
+    const firstTerm = first.events.items.find((e) => e.event === 'leader')?.term as number;
+    expect(elected.term).toBeGreaterThan(firstTerm);
   }, 30_000);
 
   it('a leader frozen with SIGSTOP beyond its TTL has stepped down when it resumes, and its fenced writes fail', async () => {
@@ -312,6 +314,37 @@ describe('step-down before lease expiry', () => {
     release.resolve();
     await work;
   }, 40_000);
+});
+
+describe('the step-down deadline, as supervisors read it', () => {
+  it('leadershipValidUntil moves forward with every renewal, and leadership ends only once it has passed', async () => {
+    const cluster = uniqueCluster('valid-until');
+    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
+    proxies.push(proxy);
+    const a = node('a', cluster, { endpoints: [proxy.url], requestTimeout: 500 });
+    const renewals: number[] = [];
+    a.onLeaseRenewed(({ validUntilMs }) => renewals.push(validUntilMs));
+    expect(a.leadershipValidUntil).toBeUndefined();
+    await a.start();
+    await within(a.waitForLeadership());
+    const elected = a.leadershipValidUntil as number;
+    expect(elected).toBeGreaterThan(a.clock.monotonicNow());
+    await eventually(() => renewals.length >= 3, 10_000, 'three renewals');
+    expect(renewals).toEqual([...renewals].sort((x, y) => x - y));
+    expect(new Set(renewals).size).toBe(renewals.length);
+    expect(a.leadershipValidUntil).toBe(renewals.at(-1));
+
+    let endedAt = 0;
+    const signal = a.leadershipSignal;
+    signal.addEventListener('abort', () => {
+      endedAt = a.clock.monotonicNow();
+    });
+    proxy.cut();
+    await eventually(() => endedAt > 0, 10_000, 'the leadership to end');
+    expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
+    expect(endedAt).toBeGreaterThanOrEqual(renewals.at(-1) as number);
+    expect(a.leadershipValidUntil).toBeUndefined();
+  }, 30_000);
 });
 
 describe('fencing', () => {

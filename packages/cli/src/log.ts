@@ -1,6 +1,7 @@
 import { type CliIO, painter, type Style, writeLine } from './io.ts';
+import type { Output } from './output.ts';
 
-/** The agent's and run's log: one line per event, JSON lines with --json. */
+/** The agent's and run's log: one line per event; with -o json a JSON object per line, -o yaml a document each. */
 export type Logger = (
   event: string,
   message: string,
@@ -8,11 +9,11 @@ export type Logger = (
   style?: Style,
 ) => void;
 
-export function createLogger(io: CliIO, json: boolean, colour: boolean): Logger {
+export function createLogger(io: CliIO, output: Output, colour: boolean): Logger {
   const paint = painter(io, colour);
   return (event, message, fields = {}, style) => {
     const time = new Date().toISOString();
-    if (json) writeLine(io.stdout, JSON.stringify({ time, event, ...fields }));
+    if (output.structured) output.item({ time, event, ...fields });
     else writeLine(io.stdout, `${paint('dim', time)}  ${style ? paint(style, message) : message}`);
   };
 }

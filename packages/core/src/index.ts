@@ -61,16 +61,17 @@ export {
 export type { Liveness } from './liveness.ts';
 export {
   isPolicyVersionConflictError,
-  MAX_POLICY_BYTES,
   MAX_POLICY_NAME_LENGTH,
   type Policy,
+  type PolicyDocument,
   type PolicySync,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
-  validatePolicyDocument,
+  type PolicyWriteResult,
   validatePolicyName,
 } from './policy.ts';
+export { MAX_POLICY_BYTES, validatePolicyDocument } from './policy-document.ts';
 export {
   CHANGE_TYPES,
   type ChangeType,

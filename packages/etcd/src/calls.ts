@@ -8,6 +8,17 @@ export interface CallDeadline {
   readonly deadline: Date;
 }
 
+/** How long a one-shot request to etcd (a read, an operator's write) may take, and how to abandon it. */
+export interface CallOptions {
+  /** Abandons the call at once, retries included: it rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * When the whole call, retries included, must be over. No attempt's own deadline goes past it;
+   * when it passes, the call fails with `EtcdUnavailableError` ("no answer before the deadline").
+   */
+  readonly deadline?: Date | undefined;
+}
+
 /**
  * On whose behalf a call is made: its attempts are counted there, and a call that finally fails is
  * reported there (an election's own calls to that election's telemetry; the shared watch's calls to
@@ -36,11 +47,10 @@ export interface CallAccount {
  */
 export type CallClass = 'read' | 'write' | 'once';
 
-export interface CallOptions {
+/** One call as the caller runs it: its class and account, and the caller's signal and deadline. */
+export interface CallSpec extends CallOptions {
   readonly class: CallClass;
   readonly account: CallAccount;
-  /** Aborting it rejects the call at once with the signal's reason (the request on the wire ends at its deadline). */
-  readonly signal?: AbortSignal | undefined;
 }
 
 /** Requests in flight per client (admission control); the rest wait in line, within their deadline. */
@@ -101,18 +111,26 @@ export class EtcdCaller {
 
   /**
    * Runs `attempt` under the policy of its class. `operation` names it in errors ("publish the
-   * member record"). The attempt gets the gRPC deadline to pass on.
+   * member record"). The attempt gets the gRPC deadline to pass on: the request timeout from when it
+   * was admitted, cut to the whole call's `deadline` if one is given. `signal` abandons the call at
+   * once, retries included, rejecting with its reason; when `deadline` passes the call fails with
+   * `EtcdUnavailableError` ("no answer before the deadline").
    */
   async call<T>(
     operation: string,
     attempt: (deadline: CallDeadline) => Promise<T>,
-    options: CallOptions,
+    options: CallSpec,
   ): Promise<T> {
-    const { signal, account } = options;
+    const { signal, account, deadline } = options;
     signal?.throwIfAborted();
+    const untilMs = deadline?.getTime();
+    if (untilMs !== undefined && untilMs <= Date.now()) throw this.#outOfTime(undefined, account);
+    const expired = untilMs === undefined ? undefined : AbortSignal.timeout(untilMs - Date.now());
+    const stop = signal && expired ? AbortSignal.any([signal, expired]) : (signal ?? expired);
     const once = async () => {
-      const deadlineMs = Date.now() + this.#requestTimeout;
-      const release = await this.#admission.acquire(deadlineMs, signal);
+      const ownMs = Date.now() + this.#requestTimeout;
+      const deadlineMs = untilMs === undefined ? ownMs : Math.min(ownMs, untilMs);
+      const release = await this.#admission.acquire(deadlineMs, stop);
       try {
         account.attempts++;
         return await attempt({ deadline: new Date(deadlineMs) });
@@ -121,12 +139,25 @@ export class EtcdCaller {
       }
     };
     try {
-      const work = options.class === 'once' ? once() : this.#policy.execute(once, signal);
-      return await abortable(work, signal);
+      const work = options.class === 'once' ? once() : this.#policy.execute(once, stop);
+      // The retry policy looks at the signal only between attempts; a waiting attempt is left behind
+      // at once (its own deadline, cut to `deadline`, ends it on the wire).
+      return await abortable(work, stop);
     } catch (error) {
-      if (signal?.aborted && error === signal.reason) throw error;
+      if (signal?.aborted) throw signal.reason;
+      // An attempt's own deadline may fire a moment before the timer: both mean "out of time".
+      const late = untilMs !== undefined && Date.now() >= untilMs;
+      if ((expired?.aborted && error === expired.reason) || (late && isTransientEtcdError(error)))
+        throw this.#outOfTime(error, account);
       throw this.#failed(translateEtcdError(error, operation, this.#endpoints), account);
     }
+  }
+
+  #outOfTime(cause: unknown, account: CallAccount): Error {
+    return this.#failed(
+      new EtcdUnavailableError(this.#endpoints, 'no answer before the deadline', { cause }),
+      account,
+    );
   }
 
   #failed(error: Error, account: CallAccount): Error {

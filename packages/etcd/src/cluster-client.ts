@@ -4,16 +4,17 @@ import {
   type ClusterStateChange,
   type NodeRegistration,
   type Policy,
+  type PolicyDocument,
   type PolicyUpdate,
   type PolicyWriteOptions,
-  type SignalOptions,
+  type PolicyWriteResult,
   systemClock,
   ValidationError,
   type WatchOptions,
 } from '@ztap/cluster';
 import { Broadcast, ClusterView, describeValue, type MemberRecord } from '@ztap/cluster/backend';
 import type { Etcd3 } from 'etcd3';
-import type { CallAccount } from './calls.ts';
+import type { CallAccount, CallOptions } from './calls.ts';
 import { bytes, CampaignQueue, type StoredKey } from './campaign.ts';
 import { createEtcdClient } from './client.ts';
 import { deregisterMember, leaderFrom, membersFrom, registerMember } from './cluster-store.ts';
@@ -43,7 +44,7 @@ export interface EtcdClusterClientOptions extends EtcdConnectionOptions {
   readonly clock?: Clock;
 }
 
-export interface GetStateOptions extends SignalOptions {
+export interface GetStateOptions extends CallOptions {
   /**
    * Ask etcd for each member's lease, so `lastSeen` is when its last keepalive arrived (to the
    * second) rather than when its record last changed. One extra request per member.
@@ -57,10 +58,15 @@ export interface GetStateOptions extends SignalOptions {
  * concurrent operator with `ifVersion` compare-and-set.
  */
 export interface OperatorPolicies {
-  push(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy>;
-  delete(name: string, options?: PolicyWriteOptions): Promise<boolean>;
-  get(name: string, options?: SignalOptions): Promise<Policy | undefined>;
-  list(options?: SignalOptions): Promise<Policy[]>;
+  /** Publishes a policy; an identical document writes nothing and resolves with `changed: false`. */
+  push(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions & CallOptions,
+  ): Promise<PolicyWriteResult>;
+  delete(name: string, options?: PolicyWriteOptions & CallOptions): Promise<boolean>;
+  get(name: string, options?: CallOptions): Promise<Policy | undefined>;
+  list(options?: CallOptions): Promise<Policy[]>;
   subscribe(options?: { signal?: AbortSignal | undefined }): AsyncIterable<PolicyUpdate>;
 }
 
@@ -96,12 +102,13 @@ export class EtcdClusterClient implements AsyncDisposable {
       keys: this.#keys,
       account: this.#account,
     });
-    const txn: PolicyTxn = (request, signal) =>
+    const txn: PolicyTxn = (request, call) =>
       this.#use((context) =>
         context.caller.call('write a policy', (deadline) => context.client.kv.txn(request, deadline), {
           class: 'once',
           account: this.#account,
-          signal,
+          signal: call.signal,
+          deadline: call.deadline,
         }),
       );
     const updatedBy = options.auth ? `operator:${options.auth.username}` : 'operator';
@@ -134,7 +141,7 @@ export class EtcdClusterClient implements AsyncDisposable {
     return this.#client;
   }
 
-  /** The cluster as etcd holds it now (one linearizable read). */
+  /** The cluster as etcd holds it now (one linearizable read; `deadline` covers the lease reads too). */
   async getState(options: GetStateOptions = {}): Promise<ClusterState> {
     return this.#use(async (context) => {
       const response = await context.caller.call(
@@ -144,7 +151,7 @@ export class EtcdClusterClient implements AsyncDisposable {
             { key: bytes(this.prefix), range_end: prefixRangeEnd(this.prefix) },
             deadline,
           ),
-        { class: 'read', account: this.#account, signal: options.signal },
+        { class: 'read', account: this.#account, signal: options.signal, deadline: options.deadline },
       );
       const entries = response.kvs.map(toEntry);
       const now = context.settings.clock.wallNow();
@@ -153,13 +160,7 @@ export class EtcdClusterClient implements AsyncDisposable {
         const leases = new Map(entries.map((entry) => [entry.key, entry.lease]));
         members = await Promise.all(
           members.map((member) =>
-            this.#withLeaseTime(
-              context,
-              member,
-              leases.get(this.#keys.memberKey(member.id)),
-              now,
-              options.signal,
-            ),
+            this.#withLeaseTime(context, member, leases.get(this.#keys.memberKey(member.id)), now, options),
           ),
         );
       }
@@ -171,12 +172,12 @@ export class EtcdClusterClient implements AsyncDisposable {
     });
   }
 
-  async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
-    await this.#use((context) => registerMember(this.#records(context), node, options.signal));
+  async registerNode(node: NodeRegistration, options: CallOptions = {}): Promise<void> {
+    await this.#use((context) => registerMember(this.#records(context), node, options));
   }
 
-  async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
-    await this.#use((context) => deregisterMember(this.#records(context), nodeId, options.signal));
+  async deregisterNode(nodeId: string, options: CallOptions = {}): Promise<void> {
+    await this.#use((context) => deregisterMember(this.#records(context), nodeId, options));
   }
 
   /**
@@ -264,13 +265,13 @@ export class EtcdClusterClient implements AsyncDisposable {
     member: MemberRecord,
     lease: StoredKey['lease'] | undefined,
     now: Date,
-    signal: AbortSignal | undefined,
+    call: CallOptions,
   ): Promise<MemberRecord> {
     if (!lease || lease === '0') return member;
     const answer = await context.caller.call(
       'read a lease',
       (deadline) => context.client.leaseClient.leaseTimeToLive({ ID: lease }, deadline),
-      { class: 'read', account: this.#account, signal },
+      { class: 'read', account: this.#account, signal: call.signal, deadline: call.deadline },
     );
     const remaining = Number(answer.TTL);
     const granted = Number(answer.grantedTTL);

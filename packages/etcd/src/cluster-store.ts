@@ -8,7 +8,7 @@ import {
 } from '@ztap/cluster';
 import type { LeaderRecord, MemberRecord } from '@ztap/cluster/backend';
 import type { Etcd3 } from 'etcd3';
-import type { CallAccount, EtcdCaller } from './calls.ts';
+import type { CallAccount, CallOptions, EtcdCaller } from './calls.ts';
 import { bytes, type StoredKey } from './campaign.ts';
 import { decodeMember, encodeMember, type KeyLayout } from './keys.ts';
 
@@ -49,7 +49,7 @@ export interface RecordsAccess {
 export async function registerMember(
   access: RecordsAccess,
   node: NodeRegistration,
-  signal?: AbortSignal,
+  call: CallOptions = {},
 ): Promise<number> {
   const registration = validateRegistration(node);
   const key = bytes(access.keys.memberKey(registration.id));
@@ -69,7 +69,7 @@ export async function registerMember(
         },
         options,
       ),
-    { class: 'write', account: access.account, signal },
+    { class: 'write', account: access.account, signal: call.signal, deadline: call.deadline },
   );
   if (!response.succeeded) throw new NodeExistsError(registration.id);
   return Number(response.header.revision);
@@ -79,13 +79,13 @@ export async function registerMember(
 export async function deregisterMember(
   access: RecordsAccess,
   nodeId: string,
-  signal?: AbortSignal,
+  call: CallOptions = {},
 ): Promise<number> {
   const id = validateNodeId(nodeId);
   const response = await access.caller.call(
     'deregister a node',
     (options) => access.client.kv.deleteRange({ key: bytes(access.keys.memberKey(id)) }, options),
-    { class: 'write', account: access.account, signal },
+    { class: 'write', account: access.account, signal: call.signal, deadline: call.deadline },
   );
   if (Number(response.deleted) === 0) throw new NodeNotFoundError(id);
   return Number(response.header.revision);

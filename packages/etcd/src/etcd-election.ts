@@ -20,7 +20,7 @@ import {
   resolveConfig,
 } from '@ztap/cluster/backend';
 import type { Etcd3, ITxnResponse } from 'etcd3';
-import { abortable, type CallAccount } from './calls.ts';
+import { abortable, type CallAccount, type CallOptions } from './calls.ts';
 import {
   decide,
   fencedTxn,
@@ -66,12 +66,6 @@ export function internalsOf(election: EtcdElection): ElectionInternals {
   return internals.get(election) as ElectionInternals;
 }
 
-/** A keepalive succeeded and moved this node's step-down deadline forward. */
-export interface LeaseRenewal {
-  /** The new step-down deadline, in monotonic ms on the election's clock (the `clock` option). */
-  readonly validUntilMs: number;
-}
-
 /** What one run (start to stop) of an election holds. */
 interface Run {
   readonly context: EtcdClusterContext;
@@ -79,6 +73,12 @@ interface Run {
   readonly membership: Membership;
   /** Aborted by `stop()`: every request of this run ends at once. */
   readonly operations: AbortController;
+}
+
+/** A keepalive succeeded and moved this node's step-down deadline forward. */
+export interface LeaseRenewal {
+  /** The new step-down deadline, in monotonic ms on the election's {@link EtcdElection.clock}. */
+  readonly validUntilMs: number;
 }
 
 /**
@@ -253,9 +253,10 @@ export class EtcdElection extends BaseElection {
    * Your `compare` joins the fence in one flat transaction: `success` runs when all hold; when one
    * fails, a read of the campaign key tells "fenced" (throws) from "your compare failed" (resolves
    * with `succeeded: false` and the responses of your `failure` ops, which must be reads).
-   * Not retried: the caller decides whether repeating its operations is safe.
+   * Not retried: the caller decides whether repeating its operations is safe. `signal` abandons it
+   * and `deadline` bounds it (it may still have been committed); `stop()` abandons it too.
    */
-  async guardedTxn(txn: GuardedTxn, options: SignalOptions = {}): Promise<ITxnResponse> {
+  async guardedTxn(txn: GuardedTxn, options: CallOptions = {}): Promise<ITxnResponse> {
     const key = this.#leadershipKey;
     const run = this.#run;
     if (!this.isLeader() || this.term !== txn.term || key === undefined || !run)
@@ -269,7 +270,12 @@ export class EtcdElection extends BaseElection {
     const response = await run.context.caller.call(
       'commit a leader-only write',
       (deadline) => this.client.kv.txn(fencedTxn(key, txn), deadline),
-      { class: 'once', account: this.#account, signal: withSignal(run.operations.signal, options.signal) },
+      {
+        class: 'once',
+        account: this.#account,
+        signal: withSignal(run.operations.signal, options.signal),
+        deadline: options.deadline,
+      },
     );
     const outcome = fenceOutcome(response, txn.term);
     if (outcome.outcome === 'fenced') throw new FencedWriteError(txn.term);
@@ -279,7 +285,7 @@ export class EtcdElection extends BaseElection {
   /** Adds a member; resolves once this node's view shows it (or after a request timeout). */
   async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
     await this.#withContext(async (context) => {
-      const revision = await registerMember(this.#records(context), node, options.signal);
+      const revision = await registerMember(this.#records(context), node, options);
       if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
   }
@@ -287,7 +293,7 @@ export class EtcdElection extends BaseElection {
   /** Removes a member; resolves once this node's view shows it gone (or after a request timeout). */
   async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
     await this.#withContext(async (context) => {
-      const revision = await deregisterMember(this.#records(context), nodeId, options.signal);
+      const revision = await deregisterMember(this.#records(context), nodeId, options);
       if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
   }

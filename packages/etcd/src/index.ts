@@ -3,6 +3,7 @@
  * etcd's Go `concurrency` layout, step-down before lease expiry, and fenced writes.
  * @packageDocumentation
  */
+export type { CallOptions } from './calls.ts';
 export type { GuardedTxn } from './campaign.ts';
 export { createEtcdClient } from './client.ts';
 export {
@@ -25,6 +26,11 @@ export {
   isEtcdRequestError,
   isEtcdUnavailableError,
 } from './errors.ts';
-export { EtcdElection } from './etcd-election.ts';
-export { DEFAULT_ENDPOINTS, type EtcdConnectionOptions, type EtcdElectionOptions } from './options.ts';
+export { EtcdElection, type LeaseRenewal } from './etcd-election.ts';
+export {
+  DEFAULT_ENDPOINTS,
+  type EtcdConnectionOptions,
+  type EtcdElectionOptions,
+  validateEndpoint,
+} from './options.ts';
 export { EtcdPolicySync } from './policy-sync.ts';

@@ -1,14 +1,16 @@
 import {
   type Policy,
+  type PolicyDocument,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
   validatePolicyDocument,
   validatePolicyName,
 } from '@ztap/cluster';
 import { PolicyFeed } from '@ztap/cluster/backend';
 import type { ICompare, IRequestOp, ITxnResponse } from 'etcd3';
-import type { CallAccount } from './calls.ts';
+import type { CallAccount, CallOptions } from './calls.ts';
 import { bytes, type StoredKey } from './campaign.ts';
 import { acquireContext, type ContextRequest, withContext } from './context.ts';
 import type { KeyLayout } from './keys.ts';
@@ -27,7 +29,7 @@ export type PolicyTxn = (
     success: IRequestOp[];
     failure: IRequestOp[];
   },
-  signal: AbortSignal | undefined,
+  call: CallOptions,
 ) => Promise<ITxnResponse>;
 
 /** Reads a policy from its entry; undefined for a value that is not ours to read. */
@@ -70,19 +72,38 @@ export class EtcdPolicyStore {
     this.#keys = access.keys;
   }
 
+  /**
+   * Writes a policy through `txn`. A document identical to the current version writes nothing: a
+   * transaction that only compares (so the leader's fence still applies) confirms the version is
+   * still current, and that version is returned with `changed: false`.
+   */
   async put(
     name: string,
-    document: string,
+    document: PolicyDocument,
     updatedBy: string,
     txn: PolicyTxn,
-    options: PolicyWriteOptions = {},
-  ): Promise<Policy> {
+    options: PolicyWriteOptions & CallOptions = {},
+  ): Promise<PolicyWriteResult> {
     validatePolicyName(name);
-    validatePolicyDocument(document);
+    const text = validatePolicyDocument(document);
     const key = bytes(this.#keys.policyKey(name));
+    const current = await this.get(name, options);
+    const sameVersion = options.ifVersion === undefined || options.ifVersion === current?.version;
+    if (current?.document === text && sameVersion) {
+      const unchanged = await txn(
+        {
+          compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: String(current.version) }],
+          success: [],
+          failure: [],
+        },
+        options,
+      );
+      if (unchanged.succeeded) return Object.freeze({ ...current, changed: false });
+      // Written in between: from here on this is an ordinary write.
+    }
     const updatedAt = this.#access.contextRequest().defaults.clock.wallNow();
     const value = JSON.stringify({
-      document,
+      document: text,
       updatedAt: updatedAt.toISOString(),
       updatedBy,
     } satisfies StoredPolicy);
@@ -92,13 +113,24 @@ export class EtcdPolicyStore {
         success: [{ request_put: { key, value: bytes(value) } }],
         failure: [{ request_range: { key } }],
       },
-      options.signal,
+      options,
     );
     if (!response.succeeded) throw this.#conflict(name, options, response);
-    return Object.freeze({ name, version: Number(response.header.revision), document, updatedAt, updatedBy });
+    return Object.freeze({
+      name,
+      version: Number(response.header.revision),
+      document: text,
+      updatedAt,
+      updatedBy,
+      changed: true,
+    });
   }
 
-  async delete(name: string, txn: PolicyTxn, options: PolicyWriteOptions = {}): Promise<boolean> {
+  async delete(
+    name: string,
+    txn: PolicyTxn,
+    options: PolicyWriteOptions & CallOptions = {},
+  ): Promise<boolean> {
     validatePolicyName(name);
     const key = bytes(this.#keys.policyKey(name));
     const response = await txn(
@@ -107,33 +139,33 @@ export class EtcdPolicyStore {
         success: [{ request_delete_range: { key } }],
         failure: [{ request_range: { key } }],
       },
-      options.signal,
+      options,
     );
     if (!response.succeeded) throw this.#conflict(name, options, response);
     return Number(response.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   }
 
-  async get(name: string, options: { signal?: AbortSignal | undefined } = {}): Promise<Policy | undefined> {
+  async get(name: string, call: CallOptions = {}): Promise<Policy | undefined> {
     const key = this.#keys.policyKey(validatePolicyName(name));
     const response = await withContext(this.#access.contextRequest(), (context) =>
       context.caller.call(
         'read a policy',
         (deadline) => context.client.kv.range({ key: bytes(key) }, deadline),
-        { class: 'read', account: this.#access.account, signal: options.signal },
+        { class: 'read', account: this.#access.account, signal: call.signal, deadline: call.deadline },
       ),
     );
     const kv = response.kvs[0];
     return kv ? policyFrom(toEntry(kv), this.#keys) : undefined;
   }
 
-  async list(options: { signal?: AbortSignal | undefined } = {}): Promise<Policy[]> {
+  async list(call: CallOptions = {}): Promise<Policy[]> {
     const prefix = this.#keys.policiesPrefix;
     const response = await withContext(this.#access.contextRequest(), (context) =>
       context.caller.call(
         'list policies',
         (deadline) =>
           context.client.kv.range({ key: bytes(prefix), range_end: prefixRangeEnd(prefix) }, deadline),
-        { class: 'read', account: this.#access.account, signal: options.signal },
+        { class: 'read', account: this.#access.account, signal: call.signal, deadline: call.deadline },
       ),
     );
     return response.kvs

@@ -2,9 +2,11 @@ import {
   FencedWriteError,
   NotLeaderError,
   type Policy,
+  type PolicyDocument,
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
   type SignalOptions,
 } from '@ztap/cluster';
 import { type EtcdElection, internalsOf } from './etcd-election.ts';
@@ -29,7 +31,11 @@ export class EtcdPolicySync implements PolicySync {
     this.#store = new EtcdPolicyStore({ contextRequest, keys, account });
   }
 
-  async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+  async syncPolicy(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions,
+  ): Promise<PolicyWriteResult> {
     return this.#store.put(
       name,
       document,
@@ -67,6 +73,6 @@ export class EtcdPolicySync implements PolicySync {
     const term = this.#election.term;
     if (term === undefined) throw new NotLeaderError(this.#election.nodeId, operation);
     if (callerTerm !== undefined && callerTerm !== term) throw new FencedWriteError(callerTerm);
-    return (txn, signal) => this.#election.guardedTxn({ term, ...txn }, { signal });
+    return (txn, call) => this.#election.guardedTxn({ term, ...txn }, call);
   }
 }

@@ -113,6 +113,67 @@ describe('EtcdCaller', () => {
     expect(deadlines[0]).toBeLessThanOrEqual(1000);
   });
 
+  it("cuts every attempt's deadline to the deadline of the whole call", async () => {
+    const deadline = new Date(Date.now() + 300);
+    const seen: Date[] = [];
+    await caller(0).call(
+      'read',
+      async (options) => {
+        seen.push(options.deadline);
+      },
+      { class: 'read', account: account(), deadline },
+    );
+    expect(seen).toEqual([deadline]);
+  });
+
+  it('ends a call that outlives its deadline, retries included, as "no answer before the deadline"', async () => {
+    // The attempt never answers (a silent server): only the deadline can end the call.
+    const mine = account();
+    const error = await caller(5)
+      .call('read', () => new Promise<never>(() => {}), {
+        class: 'read',
+        account: mine,
+        deadline: new Date(Date.now() + 100),
+      })
+      .catch((caught: unknown) => caught);
+    expect(isEtcdUnavailableError(error)).toBe(true);
+    expect((error as Error).message).toContain('is unreachable (no answer before the deadline)');
+    expect(mine.attempts).toBe(1);
+    expect(mine.reports).toEqual(['unavailable']);
+  });
+
+  it('makes no attempt once the deadline has passed', async () => {
+    const mine = account();
+    const error = await caller(5)
+      .call('read', async () => 'answered', {
+        class: 'read',
+        account: mine,
+        deadline: new Date(Date.now() - 1),
+      })
+      .catch((caught: unknown) => caught);
+    expect(isEtcdUnavailableError(error)).toBe(true);
+    expect(mine.attempts).toBe(0);
+  });
+
+  it('stops retrying and rejects with the reason as soon as the signal aborts between attempts', async () => {
+    const controller = new AbortController();
+    const reason = new Error('interrupted');
+    let attempts = 0;
+    const outcome = caller(5)
+      .call(
+        'read',
+        () => {
+          attempts++;
+          if (attempts === 2) controller.abort(reason);
+          return attempts === 1 ? Promise.reject(unavailable()) : new Promise<never>(() => {});
+        },
+        { class: 'read', account: account(), signal: controller.signal },
+      )
+      .catch((error: unknown) => error);
+    expect(await outcome).toBe(reason);
+    expect(attempts).toBe(2);
+  });
+
   it('never repeats a call of class "once"', async () => {
     let attempts = 0;
     await expect(
@@ -175,6 +236,30 @@ describe('EtcdCaller', () => {
     for (const [index, answer] of answers.entries()) answer.resolve(index);
     expect(await Promise.all(calls)).toEqual(answers.map((_, index) => index));
     expect(started).toHaveLength(answers.length);
+  });
+});
+
+describe('EtcdCaller with a full line', () => {
+  it("counts the wait for a slot against the whole call's deadline", async () => {
+    const etcd = caller(5, 60_000);
+    const answers = Array.from({ length: MAX_REQUESTS_IN_FLIGHT }, () => deferred<number>());
+    const busy = answers.map((answer) =>
+      etcd.call('read', () => answer.promise, { class: 'read', account: account() }),
+    );
+    await flush();
+    const mine = account();
+    const error = await etcd
+      .call('read', async () => 'answered', {
+        class: 'read',
+        account: mine,
+        deadline: new Date(Date.now() + 100),
+      })
+      .catch((caught: unknown) => caught);
+    expect(isEtcdUnavailableError(error)).toBe(true);
+    expect((error as Error).message).toContain('no answer before the deadline');
+    expect(mine.attempts).toBe(0);
+    for (const [index, answer] of answers.entries()) answer.resolve(index);
+    await Promise.all(busy);
   });
 });
 

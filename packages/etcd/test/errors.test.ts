@@ -28,6 +28,19 @@ describe('etcd error translation', () => {
     expect(error.cause).toBeInstanceOf(GRPCUnavailableError);
   });
 
+  it('says no connection could be made when grpc-js, retrying, has only "Last error: null"', () => {
+    const error = translateEtcdError(
+      new GRPCUnavailableError(
+        '14 UNAVAILABLE: No connection established. Last error: null. Resolution note: ',
+      ),
+      'read the cluster',
+      endpoints,
+    );
+    expect(error.message).toBe(
+      'etcd at http://127.0.0.1:2379 is unreachable (no connection could be established) — is etcd running, and are the endpoints right?',
+    );
+  });
+
   it('explains NOSPACE, which etcd3 itself treats as transient', () => {
     const error = translateEtcdError(nospace(), 'publish the member record', endpoints);
     expect(isEtcdNoSpaceError(error)).toBe(true);

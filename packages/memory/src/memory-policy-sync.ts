@@ -1,9 +1,11 @@
 import {
   NotLeaderError,
   type Policy,
+  type PolicyDocument,
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
   type SignalOptions,
 } from '@ztap/cluster';
 import { stateOf } from './hub.ts';
@@ -25,7 +27,11 @@ export class InMemoryPolicySync implements PolicySync {
     return stateOf(this.#election.hub).policies;
   }
 
-  async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+  async syncPolicy(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions,
+  ): Promise<PolicyWriteResult> {
     options?.signal?.throwIfAborted();
     return this.#policies.put(name, document, this.#writer('write policies', options?.term), options);
   }

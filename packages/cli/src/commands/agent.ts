@@ -10,6 +10,7 @@ import type { CliIO } from '../io.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
 import type { GlobalOptions } from '../options.ts';
+import { outputFormat, outputTo } from '../output.ts';
 
 /** `[host:]port` → where the health endpoint listens; a bare port binds loopback only. */
 export function parseListen(text: string): { host: string; port: number } {
@@ -49,11 +50,11 @@ alike; each change is also logged (events "unhealthy" with the reason, and "heal
     .action(async (_options, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions & { listen?: string }>();
       const listen = globals.listen === undefined ? undefined : parseListen(globals.listen);
+      const log = createLogger(io, outputTo(io, outputFormat(globals)), globals.color !== false);
       const election = createNodeElection(command, io);
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
       const metrics = registerClusterMetrics(election, { registry, policies: new EtcdPolicySync(election) });
-      const log = createLogger(io, globals.json === true, globals.color !== false);
       // Metrics first: their policy subscription shares the election's etcd client.
       const shutdown = async () => {
         await metrics.dispose();

@@ -1,13 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { constants } from 'node:os';
-import { isElectionStoppedError, isLeadershipLostError } from '@ztap/cluster';
+import { isElectionStoppedError, type Leadership } from '@ztap/cluster';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
+import { withoutCredentials } from '../credentials.ts';
+import { parseDuration } from '../duration.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
-import { type GlobalOptions, parseDuration } from '../options.ts';
+import type { GlobalOptions } from '../options.ts';
+import { outputFormat, outputTo } from '../output.ts';
+import { isKeeperDiedError, KeeperProcess } from '../run/keeper-process.ts';
+import { superviseCommand } from '../run/supervise.ts';
 
 export function registerRunCommand(program: Command, io: CliIO, outcome: { exitCode: number }): void {
   nodeOptions(
@@ -19,7 +22,7 @@ export function registerRunCommand(program: Command, io: CliIO, outcome: { exitC
   )
     .option(
       '--grace <duration>',
-      'after SIGTERM, how long the command may take to exit before SIGKILL',
+      "after SIGTERM, how long the command's process group may take to end before SIGKILL (never past the leadership deadline)",
       '10s',
     )
     .addHelpText(
@@ -29,17 +32,20 @@ Examples:
   $ ztap run --id cron-1 -- ./nightly-report.sh
   $ ztap --cluster billing run --id worker-a --grace 30s -- node settle-invoices.js
 
-Joins the cluster, waits to be elected, then starts the command with ZTAP_TERM (the fencing token),
-ZTAP_NODE_ID and ZTAP_PREFIX in its environment. The moment leadership is lost, the command gets
-SIGTERM, then SIGKILL after --grace, and ztap exits 1. When the command exits on its own, ztap
-resigns and exits with its status. SIGTERM or SIGINT to ztap stop the command the same way.`,
+Joins the cluster, waits to be elected, then starts the command in a process group of its own with
+ZTAP_TERM (the fencing token), ZTAP_NODE_ID and ZTAP_PREFIX in its environment. The moment leadership
+is lost, the whole group gets SIGTERM, then SIGKILL after --grace, and ztap exits 1. SIGKILL never
+comes later than the leadership deadline, when the lease could expire and a successor start. A keeper
+process ends the group even if ztap itself is killed (even with SIGKILL) or frozen. When the command
+exits on its own, whatever it left running is stopped, then ztap resigns and exits with its status.
+SIGTERM or SIGINT to ztap stop the command the same way. Details and limits: docs/cli.md`,
     )
     .action(async (commandLine: string[], _local, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions & { grace: string }>();
       const grace = parseDuration(globals.grace, '--grace');
       if (commandLine.length === 0) throw new UsageError('give the command to run after --');
+      const log = createLogger(io, outputTo(io, outputFormat(globals)), globals.color !== false);
       const election = createNodeElection(command, io);
-      const log = createLogger(io, globals.json === true, globals.color !== false);
       const status = await runWhileLeader(election, commandLine, grace, io, log);
       if (typeof status === 'string') throw new CliFailure(status);
       outcome.exitCode = status;
@@ -56,6 +62,9 @@ async function runWhileLeader(
 ): Promise<number | string> {
   const shutdown = new AbortController();
   const stopListening = io.onShutdown((signal) => shutdown.abort(signal));
+  // The keeper starts first: a takeover then costs no process start-up, and no command ever runs
+  // unguarded. If this process dies at any point, the keeper sees its channel close.
+  const keeper = KeeperProcess.spawn();
   try {
     // The shutdown signal may cancel the start, but must not stop the election later: on SIGTERM
     // the command is stopped first, and only then does the node resign.
@@ -69,55 +78,36 @@ async function runWhileLeader(
     }
     log('waiting', `node ${election.nodeId} joined ${election.prefix}; waiting to be elected`, {
       nodeId: election.nodeId,
+      keeperPid: keeper.pid,
     });
-    let leadership: Awaited<ReturnType<EtcdElection['waitForLeadership']>>;
+    let leadership: Leadership;
     try {
-      leadership = await election.waitForLeadership({ signal: shutdown.signal });
+      leadership = await election.waitForLeadership({
+        signal: AbortSignal.any([shutdown.signal, keeper.lost]),
+      });
     } catch (error) {
+      if (isKeeperDiedError(keeper.lost.reason))
+        throw new CliFailure(`${keeper.lost.reason.message} before ${commandLine[0]} started`, undefined, {
+          cause: keeper.lost.reason,
+        });
       if (shutdown.signal.aborted || isElectionStoppedError(error))
         return `stopped by ${String(shutdown.signal.reason ?? 'shutdown')} before being elected`;
       throw error;
     }
-    log('leader', `elected (term ${leadership.term}); starting ${commandLine.join(' ')}`, {
-      term: leadership.term,
+    const env = childEnvironment(io.env, {
+      ZTAP_TERM: String(leadership.term),
+      ZTAP_NODE_ID: election.nodeId,
+      ZTAP_PREFIX: election.prefix,
     });
-    const [file, ...args] = commandLine as [string, ...string[]];
-    const child = spawn(file, args, {
-      stdio: 'inherit',
-      env: childEnvironment(io.env, {
-        ZTAP_TERM: String(leadership.term),
-        ZTAP_NODE_ID: election.nodeId,
-        ZTAP_PREFIX: election.prefix,
-      }),
+    return await superviseCommand(election, leadership, keeper, { commandLine, env, graceMs }, log, {
+      signal: shutdown.signal,
     });
-    const exited = new Promise<number>((resolve, reject) => {
-      child.once('error', (error) => reject(new CliFailure(`cannot start ${file}: ${error.message}`)));
-      child.once('exit', (code, signal) =>
-        resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
-      );
-    });
-    const interrupted = new Promise<string>((resolve) => {
-      const onLost = () => {
-        const reason = isLeadershipLostError(leadership.signal.reason)
-          ? leadership.signal.reason.reason
-          : 'unknown';
-        resolve(`leadership lost (${reason}); stopped ${file}`);
-      };
-      leadership.signal.addEventListener('abort', onLost, { once: true });
-      shutdown.signal.addEventListener('abort', () => resolve(''), { once: true });
-    });
-    const outcome = await Promise.race([exited, interrupted]);
-    if (typeof outcome === 'number') {
-      log('exited', `${file} exited with status ${outcome}; resigning`, { status: outcome });
-      return outcome;
-    }
-    log('stopping', outcome || `${String(shutdown.signal.reason)}: stopping ${file}`, {
-      reason: outcome || 'signal',
-    });
-    const status = await terminate(child, exited, graceMs);
-    return outcome || status;
   } finally {
     stopListening();
+    // Leadership ends in this order: the command's group is gone (the keeper exits only then), and
+    // only then is the lease revoked, which lets a successor start.
+    keeper.close();
+    await keeper.exited;
     await election.stop();
   }
 }
@@ -126,19 +116,8 @@ async function runWhileLeader(
 export function childEnvironment(
   env: Readonly<Record<string, string | undefined>>,
   extra: Record<string, string>,
-): Record<string, string | undefined> {
-  const { ZTAP_ETCD_PASSWORD: _password, ...rest } = env;
-  return { ...rest, ...extra };
-}
-
-/** SIGTERM, then SIGKILL if the child is still running after the grace period. */
-async function terminate(child: ChildProcess, exited: Promise<number>, graceMs: number): Promise<number> {
-  if (child.exitCode !== null || child.signalCode !== null) return exited;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  try {
-    return await exited;
-  } finally {
-    clearTimeout(timer);
-  }
+): Record<string, string> {
+  const rest = withoutCredentials(env);
+  const defined = Object.entries(rest).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return { ...Object.fromEntries(defined), ...extra };
 }
