@@ -1,5 +1,6 @@
 import { ExponentialBackoff, type IBackoff, noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
+import { translateEtcdError } from './errors.ts';
 import type { EtcdConnectionOptions } from './options.ts';
 
 const toBuffer = (pem: string | Buffer | undefined) => (pem === undefined ? undefined : Buffer.from(pem));
@@ -48,6 +49,45 @@ export function createEtcdClient(options: {
   });
   built.add(client);
   return client;
+}
+
+/** The client a connection uses: the one given, or one built for it (see {@link clientForOperation}). */
+export function clientFor(
+  connection: {
+    readonly client: Etcd3 | undefined;
+    readonly endpoints: readonly string[];
+    readonly tls: EtcdConnectionOptions['tls'];
+    readonly auth: EtcdConnectionOptions['auth'];
+  },
+  requestTimeout: number,
+): Etcd3 {
+  return (
+    connection.client ??
+    createEtcdClient({
+      endpoints: connection.endpoints,
+      tls: connection.tls,
+      auth: connection.auth,
+      requestTimeout,
+    })
+  );
+}
+
+/**
+ * The client `client()` returns, for `operation`. Building a client checks its TLS material at once:
+ * a key that does not match its certificate, or a PEM that is none, fails there, before any request.
+ * That failure is translated as the operation's own (`TLS handshake failed: key values mismatch`),
+ * as it would be had it surfaced on the operation's first request.
+ */
+export function clientForOperation(
+  client: () => Etcd3,
+  operation: string,
+  endpoints: readonly string[],
+): Etcd3 {
+  try {
+    return client();
+  } catch (error) {
+    throw translateEtcdError(error, operation, endpoints);
+  }
 }
 
 /** The options an `Etcd3` client was built with, as far as they can be read (etcd3 keeps them internal). */

@@ -16,7 +16,7 @@ import { Broadcast, ClusterView, describeValue, type MemberRecord } from '@ztap/
 import type { Etcd3 } from 'etcd3';
 import type { CallAccount, CallOptions } from './calls.ts';
 import { bytes, CampaignQueue, type StoredKey } from './campaign.ts';
-import { createEtcdClient } from './client.ts';
+import { clientFor, clientForOperation } from './client.ts';
 import { deregisterMember, leaderFrom, membersFrom, registerMember } from './cluster-store.ts';
 import { acquireContext, type ContextRequest, type EtcdClusterContext, withContext } from './context.ts';
 import { KeyLayout } from './keys.ts';
@@ -98,12 +98,12 @@ export class EtcdClusterClient implements AsyncDisposable {
     this.#options = options;
     this.#keys = new KeyLayout(this.#connection.prefix);
     const store = new EtcdPolicyStore({
-      contextRequest: () => this.#contextRequest(),
+      contextRequest: (operation) => this.#contextRequest(operation),
       keys: this.#keys,
       account: this.#account,
     });
     const txn: PolicyTxn = (request, call) =>
-      this.#use((context) =>
+      this.#use('write a policy', (context) =>
         context.caller.call('write a policy', (deadline) => context.client.kv.txn(request, deadline), {
           class: 'once',
           account: this.#account,
@@ -130,20 +130,13 @@ export class EtcdClusterClient implements AsyncDisposable {
   }
 
   get client(): Etcd3 {
-    this.#client ??=
-      this.#connection.client ??
-      createEtcdClient({
-        endpoints: this.#connection.endpoints,
-        tls: this.#connection.tls,
-        auth: this.#connection.auth,
-        requestTimeout: this.#options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
-      });
+    this.#client ??= clientFor(this.#connection, this.#options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT);
     return this.#client;
   }
 
   /** The cluster as etcd holds it now (one linearizable read; `deadline` covers the lease reads too). */
   async getState(options: GetStateOptions = {}): Promise<ClusterState> {
-    return this.#use(async (context) => {
+    return this.#use('read the cluster', async (context) => {
       const response = await context.caller.call(
         'read the cluster',
         (deadline) =>
@@ -173,11 +166,13 @@ export class EtcdClusterClient implements AsyncDisposable {
   }
 
   async registerNode(node: NodeRegistration, options: CallOptions = {}): Promise<void> {
-    await this.#use((context) => registerMember(this.#records(context), node, options));
+    await this.#use('register a node', (context) => registerMember(this.#records(context), node, options));
   }
 
   async deregisterNode(nodeId: string, options: CallOptions = {}): Promise<void> {
-    await this.#use((context) => deregisterMember(this.#records(context), nodeId, options));
+    await this.#use('deregister a node', (context) =>
+      deregisterMember(this.#records(context), nodeId, options),
+    );
   }
 
   /**
@@ -187,7 +182,7 @@ export class EtcdClusterClient implements AsyncDisposable {
    * cannot be reached.
    */
   async *watch(options: WatchOptions = {}): AsyncGenerator<ClusterStateChange> {
-    const { context, release } = acquireContext(this.#contextRequest());
+    const { context, release } = acquireContext(this.#contextRequest('watch the cluster'));
     const changes = new Broadcast<ClusterStateChange>({
       bufferSize: this.#watchBufferSize,
       overflow: 'error',
@@ -229,7 +224,7 @@ export class EtcdClusterClient implements AsyncDisposable {
    * Settings given explicitly must match a shared context's; those left out follow it (documented
    * on the options), so an operator's client can share a client with running elections.
    */
-  #contextRequest(): ContextRequest {
+  #contextRequest(operation: string): ContextRequest {
     const { requestTimeout, maxRetries, clock } = this.#options;
     const defaults = {
       requestTimeout: requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
@@ -237,7 +232,7 @@ export class EtcdClusterClient implements AsyncDisposable {
       clock: clock ?? systemClock,
     };
     return {
-      client: this.client,
+      client: clientForOperation(() => this.client, operation, this.#connection.endpoints),
       prefix: this.#keys.prefix,
       endpoints: this.#connection.endpoints,
       required: { requestTimeout, maxRetries, clock },
@@ -246,8 +241,9 @@ export class EtcdClusterClient implements AsyncDisposable {
     };
   }
 
-  #use<T>(work: (context: EtcdClusterContext) => Promise<T>): Promise<T> {
-    return withContext(this.#contextRequest(), work);
+  /** `work` in this client's context; `operation` names a failure to build the etcd client. */
+  #use<T>(operation: string, work: (context: EtcdClusterContext) => Promise<T>): Promise<T> {
+    return withContext(this.#contextRequest(operation), work);
   }
 
   #records(context: EtcdClusterContext) {

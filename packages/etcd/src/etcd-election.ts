@@ -32,7 +32,7 @@ import {
   type Writes,
   writeTxn,
 } from './campaign.ts';
-import { createEtcdClient } from './client.ts';
+import { clientFor, clientForOperation } from './client.ts';
 import { deregisterMember, registerMember } from './cluster-store.ts';
 import {
   acquireContext,
@@ -53,7 +53,8 @@ import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions 
 /** What this package's other parts need of an election (not exported from the package). */
 export interface ElectionInternals {
   /** What the election asks of its per-client context. */
-  contextRequest(): ContextRequest;
+  /** The context request; `operation` names a failure to build the etcd client. */
+  contextRequest(operation: string): ContextRequest;
   /** Where the election's own requests are counted and their failures reported. */
   readonly account: CallAccount;
   readonly keys: KeyLayout;
@@ -162,7 +163,7 @@ export class EtcdElection extends BaseElection {
       report: (kind, error) => this.backendErrors.fire({ kind, error }),
     };
     internals.set(this, {
-      contextRequest: () => this.#contextRequest(),
+      contextRequest: (operation) => this.#contextRequest(operation),
       account: this.#account,
       keys: this.#keys,
     });
@@ -175,14 +176,7 @@ export class EtcdElection extends BaseElection {
 
   /** The etcd client (created on first use when the election builds its own). */
   get client(): Etcd3 {
-    this.#client ??=
-      this.#etcd.client ??
-      createEtcdClient({
-        endpoints: this.#etcd.endpoints,
-        tls: this.#etcd.tls,
-        auth: this.#etcd.auth,
-        requestTimeout: this.#etcd.requestTimeout,
-      });
+    this.#client ??= clientFor(this.#etcd, this.#etcd.requestTimeout);
     return this.#client;
   }
 
@@ -284,7 +278,7 @@ export class EtcdElection extends BaseElection {
 
   /** Adds a member; resolves once this node's view shows it (or after a request timeout). */
   async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
-    await this.#withContext(async (context) => {
+    await this.#withContext('register a node', async (context) => {
       const revision = await registerMember(this.#records(context), node, options);
       if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
@@ -292,7 +286,7 @@ export class EtcdElection extends BaseElection {
 
   /** Removes a member; resolves once this node's view shows it gone (or after a request timeout). */
   async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
-    await this.#withContext(async (context) => {
+    await this.#withContext('deregister a node', async (context) => {
       const revision = await deregisterMember(this.#records(context), nodeId, options);
       if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
@@ -301,7 +295,7 @@ export class EtcdElection extends BaseElection {
   // ---- lifecycle ---------------------------------------------------------------------------------
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
-    const { context, release } = acquireContext(this.#contextRequest());
+    const { context, release } = acquireContext(this.#contextRequest('list the cluster prefix'));
     const operations = new AbortController();
     const membership = context.join(this.#member(), this.#keys.memberKey(this.nodeId));
     const run: Run = { context, release, membership, operations };
@@ -715,16 +709,16 @@ export class EtcdElection extends BaseElection {
   }
 
   /** The running context, or one held for the duration of `work` (an operator call before start()). */
-  #withContext<T>(work: (context: EtcdClusterContext) => Promise<T>): Promise<T> {
-    return this.#run ? work(this.#run.context) : withContext(this.#contextRequest(), work);
+  #withContext<T>(operation: string, work: (context: EtcdClusterContext) => Promise<T>): Promise<T> {
+    return this.#run ? work(this.#run.context) : withContext(this.#contextRequest(operation), work);
   }
 
   /** What this election asks of its context: all its settings are required. */
-  #contextRequest(): ContextRequest {
+  #contextRequest(operation: string): ContextRequest {
     const { requestTimeout } = this.#etcd;
     const settings = { requestTimeout, maxRetries: this.config.maxRetries, clock: this.config.clock };
     return {
-      client: this.client,
+      client: clientForOperation(() => this.client, operation, this.#etcd.endpoints),
       prefix: this.#keys.prefix,
       endpoints: this.#etcd.endpoints,
       required: settings,

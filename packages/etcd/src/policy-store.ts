@@ -51,7 +51,8 @@ export function policyFrom(entry: StoredKey, keys: { readonly policiesPrefix: st
 
 /** How a policy store reaches etcd: through the per-client context of its owner, on its account. */
 export interface PolicyAccess {
-  contextRequest(): ContextRequest;
+  /** The owner's context request; `operation` names a failure to build the etcd client. */
+  contextRequest(operation: string): ContextRequest;
   readonly keys: KeyLayout;
   readonly account: CallAccount;
 }
@@ -101,7 +102,7 @@ export class EtcdPolicyStore {
       if (unchanged.succeeded) return Object.freeze({ ...current, changed: false });
       // Written in between: from here on this is an ordinary write.
     }
-    const updatedAt = this.#access.contextRequest().defaults.clock.wallNow();
+    const updatedAt = this.#access.contextRequest('write a policy').defaults.clock.wallNow();
     const value = JSON.stringify({
       document: text,
       updatedAt: updatedAt.toISOString(),
@@ -147,7 +148,7 @@ export class EtcdPolicyStore {
 
   async get(name: string, call: CallOptions = {}): Promise<Policy | undefined> {
     const key = this.#keys.policyKey(validatePolicyName(name));
-    const response = await withContext(this.#access.contextRequest(), (context) =>
+    const response = await withContext(this.#access.contextRequest('read a policy'), (context) =>
       context.caller.call(
         'read a policy',
         (deadline) => context.client.kv.range({ key: bytes(key) }, deadline),
@@ -160,7 +161,7 @@ export class EtcdPolicyStore {
 
   async list(call: CallOptions = {}): Promise<Policy[]> {
     const prefix = this.#keys.policiesPrefix;
-    const response = await withContext(this.#access.contextRequest(), (context) =>
+    const response = await withContext(this.#access.contextRequest('list policies'), (context) =>
       context.caller.call(
         'list policies',
         (deadline) =>
@@ -182,7 +183,7 @@ export class EtcdPolicyStore {
   async *subscribe(
     options: { signal?: AbortSignal | undefined; bufferSize?: number } = {},
   ): AsyncGenerator<PolicyUpdate> {
-    const { context, release } = acquireContext(this.#access.contextRequest());
+    const { context, release } = acquireContext(this.#access.contextRequest('watch the policies'));
     const { mirror } = context;
     const current = () =>
       [...mirror.entriesUnder(this.#keys.policiesPrefix)]
