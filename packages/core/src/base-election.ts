@@ -2,6 +2,7 @@ import { Broadcast } from './broadcast.ts';
 import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
 import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+import { attachLogger } from './election-log.ts';
 import {
   AlreadyStartedError,
   ElectionStoppedError,
@@ -77,6 +78,20 @@ export abstract class BaseElection implements LeaderElection {
     this.config = config;
     this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error' });
     this.#leadership = new LeadershipTracker(config.nodeId, (event) => this.#leadershipEvents.fire(event));
+    if (config.logger) {
+      attachLogger(this.telemetry, config.logger, {
+        bindings: () => ({ nodeId: config.nodeId, ...this.logBindings() }),
+        quiet: () => this.#lifecycle !== 'running',
+      });
+    }
+  }
+
+  /**
+   * What the `logger` option's child is bound to besides `nodeId` (etcd: the key prefix). Asked
+   * once, at the first logged event, when the backend is fully constructed.
+   */
+  protected logBindings(): Record<string, unknown> {
+    return {};
   }
 
   /** Joins the store and begins campaigning; resolves once this node is a member. */

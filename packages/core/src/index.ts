@@ -42,6 +42,13 @@ export {
   type LeaderWorkErrorEvent,
 } from './events.ts';
 export { runHealthCheck } from './health.ts';
+export {
+  type ClusterLogger,
+  LOG_LEVELS,
+  type LogLevel,
+  type LogMethod,
+  validateLogger,
+} from './logger.ts';
 export { LeadershipTracker } from './leadership.ts';
 export { LIVE, type Liveness, notLive } from './liveness.ts';
 export * from './policy.ts';

@@ -132,6 +132,10 @@ export class EtcdElection extends BaseElection {
     return this.#keys.prefix;
   }
 
+  protected override logBindings(): Record<string, unknown> {
+    return { prefix: this.prefix };
+  }
+
   /** The keys this election uses. */
   get keys(): KeyLayout {
     return this.#keys;

@@ -27,4 +27,5 @@ export { linesOf } from './lines.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Journal, Recorder } from './recorder.ts';
+export { type StubbornWork, startStubbornWork } from './stubborn-work.ts';
 export { TcpProxy } from './tcp-proxy.ts';
