@@ -29,6 +29,7 @@ export {
   BACKEND_ERROR_KINDS,
   type BackendErrorKind,
   type Disposable,
+  DRAIN_OUTCOMES,
   type DrainEvent,
   type DrainOutcome,
   type ElectionTelemetry,
@@ -42,6 +43,8 @@ export {
   type LeaderWorkErrorEvent,
 } from './events.ts';
 export { runHealthCheck } from './health.ts';
+export { LeadershipTracker } from './leadership.ts';
+export { LIVE, type Liveness, notLive } from './liveness.ts';
 export {
   type ClusterLogger,
   LOG_LEVELS,
@@ -49,8 +52,16 @@ export {
   type LogMethod,
   validateLogger,
 } from './logger.ts';
-export { LeadershipTracker } from './leadership.ts';
-export { LIVE, type Liveness, notLive } from './liveness.ts';
+export {
+  type ClusterMeasurement,
+  type ClusterMeasurementSink,
+  HEARTBEAT_LATENCY_BUCKETS,
+  measureCluster,
+  POLICY_SYNC_FAILURE_REASONS,
+  type PolicySyncFailureReason,
+  policySyncFailureReason,
+  reportPolicySyncFailures,
+} from './measurements.ts';
 export * from './policy.ts';
 export { PolicyFeed } from './policy-feed.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';

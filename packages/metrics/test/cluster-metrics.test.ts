@@ -1,7 +1,7 @@
 import { isNotLeaderError } from '@ztap/cluster';
 import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock, startStubbornWork } from '@ztap/testkit';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -17,7 +17,7 @@ afterEach(async () => {
   await Promise.all(elections.map((election) => election.stop()));
 });
 
-const node = (nodeId: string) => {
+const node = (nodeId: string, options: { drainTimeout?: number } = {}) => {
   const election = new InMemoryElection({
     nodeId,
     nodeAddress: '127.0.0.1:1',
@@ -26,6 +26,7 @@ const node = (nodeId: string) => {
     initialLeadership: 0,
     clock,
     hub,
+    ...options,
   });
   elections.push(election);
   return election;
@@ -56,6 +57,7 @@ describe('registerClusterMetrics', () => {
       ['ztap_cluster_etcd_errors_total', 'counter'],
       ['ztap_cluster_policy_version', 'gauge'],
       ['ztap_cluster_policy_sync_failures_total', 'counter'],
+      ['ztap_cluster_drains_total', 'counter'],
     ]) {
       expect(text, name).toContain(`# TYPE ${name} ${type}`);
     }
@@ -105,6 +107,7 @@ describe('registerClusterMetrics', () => {
         'reason',
         ['not_leader', 'fenced', 'conflict', 'invalid', 'backend'],
       ],
+      ztap_cluster_drains_total: ['outcome', ['settled', 'timeout', 'deadline', 'lease_lost']],
     } as const;
     for (const [name, [label, values]] of Object.entries(expected)) {
       for (const labelValue of values)
@@ -142,6 +145,22 @@ describe('registerClusterMetrics', () => {
     expect(value(text, 'ztap_cluster_heartbeat_failures_total{kind="lease_lost"}')).toBe(1);
     expect(value(text, 'ztap_cluster_heartbeat_failures_total{kind="timeout"}')).toBe(0);
     expect(value(text, 'ztap_cluster_heartbeat_latency_seconds_count')).toBe(1);
+    await metrics.dispose();
+  });
+
+  it('counts step-downs that waited for leader work, by outcome', async () => {
+    const registry = new Registry();
+    const a = node('a', { drainTimeout: 50 });
+    const metrics = registerClusterMetrics(a, { registry });
+    await a.start();
+    const work = await startStubbornWork(a); // the drain gives up after drainTimeout
+    const resigned = a.resign();
+    await clock.advance(50);
+    await resigned;
+    await work.finish();
+    const text = await registry.metrics();
+    expect(value(text, 'ztap_cluster_drains_total{outcome="timeout"}')).toBe(1);
+    expect(value(text, 'ztap_cluster_drains_total{outcome="settled"}')).toBe(0);
     await metrics.dispose();
   });
 
