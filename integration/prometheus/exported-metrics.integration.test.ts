@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { ZtapProcess } from '../support/ztap.ts';
+import { samplesOf } from './exposition.ts';
 import { selectorsInRules } from './rules.ts';
 
 const etcd = useEtcd();
@@ -12,20 +13,6 @@ const running: ZtapProcess[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((process) => process.kill()));
 });
-
-/** Each sample of a Prometheus text exposition: its name and labels. */
-function samplesOf(text: string): { name: string; labels: Record<string, string> }[] {
-  return text
-    .split('\n')
-    .filter((line) => line && !line.startsWith('#'))
-    .map((line) => {
-      const [, name, body] = /^(\w+)(?:\{([^}]*)\})?\s/.exec(line) ?? [];
-      const labels = Object.fromEntries(
-        [...(body ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, label, value]) => [label, value]),
-      );
-      return { name: name ?? '', labels };
-    });
-}
 
 describe('the metrics the alerting rules use', () => {
   it('are all exported by a running agent, every label value they match included', async () => {
