@@ -2,7 +2,7 @@ import { Broadcast } from './broadcast.ts';
 import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
 import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
-import { attachLogger } from './election-log.ts';
+import { attachLogger, type LeaseLoss } from './election-log.ts';
 import {
   AlreadyStartedError,
   ElectionStoppedError,
@@ -53,6 +53,7 @@ export abstract class BaseElection implements LeaderElection {
   readonly #livenessChanges = new EventEmitter<Liveness>();
   readonly #drains = new EventEmitter<DrainEvent>();
   readonly #workErrors = new EventEmitter<LeaderWorkErrorEvent>();
+  readonly #leaseLosses = new EventEmitter<LeaseLoss>();
   readonly telemetry: ElectionTelemetry = {
     onLeadership: this.#leadershipEvents.event,
     onHeartbeat: this.heartbeats.event,
@@ -82,8 +83,17 @@ export abstract class BaseElection implements LeaderElection {
       attachLogger(this.telemetry, config.logger, {
         bindings: () => ({ nodeId: config.nodeId, ...this.logBindings() }),
         quiet: () => this.#lifecycle !== 'running',
+        onLeaseLost: this.#leaseLosses.event,
       });
     }
+  }
+
+  /**
+   * Backends call this when the store no longer knows this node's lease (etcd: a keepalive or a
+   * write answered "lease not found"; in memory: the record was removed), however they found out.
+   */
+  protected leaseLost(loss: LeaseLoss = {}): void {
+    this.#leaseLosses.fire(loss);
   }
 
   /**

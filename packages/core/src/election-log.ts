@@ -1,7 +1,13 @@
-import type { Disposable, ElectionTelemetry } from './events.ts';
+import type { Disposable, ElectionTelemetry, Event } from './events.ts';
 import type { Liveness } from './liveness.ts';
 import type { ClusterLogger, LogLevel } from './logger.ts';
 import { oneLine } from './reason.ts';
+
+/** The store no longer knows this node's lease. */
+export interface LeaseLoss {
+  /** The lease, as the backend names it (etcd: decimal), when it has one. */
+  readonly leaseId?: string;
+}
 
 /** What {@link attachLogger} needs to know about the election besides its telemetry. */
 export interface ElectionLogContext {
@@ -12,6 +18,8 @@ export interface ElectionLogContext {
    * start and stop themselves, not news.
    */
   readonly quiet: () => boolean;
+  /** Each loss of this node's lease, however the backend found out (a heartbeat or a write). */
+  readonly onLeaseLost: Event<LeaseLoss>;
 }
 
 /** Reasons a leader gives up on purpose: news, not trouble. */
@@ -70,10 +78,10 @@ export function attachLogger(
         latencySeconds: heartbeat.latencySeconds,
         ...(heartbeat.error ? { error: describeError(heartbeat.error) } : {}),
       };
-      // One missed heartbeat is tolerated by design; a lost lease costs the membership.
-      if (heartbeat.failure === 'lease_lost') log('warn', { event: 'lease_lost', ...fields }, 'lease lost');
-      else log('debug', { event: 'heartbeat_failed', ...fields }, 'heartbeat failed');
+      // One missed heartbeat is tolerated by design; a lost lease is logged on its own, below.
+      log('debug', { event: 'heartbeat_failed', ...fields }, 'heartbeat failed');
     }),
+    context.onLeaseLost((loss) => log('warn', { event: 'lease_lost', ...loss }, 'lease lost')),
     telemetry.onResync(() => log('info', { event: 'watch_resynced' }, 'watch resynced')),
     telemetry.onBackendError(({ kind, error }) =>
       log('error', { event: 'etcd_error', kind, error: describeError(error) }, 'etcd call failed'),

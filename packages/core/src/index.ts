@@ -24,6 +24,7 @@ export {
   resolveConfig,
 } from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+export type { LeaseLoss } from './election-log.ts';
 export * from './errors.ts';
 export {
   BACKEND_ERROR_KINDS,

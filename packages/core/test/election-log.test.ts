@@ -9,6 +9,7 @@ import {
   type LeaderChangeEvent,
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
+  type LeaseLoss,
   LIVE,
   type Liveness,
   notLive,
@@ -29,6 +30,7 @@ function fakeTelemetry() {
     liveness: new EventEmitter<Liveness>(),
     drain: new EventEmitter<DrainEvent>(),
     workError: new EventEmitter<LeaderWorkErrorEvent>(),
+    leaseLost: new EventEmitter<LeaseLoss>(),
   };
   const telemetry: ElectionTelemetry = {
     onLeadership: emitters.leadership.event,
@@ -42,6 +44,15 @@ function fakeTelemetry() {
   };
   return { telemetry, ...emitters };
 }
+
+type FakeTelemetry = ReturnType<typeof fakeTelemetry>;
+
+/** What the election passes besides its telemetry: bindings `{ nodeId: 'n1' }`, never quiet. */
+const contextOf = (fake: FakeTelemetry) => ({
+  bindings: () => ({ nodeId: 'n1' }),
+  quiet: () => false,
+  onLeaseLost: fake.leaseLost.event,
+});
 
 type Line = { level: string; fields: Record<string, unknown>; message: string };
 
@@ -69,13 +80,11 @@ function recordingLogger(options: { child?: boolean } = {}) {
   return { logger, lines, children };
 }
 
-const context = { bindings: () => ({ nodeId: 'n1' }), quiet: () => false };
-
 describe('attachLogger', () => {
   it('logs leadership gained and lost with term and reason, trouble as a warning', () => {
     const fake = fakeTelemetry();
     const { logger, lines } = recordingLogger();
-    attachLogger(fake.telemetry, logger, context);
+    attachLogger(fake.telemetry, logger, contextOf(fake));
     fake.leadership.fire({ term: 7, leading: true });
     fake.leadership.fire({ term: 7, leading: false, reason: 'deadline' });
     fake.leadership.fire({ term: 9, leading: true });
@@ -105,7 +114,7 @@ describe('attachLogger', () => {
     const { logger, lines, children } = recordingLogger({ child: true });
     let asked = 0;
     attachLogger(fake.telemetry, logger, {
-      ...context,
+      ...contextOf(fake),
       bindings: () => {
         asked++;
         return { nodeId: 'n1', prefix: '/ztap/clusters/a/' };
@@ -123,10 +132,10 @@ describe('attachLogger', () => {
     ]);
   });
 
-  it('logs a lost lease as a warning, other heartbeat failures at debug', () => {
+  it('logs a lost lease as a warning, however it was found out; heartbeat failures at debug', () => {
     const fake = fakeTelemetry();
     const { logger, lines } = recordingLogger();
-    attachLogger(fake.telemetry, logger, context);
+    attachLogger(fake.telemetry, logger, contextOf(fake));
     fake.heartbeat.fire({ ok: true, latencySeconds: 0.001 });
     fake.heartbeat.fire({ ok: false, latencySeconds: 0.5, failure: 'timeout' });
     fake.heartbeat.fire({
@@ -135,6 +144,7 @@ describe('attachLogger', () => {
       failure: 'lease_lost',
       error: new Error('etcdserver: requested lease not found'),
     });
+    fake.leaseLost.fire({ leaseId: '7587' });
     expect(lines).toEqual([
       {
         level: 'debug',
@@ -142,14 +152,19 @@ describe('attachLogger', () => {
         message: 'heartbeat failed',
       },
       {
-        level: 'warn',
+        level: 'debug',
         fields: {
           nodeId: 'n1',
-          event: 'lease_lost',
+          event: 'heartbeat_failed',
           kind: 'lease_lost',
           latencySeconds: 0.002,
           error: 'etcdserver: requested lease not found',
         },
+        message: 'heartbeat failed',
+      },
+      {
+        level: 'warn',
+        fields: { nodeId: 'n1', event: 'lease_lost', leaseId: '7587' },
         message: 'lease lost',
       },
     ]);
@@ -158,7 +173,7 @@ describe('attachLogger', () => {
   it('logs etcd errors with kind and one line of message, never credentials or the cause', () => {
     const fake = fakeTelemetry();
     const { logger, lines } = recordingLogger();
-    attachLogger(fake.telemetry, logger, context);
+    attachLogger(fake.telemetry, logger, contextOf(fake));
     const cause = new Error('password=hunter2');
     fake.backendError.fire({
       kind: 'unavailable',
@@ -184,7 +199,7 @@ describe('attachLogger', () => {
   it('warns about drains that ran out, logs leader work errors with the error', () => {
     const fake = fakeTelemetry();
     const { logger, lines } = recordingLogger();
-    attachLogger(fake.telemetry, logger, context);
+    attachLogger(fake.telemetry, logger, contextOf(fake));
     fake.drain.fire({ term: 3, outcome: 'settled', pending: 0, waitedMs: 12 });
     fake.drain.fire({ term: 4, outcome: 'timeout', pending: 2, waitedMs: 5000 });
     const failure = new Error('disk full');
@@ -208,7 +223,7 @@ describe('attachLogger', () => {
     const fake = fakeTelemetry();
     const { logger, lines } = recordingLogger();
     let quiet = false;
-    attachLogger(fake.telemetry, logger, { ...context, quiet: () => quiet });
+    attachLogger(fake.telemetry, logger, { ...contextOf(fake), quiet: () => quiet });
     fake.liveness.fire(LIVE); // live from the start: not news
     fake.liveness.fire(notLive('no keepalive confirmed'));
     fake.liveness.fire(notLive('no keepalive confirmed'));
@@ -243,7 +258,7 @@ describe('attachLogger', () => {
       },
     };
     const seen: boolean[] = [];
-    attachLogger(fake.telemetry, broken, context);
+    attachLogger(fake.telemetry, broken, contextOf(fake));
     fake.telemetry.onLeadership(({ leading }) => seen.push(leading));
     expect(() => fake.leadership.fire({ term: 1, leading: true })).not.toThrow();
     expect(() => fake.backendError.fire({ kind: 'auth', error: new Error('denied') })).not.toThrow();
@@ -253,7 +268,7 @@ describe('attachLogger', () => {
   it('stops logging once disposed', () => {
     const fake = fakeTelemetry();
     const { logger, lines } = recordingLogger();
-    attachLogger(fake.telemetry, logger, context).dispose();
+    attachLogger(fake.telemetry, logger, contextOf(fake)).dispose();
     fake.resync.fire();
     expect(lines).toEqual([]);
   });

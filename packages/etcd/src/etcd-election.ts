@@ -496,6 +496,7 @@ export class EtcdElection extends BaseElection {
 
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
+    this.leaseLost({ leaseId: session.id });
     this.interruptDrain('lease_lost');
     this.#retiredLeaseIds.add(session.id);
     session.orphan();

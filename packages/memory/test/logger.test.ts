@@ -63,7 +63,7 @@ describe('the logger option, on an in-memory election', () => {
     expect(events).toContain('lease_lost');
     expect(lines.find((line) => line.event === 'lease_lost')).toMatchObject({
       level: 40,
-      kind: 'lease_lost',
+      msg: 'lease lost',
     });
     expect(lines.find((line) => line.event === 'leadership_lost')).toMatchObject({ reason: 'lease_lost' });
     // It joins again and leads again.
