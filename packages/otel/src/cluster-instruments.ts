@@ -66,8 +66,13 @@ export function registerClusterInstruments(
     else for (const value of attribute[1]) created.add(0, { [attribute[0]]: value });
     return created;
   };
-  const gauge = (name: string, description: string, unit: string) =>
-    meter.createObservableGauge(`ztap.cluster.${name}`, { description, unit, valueType: ValueType.INT });
+  // No unit "1" on the dimensionless gauges: a collector's Prometheus translation would append _ratio.
+  const gauge = (name: string, description: string, unit?: string) =>
+    meter.createObservableGauge(`ztap.cluster.${name}`, {
+      description,
+      valueType: ValueType.INT,
+      ...(unit ? { unit } : {}),
+    });
 
   const nodes = gauge(
     'nodes_total',
@@ -77,14 +82,9 @@ export function registerClusterInstruments(
   const isLeader = gauge(
     'is_leader',
     '1 while this node (attribute node: its id) may act as leader, else 0.',
-    '1',
   );
-  const term = gauge(
-    'term',
-    "The current leader's term (fencing token); absent while there is no leader.",
-    '1',
-  );
-  const policyVersion = gauge('policy_version', 'Current version of each policy.', '1');
+  const term = gauge('term', "The current leader's term (fencing token); absent while there is no leader.");
+  const policyVersion = gauge('policy_version', 'Current version of each policy.');
   const elections = counter('leader_elections', 'Leaders elected, as seen by this node.', '{election}');
   const leaderChanges = counter(
     'leader_changes',

@@ -125,8 +125,8 @@ describe('registerClusterInstruments', () => {
     );
     expect(kinds).toEqual({
       'ztap.cluster.nodes_total': ['GAUGE', '{node}'],
-      'ztap.cluster.is_leader': ['GAUGE', '1'],
-      'ztap.cluster.term': ['GAUGE', '1'],
+      'ztap.cluster.is_leader': ['GAUGE', ''],
+      'ztap.cluster.term': ['GAUGE', ''],
       'ztap.cluster.leader_elections': ['SUM', '{election}'],
       'ztap.cluster.leader_changes': ['SUM', '{change}'],
       'ztap.cluster.node_joins': ['SUM', '{node}'],
