@@ -120,10 +120,16 @@ async function runAgent(
 function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
   let unhealthy = !election.liveness.ok;
   if (unhealthy)
-    log('unhealthy', `unhealthy: ${election.liveness.reason}`, { reason: election.liveness.reason }, 'red');
+    log(
+      'unhealthy',
+      `unhealthy: ${election.liveness.reason}`,
+      { reason: election.liveness.reason },
+      'yellow',
+    );
   return election.telemetry.onLiveness((liveness) => {
     if (stopping()) return; // the shutdown says so itself
-    if (!liveness.ok) log('unhealthy', `unhealthy: ${liveness.reason}`, { reason: liveness.reason }, 'red');
+    if (!liveness.ok)
+      log('unhealthy', `unhealthy: ${liveness.reason}`, { reason: liveness.reason }, 'yellow');
     else if (unhealthy) log('healthy', 'healthy again', {}, 'green');
     unhealthy = !liveness.ok;
   });
