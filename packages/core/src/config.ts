@@ -51,7 +51,7 @@ export interface LeaderElectionConfig {
   /**
    * Where the election logs its few important events (leadership gained and lost, lease lost, watch
    * resynced, etcd errors, drains that ran out, leader work errors, liveness changes): pino, or any
-   * logger with pino's call shape (see {@link ClusterLogger}). Silent without one.
+   * logger with pino's call shape (`ClusterLogger`). Silent without one.
    */
   readonly logger?: ClusterLogger;
   /** Time source; defaults to the system clock. */
