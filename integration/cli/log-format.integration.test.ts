@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { etcdctl } from '../support/etcdctl.ts';
+import { revokeCandidateLease } from '../support/etcdctl.ts';
 import { ZtapProcess } from '../support/ztap.ts';
 
 const etcd = useEtcd();
@@ -19,18 +19,6 @@ function start(args: string[]): ZtapProcess {
   const process = new ZtapProcess(['--endpoints', etcd.endpoints.join(','), ...args]);
   running.push(process);
   return process;
-}
-
-/** Revokes the lease of the only candidate of `cluster`, as an operator with etcdctl would. */
-async function revokeTheLease(cluster: string): Promise<void> {
-  const keys = await etcdctl(
-    etcd.endpoints,
-    'get',
-    '--prefix',
-    '--keys-only',
-    `/ztap/clusters/${cluster}/election/`,
-  );
-  await etcdctl(etcd.endpoints, 'lease', 'revoke', keys.trim().split('/').at(-1) as string);
 }
 
 describe('ztap agent --log-format', () => {
@@ -49,7 +37,7 @@ describe('ztap agent --log-format', () => {
       ...fastNode,
     ]);
     await within(agent.json<{ event: string }>((line) => line.event === 'leader'));
-    await revokeTheLease(cluster);
+    await revokeCandidateLease(etcd.endpoints, cluster);
     const lost = await within(agent.json<{ event: string }>((line) => line.event === 'lease_lost'));
     expect(lost).toMatchObject({
       level: 'warn',
@@ -86,7 +74,7 @@ describe('ztap agent --log-format', () => {
       ...fastNode,
     ]);
     await within(agent.line(/ this node leads \(term \d+\)$/));
-    await revokeTheLease(cluster);
+    await revokeCandidateLease(etcd.endpoints, cluster);
     await within(agent.line(/^\S+Z {2}lease lost \(leaseId=\d+\)$/));
     expect(agent.lines.items.some((line) => line.startsWith('{'))).toBe(false);
   });

@@ -5,10 +5,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Sample, samplesOf } from '@ztap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
-import { type Sample, samplesOf } from './exposition.ts';
 import { dashboardQueries, loadDashboard, metricsIn, variableQueries } from './grafana.ts';
 import { selectorsInRules } from './rules.ts';
 

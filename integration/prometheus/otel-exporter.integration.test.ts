@@ -11,11 +11,10 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import { registerClusterInstruments } from '@ztap/cluster-otel';
-import { eventually } from '@ztap/testkit';
+import { eventually, type Sample, samplesOf, typesOf } from '@ztap/testkit';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testNodeOptions, uniqueCluster, useEtcd } from '../support/etcd.ts';
-import { type Sample, samplesOf, typesOf } from './exposition.ts';
 
 const etcd = useEtcd();
 const cleanups: (() => Promise<void>)[] = [];

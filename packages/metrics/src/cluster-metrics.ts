@@ -82,12 +82,11 @@ export function registerClusterMetrics(
   track(
     new Gauge({
       name: 'ztap_cluster_term',
-      help: "The current leader's term (fencing token); absent while there is no leader.",
+      help: "The current leader's term (fencing token); 0 while there is no leader.",
       registers,
       collect() {
-        const term = election.getState().term;
-        this.reset();
-        if (term !== undefined) this.set(term);
+        // Terms start at 1, so 0 cannot be mistaken for one (and an unlabelled gauge is never absent).
+        this.set(election.getState().term ?? 0);
       },
     }),
     'ztap_cluster_term',

@@ -83,7 +83,7 @@ export function registerClusterInstruments(
     'is_leader',
     '1 while this node (attribute node: its id) may act as leader, else 0.',
   );
-  const term = gauge('term', "The current leader's term (fencing token); absent while there is no leader.");
+  const term = gauge('term', "The current leader's term (fencing token); 0 while there is no leader.");
   const policyVersion = gauge('policy_version', 'Current version of each policy.');
   const elections = counter('leader_elections', 'Leaders elected, as seen by this node.', '{election}');
   const leaderChanges = counter(
@@ -155,8 +155,8 @@ export function registerClusterInstruments(
       result.observe(nodes, states.filter((one) => one === state).length, { state });
     }
     result.observe(isLeader, election.isLeader() ? 1 : 0, { node: election.nodeId });
-    const current = election.getState().term;
-    if (current !== undefined) result.observe(term, current);
+    // Terms start at 1: 0 cannot be mistaken for one, and the series never goes stale.
+    result.observe(term, election.getState().term ?? 0);
     for (const [policy, version] of measurement.policyVersions)
       result.observe(policyVersion, version, { policy });
   };

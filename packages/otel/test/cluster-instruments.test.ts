@@ -8,10 +8,10 @@ import {
   type MetricData,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { HEARTBEAT_LATENCY_BUCKETS, isNotLeaderError } from '@ztap/cluster';
-import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
+import { HEARTBEAT_LATENCY_BUCKETS, type LeaderElection } from '@ztap/cluster';
+import * as memory from '@ztap/cluster-memory';
 import { registerClusterInstruments } from '@ztap/cluster-otel';
-import { ManualClock, startStubbornWork } from '@ztap/testkit';
+import { describeMetricsConformance, ManualClock } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -19,104 +19,113 @@ const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.
   version: string;
 };
 
-let clock: ManualClock;
-let hub: MemoryHub;
-let elections: InMemoryElection[];
-let exporter: InMemoryMetricExporter;
-let reader: PeriodicExportingMetricReader;
-let gaugeExporter: InMemoryMetricExporter;
-let gaugeReader: PeriodicExportingMetricReader;
-let meterProvider: MeterProvider;
-beforeEach(() => {
-  clock = new ManualClock();
-  hub = new MemoryHub({ clock });
-  elections = [];
+/** A MeterProvider whose every collection a test triggers, read through the SDK's in-memory exporter. */
+class TestMeters {
   // Each exports only when flushed: the interval is longer than any test.
-  exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  readonly #cumulative = TestMeters.#reader(AggregationTemporality.CUMULATIVE);
   // The SDK keeps exporting an attribute set a callback no longer observes to cumulative readers
-  // (opentelemetry-js#4096); a delta reader shows exactly what the callbacks observed.
-  gaugeExporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
-  gaugeReader = new PeriodicExportingMetricReader({
-    exporter: gaugeExporter,
-    exportIntervalMillis: 3_600_000,
-  });
-  meterProvider = new MeterProvider({ readers: [reader, gaugeReader] });
+  // (opentelemetry-js#4096); a delta reader shows what the callbacks observe.
+  readonly #delta = TestMeters.#reader(AggregationTemporality.DELTA);
+  readonly provider = new MeterProvider({ readers: [this.#cumulative.reader, this.#delta.reader] });
+
+  static #reader(temporality: AggregationTemporality) {
+    const exporter = new InMemoryMetricExporter(temporality);
+    return {
+      exporter,
+      reader: new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }),
+    };
+  }
+
+  /** One cumulative collection: every instrument of our meter by name, and the scopes exported. */
+  async collect(via = this.#cumulative) {
+    via.exporter.reset();
+    await via.reader.forceFlush();
+    const scopes = via.exporter.getMetrics().flatMap((resource) => resource.scopeMetrics);
+    const ours = scopes.filter((scope) => scope.scope.name === manifest.name);
+    const instruments = new Map(
+      ours.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]),
+    );
+    return { scopes: scopes.map((scope) => scope.scope), instruments };
+  }
+
+  /** What the gauges' callback observes in one collection, and nothing it observed before. */
+  async observed(): Promise<Map<string, MetricData>> {
+    // A delta reader gets what every collection since its last one observed, the other reader's too.
+    await this.collect(this.#delta);
+    return (await this.collect(this.#delta)).instruments;
+  }
+
+  /**
+   * A sample in Prometheus terms, as the Prometheus exporter would name it: the instrument
+   * `ztap.cluster.<name>` (counters without `_total`), a histogram's `_count`.
+   */
+  async sample(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    const [, rest = '', suffix] = /^ztap_cluster_(\w+?)(_total|_count)?$/.exec(name) ?? [];
+    const candidates = [`ztap.cluster.${rest}${suffix ?? ''}`, `ztap.cluster.${rest}`];
+    const { instruments } = await this.collect();
+    const instrument = candidates.map((candidate) => instruments.get(candidate)).find(Boolean);
+    if (!instrument) return undefined;
+    if (instrument.dataPointType === DataPointType.HISTOGRAM) return instrument.dataPoints[0]?.value.count;
+    const points =
+      instrument.dataPointType === DataPointType.GAUGE
+        ? ((await this.observed()).get(instrument.descriptor.name)?.dataPoints ?? [])
+        : instrument.dataPoints;
+    const wanted = JSON.stringify(Object.entries(labels).sort());
+    const point = points.find((one) => JSON.stringify(Object.entries(one.attributes).sort()) === wanted);
+    return point?.value as number | undefined;
+  }
+}
+
+describeMetricsConformance('OpenTelemetry', memory, (election, options) => {
+  const meters = new TestMeters();
+  const instruments = registerClusterInstruments(election, { meterProvider: meters.provider, ...options });
+  return {
+    sample: (name, labels) => meters.sample(name, labels),
+    instrumentPolicySync: (policies) => instruments.instrumentPolicySync(policies),
+    dispose: async () => {
+      await instruments.dispose();
+      await meters.provider.shutdown();
+    },
+  };
 });
-afterEach(async () => {
-  await Promise.all(elections.map((election) => election.stop()));
-  await meterProvider.shutdown();
-});
-
-const node = (nodeId: string, options: { drainTimeout?: number } = {}) => {
-  const election = new InMemoryElection({
-    nodeId,
-    nodeAddress: '127.0.0.1:1',
-    heartbeatInterval: 100,
-    electionTimeout: 300,
-    initialLeadership: 0,
-    clock,
-    hub,
-    ...options,
-  });
-  elections.push(election);
-  return election;
-};
-
-/** One export through `via`: every instrument of our meter by name. */
-async function collect(
-  via: { exporter: InMemoryMetricExporter; reader: PeriodicExportingMetricReader } = { exporter, reader },
-): Promise<Map<string, MetricData>> {
-  via.exporter.reset();
-  await via.reader.forceFlush();
-  const scopes = via.exporter.getMetrics().flatMap((resource) => resource.scopeMetrics);
-  const ours = scopes.filter((scope) => scope.scope.name === manifest.name);
-  return new Map(ours.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]));
-}
-
-/** What the gauges' callback observes in one collection, and nothing it observed before. */
-async function observed(): Promise<Map<string, MetricData>> {
-  const delta = { exporter: gaugeExporter, reader: gaugeReader };
-  // A delta reader gets what every collection since its last one observed, the other reader's too.
-  await collect(delta);
-  return collect(delta);
-}
-
-/** The value of instrument `name` at exactly `attributes` (a sum or gauge), or undefined if not exported. */
-function pointValue(
-  collected: Map<string, MetricData>,
-  name: string,
-  attributes: Record<string, string> = {},
-): number | undefined {
-  const metric = collected.get(name);
-  if (!metric || metric.dataPointType === DataPointType.HISTOGRAM) return undefined;
-  const point = metric.dataPoints.find(
-    (candidate) => JSON.stringify(candidate.attributes) === JSON.stringify(attributes),
-  );
-  return point?.value as number | undefined;
-}
-
-function histogramOf(collected: Map<string, MetricData>, name: string) {
-  const metric = collected.get(name);
-  if (metric?.dataPointType !== DataPointType.HISTOGRAM) throw new Error(`${name} is not a histogram`);
-  const [point] = metric.dataPoints;
-  if (!point) throw new Error(`${name} has no data point`);
-  return point.value;
-}
 
 describe('registerClusterInstruments', () => {
-  it("creates the instruments on the given provider, under this package's name and version", async () => {
+  let clock: ManualClock;
+  let elections: LeaderElection[];
+  let meters: TestMeters;
+  beforeEach(() => {
+    clock = new ManualClock();
+    elections = [];
+    meters = new TestMeters();
+  });
+  afterEach(async () => {
+    await Promise.all(elections.map((election) => election.stop()));
+    await meters.provider.shutdown();
+  });
+  const hub = () => new memory.MemoryHub({ clock });
+  const node = (nodeId: string, on = hub()) => {
+    const election = new memory.InMemoryElection({
+      nodeId,
+      nodeAddress: '127.0.0.1:1',
+      heartbeatInterval: 100,
+      electionTimeout: 300,
+      initialLeadership: 0,
+      clock,
+      hub: on,
+    });
+    elections.push(election);
+    return election;
+  };
+
+  it("creates its instruments on the given provider, under this package's name and version", async () => {
     const a = node('a');
-    const instruments = registerClusterInstruments(a, { meterProvider });
+    const instruments = registerClusterInstruments(a, { meterProvider: meters.provider });
     await a.start();
     await clock.advance(100); // the histogram has a point from its first heartbeat on
-    exporter.reset();
-    await reader.forceFlush();
-    const scopes = exporter.getMetrics().flatMap((resource) => resource.scopeMetrics);
-    expect(scopes.map((scope) => scope.scope)).toEqual([
+    const { scopes, instruments: collected } = await meters.collect();
+    expect(scopes).toEqual([
       expect.objectContaining({ name: '@ztap/cluster-otel', version: manifest.version }),
     ]);
-    const collected = await collect();
     const kinds = Object.fromEntries(
       [...collected].map(([name, metric]) => [
         name,
@@ -138,169 +147,34 @@ describe('registerClusterInstruments', () => {
       'ztap.cluster.policy_sync_failures': ['SUM', '{write}'],
       'ztap.cluster.drains': ['SUM', '{drain}'],
     });
+    const heartbeats = collected.get('ztap.cluster.heartbeat_latency_seconds');
+    if (heartbeats?.dataPointType !== DataPointType.HISTOGRAM) throw new Error('no heartbeat histogram');
+    expect(heartbeats.dataPoints[0]?.value.buckets.boundaries).toEqual(HEARTBEAT_LATENCY_BUCKETS);
     await instruments.dispose();
   });
 
   it('uses the global MeterProvider when given none', async () => {
-    metrics.setGlobalMeterProvider(meterProvider);
+    metrics.setGlobalMeterProvider(meters.provider);
     try {
       const instruments = registerClusterInstruments(node('a'));
-      expect(pointValue(await collect(), 'ztap.cluster.is_leader', { node: 'a' })).toBe(0);
+      expect(await meters.sample('ztap_cluster_is_leader', { node: 'a' })).toBe(0);
       await instruments.dispose();
     } finally {
       metrics.disable();
     }
   });
 
-  it('moves with the cluster: joins, elections, leadership, term, heartbeats, losses', async () => {
-    const a = node('a');
-    const instruments = registerClusterInstruments(a, { meterProvider });
+  it('stops observing and counting once disposed (twice is fine); the counters keep their totals', async () => {
+    const shared = hub();
+    const a = node('a', shared);
+    const instruments = registerClusterInstruments(a, { meterProvider: meters.provider });
     await a.start();
-    const b = node('b');
-    await b.start();
-    await clock.advance(250);
-    let collected = await collect();
-    expect(pointValue(collected, 'ztap.cluster.is_leader', { node: 'a' })).toBe(1);
-    expect(pointValue(collected, 'ztap.cluster.term')).toBe(a.term);
-    expect(pointValue(collected, 'ztap.cluster.nodes_total', { state: 'healthy' })).toBe(2);
-    expect(pointValue(collected, 'ztap.cluster.nodes_total', { state: 'unhealthy' })).toBe(0);
-    expect(pointValue(collected, 'ztap.cluster.node_joins')).toBe(2);
-    expect(pointValue(collected, 'ztap.cluster.leader_elections')).toBe(1);
-    const heartbeats = histogramOf(collected, 'ztap.cluster.heartbeat_latency_seconds');
-    expect(heartbeats.count).toBeGreaterThanOrEqual(2);
-    expect(heartbeats.buckets.boundaries).toEqual(HEARTBEAT_LATENCY_BUCKETS);
-
-    await a.resign();
-    await clock.advance(10);
-    collected = await collect();
-    expect(pointValue(collected, 'ztap.cluster.is_leader', { node: 'a' })).toBe(0);
-    expect(pointValue(collected, 'ztap.cluster.term')).toBe(b.term);
-    expect(pointValue(collected, 'ztap.cluster.leader_elections')).toBe(2);
-    expect(pointValue(collected, 'ztap.cluster.leadership_losses', { reason: 'resigned' })).toBe(1);
-    await instruments.dispose();
-  });
-
-  it('observes no term while there is no leader', async () => {
-    const a = node('a');
-    const instruments = registerClusterInstruments(a, { meterProvider });
-    expect((await observed()).get('ztap.cluster.term')).toBeUndefined();
-    await a.start();
-    expect(pointValue(await observed(), 'ztap.cluster.term')).toBe(a.term);
-    await a.stop();
-    const collected = await observed();
-    expect(collected.get('ztap.cluster.term')).toBeUndefined();
-    expect(pointValue(collected, 'ztap.cluster.is_leader', { node: 'a' })).toBe(0);
-    await instruments.dispose();
-  });
-
-  it('exports every attribute value of every counter with attributes at 0 from the start', async () => {
-    const instruments = registerClusterInstruments(node('a'), { meterProvider });
-    const collected = await collect();
-    const expected = {
-      'ztap.cluster.leadership_losses': [
-        'reason',
-        ['resigned', 'stopped', 'superseded', 'unhealthy', 'lease_lost', 'deadline'],
-      ],
-      'ztap.cluster.etcd_errors': ['kind', ['unavailable', 'nospace', 'permission', 'auth', 'request']],
-      'ztap.cluster.heartbeat_failures': ['kind', ['timeout', 'stream', 'lease_lost']],
-      'ztap.cluster.policy_sync_failures': [
-        'reason',
-        ['not_leader', 'fenced', 'conflict', 'invalid', 'backend'],
-      ],
-      'ztap.cluster.drains': ['outcome', ['settled', 'timeout', 'deadline', 'lease_lost']],
-    } as const;
-    for (const [name, [attribute, values]] of Object.entries(expected)) {
-      for (const value of values)
-        expect(pointValue(collected, name, { [attribute]: value }), `${name} ${value}`).toBe(0);
-    }
-    await instruments.dispose();
-  });
-
-  it('counts every change of leader this node sees, "no leader" included', async () => {
-    const observer = node('z');
-    const instruments = registerClusterInstruments(observer, { meterProvider });
-    await observer.start(); // z leads alone: 1
-    const a = node('a');
-    await a.start(); // a has the lower id: 2
-    await a.stop(); // z again: 3
-    const changes = async () => pointValue(await collect(), 'ztap.cluster.leader_changes');
-    expect(await changes()).toBe(3);
-    await observer.deregisterNode('z'); // z's record is gone: no leader (4) until it joins again (5)
-    expect(await changes()).toBe(4);
-    await clock.advance(100);
-    expect(await changes()).toBe(5);
-    await instruments.dispose();
-  });
-
-  it('counts heartbeat failures by kind, and records only confirmed heartbeats as latencies', async () => {
-    const a = node('a');
-    const instruments = registerClusterInstruments(a, { meterProvider });
-    await a.start();
-    await clock.advance(100);
-    await a.deregisterNode('a'); // the next heartbeat finds no record: it failed
-    await clock.advance(100);
-    const collected = await collect();
-    expect(pointValue(collected, 'ztap.cluster.heartbeat_failures', { kind: 'lease_lost' })).toBe(1);
-    expect(pointValue(collected, 'ztap.cluster.heartbeat_failures', { kind: 'timeout' })).toBe(0);
-    expect(histogramOf(collected, 'ztap.cluster.heartbeat_latency_seconds').count).toBe(1);
-    await instruments.dispose();
-  });
-
-  it('counts step-downs that waited for leader work, by outcome', async () => {
-    const a = node('a', { drainTimeout: 50 });
-    const instruments = registerClusterInstruments(a, { meterProvider });
-    await a.start();
-    const work = await startStubbornWork(a); // the drain gives up after drainTimeout
-    const resigned = a.resign();
-    await clock.advance(50);
-    await resigned;
-    await work.finish();
-    const collected = await collect();
-    expect(pointValue(collected, 'ztap.cluster.drains', { outcome: 'timeout' })).toBe(1);
-    expect(pointValue(collected, 'ztap.cluster.drains', { outcome: 'settled' })).toBe(0);
-    await instruments.dispose();
-  });
-
-  it('observes policy versions and counts failed policy writes by reason', async () => {
-    const leader = node('a');
-    const follower = node('b');
-    await leader.start();
-    await follower.start();
-    const leaderPolicies = new InMemoryPolicySync(leader);
-    const instruments = registerClusterInstruments(follower, {
-      meterProvider,
-      policies: new InMemoryPolicySync(follower),
-    });
-    const web = await leaderPolicies.syncPolicy('web', 'allow: [80]\n');
-    await clock.advance(10);
-    expect(pointValue(await collect(), 'ztap.cluster.policy_version', { policy: 'web' })).toBe(web.version);
-
-    const instrumented = instruments.instrumentPolicySync(new InMemoryPolicySync(follower));
-    await expect(instrumented.syncPolicy('web', 'x: 1\n')).rejects.toSatisfy(isNotLeaderError);
-    await expect(
-      instruments.instrumentPolicySync(leaderPolicies).syncPolicy('web', 'not: [yaml\n'),
-    ).rejects.toThrow('not valid YAML');
-    const collected = await collect();
-    expect(pointValue(collected, 'ztap.cluster.policy_sync_failures', { reason: 'not_leader' })).toBe(1);
-    expect(pointValue(collected, 'ztap.cluster.policy_sync_failures', { reason: 'invalid' })).toBe(1);
-    expect(pointValue(collected, 'ztap.cluster.policy_sync_failures', { reason: 'fenced' })).toBe(0);
-
-    await leaderPolicies.deletePolicy('web');
-    await clock.advance(10);
-    expect((await observed()).get('ztap.cluster.policy_version')).toBeUndefined();
-    await instruments.dispose();
-  });
-
-  it('stops observing and counting once disposed (twice is fine)', async () => {
-    const a = node('a');
-    const instruments = registerClusterInstruments(a, { meterProvider });
-    await a.start();
-    expect(pointValue(await collect(), 'ztap.cluster.node_joins')).toBe(1);
+    expect(await meters.sample('ztap_cluster_node_joins_total')).toBe(1);
     await instruments[Symbol.asyncDispose]();
     await instruments.dispose();
-    await node('b').start();
+    await node('b', shared).start();
     await clock.advance(250);
-    expect(pointValue(await collect(), 'ztap.cluster.node_joins')).toBe(1);
-    expect((await observed()).get('ztap.cluster.is_leader')).toBeUndefined();
+    expect(await meters.sample('ztap_cluster_node_joins_total')).toBe(1);
+    expect(await meters.sample('ztap_cluster_is_leader', { node: 'a' })).toBeUndefined();
   });
 });

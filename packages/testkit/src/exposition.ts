@@ -1,3 +1,8 @@
+/**
+ * Reading the Prometheus text format (what `/metrics` serves), enough for tests: samples, their
+ * labels and values, and the families' types.
+ */
+
 /** One sample of a Prometheus text exposition: its name, labels and value. */
 export interface Sample {
   readonly name: string;
@@ -17,6 +22,18 @@ export function samplesOf(text: string): Sample[] {
       );
       return { name: name ?? '', labels, value: Number(value) };
     });
+}
+
+/** The value of the sample `name` with exactly `labels`, or undefined when there is none. */
+export function sampleValue(
+  samples: readonly Sample[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
+  const wanted = JSON.stringify(Object.entries(labels).sort());
+  return samples.find(
+    (sample) => sample.name === name && JSON.stringify(Object.entries(sample.labels).sort()) === wanted,
+  )?.value;
 }
 
 /** The metric families of an exposition and their types, from its `# TYPE` lines. */
