@@ -138,7 +138,9 @@ describe('the logger option, on an in-memory election', () => {
   });
 
   it('keeps electing when the logger throws', async () => {
+    let calls = 0;
     const fail = () => {
+      calls++;
       throw new Error('log sink down');
     };
     const logger: ClusterLogger = { debug: fail, info: fail, warn: fail, error: fail, child: () => logger };
@@ -150,5 +152,7 @@ describe('the logger option, on an in-memory election', () => {
     expect([a.isLeader(), b.isLeader()]).toEqual([true, false]);
     await a.resign();
     expect(b.isLeader()).toBe(true);
+    // Every one of those leadership changes was logged, and every log call threw.
+    expect(calls).toBe(5);
   });
 });
