@@ -47,6 +47,7 @@ describe('programs in README.md and docs/', () => {
     expect(shown).toEqual([
       'README.md: on-etcd.ts',
       'README.md: quickstart.ts',
+      'docs/dashboard.md: docs/dashboard-server.ts',
       'docs/getting-started.md: docs/billing-service.ts',
       'docs/getting-started.md: docs/memory-failover.ts',
       'docs/metrics.md: docs/metrics.ts',
@@ -129,6 +130,21 @@ describe('programs in README.md and docs/', () => {
         expect(example.stdout).toContain('ztap_cluster_nodes_total{state="healthy"} 1');
         expect(example.stdout).toContain('ztap_cluster_policy_sync_failures_total{reason="not_leader"} 1');
       });
+    }, 30_000);
+
+    it('dashboard: the page is served under /dashboard/ of your own server; SIGTERM exits 0', async () => {
+      await run(
+        'dashboard-server.ts',
+        async (example) => {
+          const url = (await example.waitFor(/^dashboard on http:/)).replace('dashboard on ', '');
+          const page = await fetch(url);
+          expect(page.status).toBe(200);
+          expect(await page.text()).toContain('ZTAP cluster');
+          expect((await fetch(url.replace('/dashboard/', '/elsewhere'))).status).toBe(404);
+          expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        },
+        { env: { PORT: '0' } },
+      );
     }, 30_000);
 
     it('telemetry: OpenTelemetry on the global MeterProvider, served by the Prometheus exporter; SIGTERM exits 0', async () => {

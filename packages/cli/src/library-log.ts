@@ -31,7 +31,7 @@ function details(fields: Record<string, unknown>): string {
 
 /**
  * The election's `logger` option for a command: library events go into the command's own log, in its
- * format (text or JSON lines), with the library's `event` name; in JSON, with the child's bindings
+ * format (text, or JSON or YAML), with the library's `event` name; structured, with the child's bindings
  * (`nodeId`, `prefix`) on every line. Debug lines are left out.
  */
 export function clusterLoggerFor(
@@ -44,7 +44,7 @@ export function clusterLoggerFor(
     ({ event, ...fields }: Record<string, unknown>, message: string) => {
       if (level === 'debug' || REPORTED_BY_THE_COMMAND.has(String(event))) return;
       const name = typeof event === 'string' ? event : 'cluster';
-      if (format === 'json') {
+      if (format !== 'text') {
         const values = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, plain(value)]));
         log(name, message, { ...bindings, ...values }, STYLE[level]);
       } else log(name, `${message}${details(fields)}`, {}, STYLE[level]);

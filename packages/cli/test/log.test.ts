@@ -26,6 +26,11 @@ describe('--log-format', () => {
     [{ logFormat: 'json' }, 'json'],
     [{ logFormat: 'text' }, 'text'],
     [{ logFormat: 'json', json: true }, 'json'],
+    [{ output: 'json' }, 'json'],
+    [{ output: 'yaml' }, 'yaml'],
+    [{ output: 'table' }, 'text'],
+    [{ output: 'json', logFormat: 'json' }, 'json'],
+    [{ output: 'table', logFormat: 'text' }, 'text'],
   ] as const)('%j is %s', (options, format) => expect(logFormat(options)).toBe(format));
 
   it('rejects another value, listing the values', () => {
@@ -35,10 +40,29 @@ describe('--log-format', () => {
     );
   });
 
-  it('rejects --json with --log-format text', () => {
+  it('rejects a contradicting --json or -o', () => {
     expect(() => logFormat({ logFormat: 'text', json: true })).toThrow(
       '--json and --log-format text disagree: give one',
     );
+    expect(() => logFormat({ logFormat: 'json', output: 'yaml' })).toThrow(
+      '-o yaml and --log-format json disagree: give one',
+    );
+    expect(() => logFormat({ logFormat: 'json', output: 'table' })).toThrow(
+      '-o table and --log-format json disagree: give one',
+    );
+  });
+
+  it('yaml (from -o yaml): the same object as one YAML document per event', () => {
+    const { log, lines } = capture('yaml');
+    log('started', 'node n1 joined', { nodeId: 'n1' });
+    expect(lines()).toEqual([
+      '---',
+      expect.stringMatching(/^time: \d{4}-/),
+      'level: info',
+      'event: started',
+      'msg: node n1 joined',
+      'nodeId: n1',
+    ]);
   });
 });
 

@@ -24,7 +24,7 @@ export type HealthCheck = (options: {
 
 /** The seed's `LeaderElectionConfig`, durations in milliseconds. Shared by every backend. */
 export interface LeaderElectionConfig {
-  /** This node's id, unique in the cluster (1-128 characters, no `/`, no control characters). */
+  /** This node's id, unique in the cluster (1-128 characters, no `/`, whitespace or control characters). */
   readonly nodeId: string;
   /** Where this node serves, `host:port`. */
   readonly nodeAddress: string;

@@ -64,6 +64,7 @@ export {
   reportPolicySyncFailures,
 } from './measurements.ts';
 export * from './policy.ts';
+export { MAX_POLICY_BYTES, validatePolicyDocument } from './policy-document.ts';
 export { PolicyFeed } from './policy-feed.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export * from './types.ts';

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { isValidationError } from '@ztap/cluster';
 import type { Command } from 'commander';
+import { connectionSettingsFrom } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
 import { createLogger, logFormat, logFormatOption } from '../log.ts';
-import { clusterLabel, connectionFrom, type GlobalOptions } from '../options.ts';
+import type { GlobalOptions } from '../options.ts';
 import { parseListen } from './agent.ts';
 
 interface DashboardCommandOptions {
@@ -68,10 +69,11 @@ on the command line.`,
           );
         throw error;
       }
+      const { connection, cluster } = connectionSettingsFrom(globals, io);
       let dashboard: ReturnType<typeof createDashboard>;
       try {
         dashboard = createDashboard({
-          connection: connectionFrom(globals, io),
+          connection,
           ...(token ? { token } : {}),
           onError: (error) =>
             log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }, 'red'),
@@ -97,7 +99,7 @@ on the command line.`,
         // The token is printed only when this command made it up: the operator has no other way to learn it.
         const link =
           token && local.token === true && !io.env.ZTAP_DASHBOARD_TOKEN ? `${url}?token=${token}` : url;
-        log('listening', `dashboard of ${clusterLabel(globals, io)} on ${link}`, {
+        log('listening', `dashboard of ${cluster} on ${link}`, {
           url: link,
           prefix: dashboard.snapshot().prefix,
         });

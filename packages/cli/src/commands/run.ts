@@ -1,12 +1,14 @@
 import { isElectionStoppedError, type Leadership } from '@ztap/cluster';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
+import { withoutCredentials } from '../credentials.ts';
+import { parseDuration } from '../duration.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
 import { clusterLoggerFor } from '../library-log.ts';
 import { createLogger, type Logger, logFormat, logFormatOption } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
-import { type GlobalOptions, parseDuration } from '../options.ts';
+import type { GlobalOptions } from '../options.ts';
 import { isKeeperDiedError, KeeperProcess } from '../run/keeper-process.ts';
 import { superviseCommand } from '../run/supervise.ts';
 
@@ -118,7 +120,7 @@ export function childEnvironment(
   env: Readonly<Record<string, string | undefined>>,
   extra: Record<string, string>,
 ): Record<string, string> {
-  const { ZTAP_ETCD_PASSWORD: _password, ...rest } = env;
+  const rest = withoutCredentials(env);
   const defined = Object.entries(rest).filter((entry): entry is [string, string] => entry[1] !== undefined);
   return { ...Object.fromEntries(defined), ...extra };
 }
