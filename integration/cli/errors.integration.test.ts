@@ -68,6 +68,12 @@ describe('usage errors exit 2', () => {
       /--heartbeat must be at most a third of --election-timeout/,
     ],
     [['run', '--id', 'n1'], /missing required argument 'command'/],
+    [
+      ['agent', '--id', 'n1', '--address', '127.0.0.1:1', '--log-format', 'xml'],
+      /--log-format must be one of text, json \(got "xml"\)/,
+    ],
+    [['--json', 'dashboard', '--log-format', 'text'], /--json and --log-format text disagree: give one/],
+    [['run', '--id', 'n1', '--log-format', 'yaml', '--', 'true'], /--log-format must be one of text, json/],
   ])('ztap %j', async (args, pattern) => {
     expectOneLine(await ztap([...target(), ...args]), 2, pattern);
   });

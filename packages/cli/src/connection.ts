@@ -62,7 +62,7 @@ export function connectionSettingsFrom(options: GlobalOptions, io: CliIO): Conne
   };
 }
 
-/** The connection alone (see {@link connectionSettingsFrom}). */
+/** The connection alone (see `connectionSettingsFrom`). */
 export function connectionFrom(options: GlobalOptions, io: CliIO): EtcdClusterClientOptions {
   return connectionSettingsFrom(options, io).connection;
 }

@@ -1,4 +1,4 @@
-import { isValidationError } from '@ztap/cluster';
+import { type ClusterLogger, isValidationError } from '@ztap/cluster';
 import { EtcdElection, type EtcdElectionOptions } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
 import { connectionFrom } from './connection.ts';
@@ -49,10 +49,13 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   stepDownMargin: '--election-timeout',
 };
 
-/** Builds a node's election, reporting config errors in terms of the flags (exit code 2). */
-export function createNodeElection(command: Command, io: CliIO): EtcdElection {
+/**
+ * Builds a node's election, reporting config errors in terms of the flags (exit code 2). Its own
+ * events go to `logger` (the command's log).
+ */
+export function createNodeElection(command: Command, io: CliIO, logger?: ClusterLogger): EtcdElection {
   try {
-    return new EtcdElection(electionOptionsFrom(command, io));
+    return new EtcdElection({ ...electionOptionsFrom(command, io), ...(logger ? { logger } : {}) });
   } catch (error) {
     if (!isValidationError(error)) throw error;
     const message = error.message.replace(

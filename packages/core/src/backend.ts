@@ -18,12 +18,14 @@ export {
   type MemberRecord,
 } from './cluster-view.ts';
 export { describeValue, type ResolvedConfig, resolveConfig } from './config.ts';
+export type { LeaseLoss } from './election-log.ts';
 export { ElectionView } from './election-view.ts';
 export { hasErrorCode } from './errors.ts';
 export { EventEmitter } from './events.ts';
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
 export { LIVE, notLive } from './liveness.ts';
+export { validateLogger } from './logger.ts';
 export { PolicyFeed } from './policy-feed.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export { hasControlCharacters } from './validation.ts';

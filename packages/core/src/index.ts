@@ -47,6 +47,7 @@ export {
   BACKEND_ERROR_KINDS,
   type BackendErrorKind,
   type Disposable,
+  DRAIN_OUTCOMES,
   type DrainEvent,
   type DrainOutcome,
   type ElectionTelemetry,
@@ -59,6 +60,17 @@ export {
   type LeaderWorkErrorEvent,
 } from './events.ts';
 export type { Liveness } from './liveness.ts';
+export { type ClusterLogger, LOG_LEVELS, type LogLevel, type LogMethod } from './logger.ts';
+export {
+  type ClusterMeasurement,
+  type ClusterMeasurementSink,
+  HEARTBEAT_LATENCY_BUCKETS,
+  measureCluster,
+  POLICY_SYNC_FAILURE_REASONS,
+  type PolicySyncFailureReason,
+  policySyncFailureReason,
+  reportPolicySyncFailures,
+} from './measurements.ts';
 export {
   isPolicyVersionConflictError,
   MAX_POLICY_NAME_LENGTH,

@@ -174,6 +174,10 @@ export class EtcdElection extends BaseElection {
     return this.#keys.prefix;
   }
 
+  protected override logBindings(): Record<string, unknown> {
+    return { prefix: this.prefix };
+  }
+
   /** The etcd client (created on first use when the election builds its own). */
   get client(): Etcd3 {
     this.#client ??= clientFor(this.#etcd, this.#etcd.requestTimeout);
@@ -502,6 +506,7 @@ export class EtcdElection extends BaseElection {
 
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
+    this.leaseLost({ leaseId: session.id });
     this.interruptDrain('lease_lost');
     this.#retiredLeaseIds.add(session.id);
     session.orphan();

@@ -23,8 +23,16 @@ export type {
   StartEtcdOptions,
 } from './etcd/types.ts';
 export { eventually } from './eventually.ts';
+export { type Sample, samplesOf, sampleValue, typesOf } from './exposition.ts';
 export { linesOf } from './lines.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
+export {
+  describeMetricsConformance,
+  type MemoryBackend,
+  type MetricsUnderTest,
+  type RegisterMetrics,
+} from './metrics-conformance.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Journal, Recorder } from './recorder.ts';
+export { type StubbornWork, startStubbornWork } from './stubborn-work.ts';
 export { TcpProxy } from './tcp-proxy.ts';

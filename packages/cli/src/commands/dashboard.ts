@@ -5,9 +5,8 @@ import type { Command } from 'commander';
 import { connectionSettingsFrom } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logFormat, logFormatOption } from '../log.ts';
 import type { GlobalOptions } from '../options.ts';
-import { outputFormat, outputTo } from '../output.ts';
 import { parseListen } from './agent.ts';
 
 interface DashboardCommandOptions {
@@ -23,18 +22,22 @@ function tokenFrom(option: string | true | undefined, io: CliIO): string | undef
 }
 
 export function registerDashboardCommand(program: Command, io: CliIO): void {
-  program
-    .command('dashboard')
-    .description('serve a live, read-only web dashboard of the cluster (leader, members, timeline, policies)')
-    .option(
-      '--listen <[host:]port>',
-      'where to serve it (a bare port listens on 127.0.0.1)',
-      '127.0.0.1:8080',
-    )
-    .option(
-      '--token [token]',
-      'require this token (at least 16 characters) on every request; bare: ZTAP_DASHBOARD_TOKEN or a random one. Required to listen beyond loopback',
-    )
+  logFormatOption(
+    program
+      .command('dashboard')
+      .description(
+        'serve a live, read-only web dashboard of the cluster (leader, members, timeline, policies)',
+      )
+      .option(
+        '--listen <[host:]port>',
+        'where to serve it (a bare port listens on 127.0.0.1)',
+        '127.0.0.1:8080',
+      )
+      .option(
+        '--token [token]',
+        'require this token (at least 16 characters) on every request; bare: ZTAP_DASHBOARD_TOKEN or a random one. Required to listen beyond loopback',
+      ),
+  )
     .addHelpText(
       'after',
       `
@@ -53,7 +56,8 @@ on the command line.`,
       const { assertSafeListen, createDashboard, isDashboardExposedError } = await import(
         '@ztap/cluster-dashboard'
       );
-      const globals = command.optsWithGlobals<GlobalOptions>();
+      const globals = command.optsWithGlobals<GlobalOptions & { logFormat?: string }>();
+      const log = createLogger(io, logFormat(globals), globals.color !== false);
       const listen = parseListen(local.listen);
       const token = tokenFrom(local.token, io);
       try {
@@ -65,7 +69,6 @@ on the command line.`,
           );
         throw error;
       }
-      const log = createLogger(io, outputTo(io, outputFormat(globals)), globals.color !== false);
       const { connection, cluster } = connectionSettingsFrom(globals, io);
       let dashboard: ReturnType<typeof createDashboard>;
       try {
@@ -73,7 +76,7 @@ on the command line.`,
           connection,
           ...(token ? { token } : {}),
           onError: (error) =>
-            log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }),
+            log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }, 'red'),
         });
       } catch (error) {
         if (isValidationError(error) && error.field === 'token')
