@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEtcdClient } from '@ztap/cluster-etcd';
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The TLS test PKI of the integration suite (openssl): one place makes test certificates.
 import { createTestPki } from '../../integration/support/tls-certs.ts';

@@ -9,7 +9,7 @@ import {
   isEtcdNoSpaceError,
   isEtcdPermissionError,
 } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, within } from '../support/etcd.ts';
 import { fillUntilNoSpace, RBAC_USERS, startRbacEtcd, startSmallQuotaEtcd } from '../support/special-etcd.ts';

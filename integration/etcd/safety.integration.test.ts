@@ -10,7 +10,8 @@ import {
   type EtcdElectionOptions,
   isEtcdUnavailableError,
 } from '@ztap/cluster-etcd';
-import { Recorder, TcpProxy } from '@ztap/testkit';
+import { cutOffProxy, type EtcdLink } from '@ztap/cluster-testing';
+import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { etcdctl, observeElection } from '../support/etcdctl.ts';
@@ -20,12 +21,12 @@ const etcd = useEtcd();
 const TTL_MS = 2000;
 const elections: EtcdElection[] = [];
 const processes: NodeProcess[] = [];
-const proxies: TcpProxy[] = [];
+const links: EtcdLink[] = [];
 
 afterEach(async () => {
   await Promise.all(processes.splice(0).map((node) => node.kill()));
   await Promise.all(elections.splice(0).map((election) => election.stop()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  await Promise.all(links.splice(0).map((link) => link.close()));
 });
 
 function node(nodeId: string, cluster: string, options: Partial<EtcdElectionOptions> = {}): EtcdElection {
@@ -256,9 +257,9 @@ describe('failure of the leader process', () => {
 describe('step-down before lease expiry', () => {
   it('a leader cut off from etcd stops acting as leader before another node is elected', async () => {
     const cluster = uniqueCluster('cutoff');
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
-    proxies.push(proxy);
-    const isolated = node('a', cluster, { endpoints: [proxy.url], requestTimeout: 500 });
+    const link = await cutOffProxy(etcd);
+    links.push(link);
+    const isolated = node('a', cluster, { endpoints: [...link.endpoints], requestTimeout: 500 });
     await isolated.start();
     await within(isolated.waitForLeadership());
     const b = node('b', cluster);
@@ -268,7 +269,7 @@ describe('step-down before lease expiry', () => {
     signal.addEventListener('abort', () => {
       steppedDownAt = performance.now();
     });
-    proxy.cut();
+    link.cut();
     await within(b.waitForLeadership(), 15_000);
     const electedAt = performance.now();
     expect(signal.aborted).toBe(true);
@@ -278,7 +279,7 @@ describe('step-down before lease expiry', () => {
     console.info(
       `[cutoff] stepped down ${(electedAt - steppedDownAt).toFixed(0)} ms before the successor was elected`,
     );
-    proxy.restore();
+    link.heal();
     // Back in touch, it rejoins as a follower with a fresh lease and campaign key.
     await eventually(() => b.getNode('a')?.state === 'healthy', 15_000, 'a to rejoin');
     expect(isolated.isLeader()).toBe(false);
@@ -286,9 +287,13 @@ describe('step-down before lease expiry', () => {
 
   it('cut off from etcd while draining leader work, stop() gives up the drain at the step-down deadline, not after drainTimeout', async () => {
     const cluster = uniqueCluster('drain-cutoff');
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
-    proxies.push(proxy);
-    const leader = node('a', cluster, { endpoints: [proxy.url], requestTimeout: 500, drainTimeout: 120_000 });
+    const link = await cutOffProxy(etcd);
+    links.push(link);
+    const leader = node('a', cluster, {
+      endpoints: [...link.endpoints],
+      requestTimeout: 500,
+      drainTimeout: 120_000,
+    });
     await leader.start();
     const { term } = await within(leader.waitForLeadership());
     const successor = node('b', cluster);
@@ -304,7 +309,7 @@ describe('step-down before lease expiry', () => {
     await within(workStarted.promise);
 
     const stopping = leader.stop();
-    proxy.cut();
+    link.cut();
     // drainTimeout is two minutes: returning within seconds means the deadline ended the drain.
     await within(stopping, 20_000, 'stop() to give up the drain at the step-down deadline');
     expect(drains).toEqual([{ term, outcome: 'deadline', pending: 1, waitedMs: expect.any(Number) }]);
@@ -317,9 +322,9 @@ describe('step-down before lease expiry', () => {
 describe('the step-down deadline, as supervisors read it', () => {
   it('leadershipValidUntil moves forward with every renewal, and leadership ends only once it has passed', async () => {
     const cluster = uniqueCluster('valid-until');
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
-    proxies.push(proxy);
-    const a = node('a', cluster, { endpoints: [proxy.url], requestTimeout: 500 });
+    const link = await cutOffProxy(etcd);
+    links.push(link);
+    const a = node('a', cluster, { endpoints: [...link.endpoints], requestTimeout: 500 });
     const renewals: number[] = [];
     a.onLeaseRenewed(({ validUntilMs }) => renewals.push(validUntilMs));
     expect(a.leadershipValidUntil).toBeUndefined();
@@ -337,7 +342,7 @@ describe('the step-down deadline, as supervisors read it', () => {
     signal.addEventListener('abort', () => {
       endedAt = a.clock.monotonicNow();
     });
-    proxy.cut();
+    link.cut();
     await eventually(() => endedAt > 0, 10_000, 'the leadership to end');
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
     expect(endedAt).toBeGreaterThanOrEqual(renewals.at(-1) as number);
@@ -443,10 +448,10 @@ describe('operators', () => {
 describe('watching', () => {
   it('after a disconnect spanning a compaction, the view resyncs and equals etcd', async () => {
     const cluster = uniqueCluster('compaction');
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
-    proxies.push(proxy);
+    const link = await cutOffProxy(etcd);
+    links.push(link);
     const observer = node('observer', cluster, {
-      endpoints: [proxy.url],
+      endpoints: [...link.endpoints],
       electionTimeout: 10_000,
       heartbeatInterval: 1000,
     });
@@ -454,13 +459,13 @@ describe('watching', () => {
     await observer.start();
     await writer.start();
     const resyncsBefore = observer.resyncCount;
-    proxy.cut();
+    link.cut();
     for (let index = 0; index < 30; index++)
       await writer.registerNode({ id: `m${index}`, address: '127.0.0.1:1' });
     for (let index = 0; index < 30; index += 3) await writer.deregisterNode(`m${index}`);
     const { header } = await etcd.client.get(`${writer.prefix}x`).exec();
     await etcd.client.kv.compact({ revision: header.revision, physical: true });
-    proxy.restore();
+    link.heal();
 
     const inEtcd = async () =>
       Object.keys(await etcd.client.getAll().prefix(writer.keys.membersPrefix).strings())

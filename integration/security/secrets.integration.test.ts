@@ -15,7 +15,7 @@ import {
   type EtcdElectionOptions,
   isEtcdAuthError,
 } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { within } from '../support/etcd.ts';
 import { expectOneLine } from '../support/expect-ztap.ts';

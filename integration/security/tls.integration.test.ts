@@ -4,7 +4,7 @@
  * (A TLS client against a plaintext etcd: integration/cli/errors.integration.test.ts.)
  */
 import { EtcdElection, type EtcdElectionOptions, isEtcdUnavailableError } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, within } from '../support/etcd.ts';
 import { expectOneLine } from '../support/expect-ztap.ts';

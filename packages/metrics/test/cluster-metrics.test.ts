@@ -1,7 +1,7 @@
 import { isNotLeaderError } from '@ztap/cluster';
 import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 

@@ -4,6 +4,7 @@ import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { EtcdMemberStoppedError, EtcdStartError, isEtcdStartError } from '../errors.ts';
 import { etcdChildEnv } from './child-env.ts';
 import { trackProcess } from './cleanup.ts';
 import { isHealthy } from './etcd-api.ts';
@@ -44,16 +45,9 @@ const DEFAULT_START_TIMEOUT_MS = 20_000;
 const ADDRESS_IN_USE_ATTEMPTS = 3;
 const LOG_TAIL_LINES = 30;
 
-/** A member that failed to start or become healthy; the message ends with the last lines of its log. */
-export class EtcdStartError extends Error {
-  /** etcd could not bind a port: a retry (on other ports, or the same later) may succeed. */
-  readonly addressInUse: boolean;
-
-  constructor(message: string, logFile: string, logTail: string) {
-    super(`${message}\n--- last lines of ${logFile} ---\n${logTail || '(empty)'}`);
-    this.name = 'EtcdStartError';
-    this.addressInUse = /address already in use/i.test(logTail);
-  }
+/** Whether a start failed because etcd could not bind a port: a retry (other ports, or later) may succeed. */
+export function isAddressInUse(error: unknown): boolean {
+  return isEtcdStartError(error) && /address already in use/i.test(error.logTail);
 }
 
 const fileSize = (path: string): number => {
@@ -126,7 +120,8 @@ export class LocalEtcdMember implements EtcdMember {
 
   /** Spawns its process (it must not be running); resolves once spawned, before it is healthy. */
   async start(): Promise<void> {
-    if (this.#child) throw new Error(`etcd member ${this.name} is already running (pid ${this.#pid})`);
+    if (this.#child)
+      throw new EtcdStartError(`etcd member ${this.name} is already running (pid ${this.#pid})`);
     await mkdir(this.dir, { recursive: true });
     this.#logOffset = fileSize(this.logFile);
     const log = openSync(this.logFile, 'a');
@@ -140,7 +135,17 @@ export class LocalEtcdMember implements EtcdMember {
       // The child has its own copy of the descriptor.
       closeSync(log);
     }
-    await once(child, 'spawn'); // rejects with the spawn error (e.g. ENOENT)
+    try {
+      await once(child, 'spawn'); // rejects with the spawn error (e.g. ENOENT)
+    } catch (error) {
+      throw new EtcdStartError(
+        `could not run ${this.#config.binary} for etcd member ${this.name}: ${error}`,
+        {},
+        {
+          cause: error,
+        },
+      );
+    }
     const pid = child.pid as number;
     const tracked = trackProcess(pid, this.dir);
     this.#child = child;
@@ -182,7 +187,7 @@ export class LocalEtcdMember implements EtcdMember {
     await withTimeout(
       exited,
       EXIT_TIMEOUT_MS,
-      `exit of etcd member ${this.name} (pid ${this.#pid}) on ${signal}`,
+      `etcd member ${this.name} (pid ${this.#pid}) to exit on ${signal}`,
     );
   }
 
@@ -208,7 +213,7 @@ export class LocalEtcdMember implements EtcdMember {
       await withTimeout(
         exited,
         graceMs + EXIT_TIMEOUT_MS,
-        `exit of etcd member ${this.name} (pid ${this.#pid})`,
+        `etcd member ${this.name} (pid ${this.#pid}) to exit`,
       );
     } finally {
       clearTimeout(escalation);
@@ -227,8 +232,7 @@ export class LocalEtcdMember implements EtcdMember {
       } catch (error) {
         // Its ports are fixed (its peers know them), so a port someone holds for a moment (e.g. as the
         // source port of an outgoing connection) can only be waited out.
-        if (!(error instanceof EtcdStartError && error.addressInUse) || attempt >= ADDRESS_IN_USE_ATTEMPTS)
-          throw error;
+        if (!isAddressInUse(error) || attempt >= ADDRESS_IN_USE_ATTEMPTS) throw error;
         await this.kill();
         await delay(100);
       }
@@ -255,7 +259,7 @@ export class LocalEtcdMember implements EtcdMember {
   }
 
   #runningChild(action: string): ChildProcess {
-    if (!this.#child) throw new Error(`cannot ${action} etcd member ${this.name}: it is not running`);
+    if (!this.#child) throw new EtcdMemberStoppedError(this.name, action);
     return this.#child;
   }
 
@@ -281,6 +285,6 @@ export class LocalEtcdMember implements EtcdMember {
     } catch {
       // No log yet.
     }
-    return new EtcdStartError(message, this.logFile, tail);
+    return new EtcdStartError(message, { logTail: tail, logName: this.logFile });
   }
 }

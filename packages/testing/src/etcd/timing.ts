@@ -1,17 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { WaitTimeoutError } from '../errors.ts';
 
 /** Milliseconds on a clock that never jumps. */
 export const monotonicMs = (): number => performance.now();
 
 /**
- * Resolves or rejects like `promise`, or rejects after `timeoutMs` with `what` in the message. The
- * original promise keeps running (it cannot be cancelled); its late rejection is swallowed.
+ * Resolves or rejects like `promise`, or rejects after `timeoutMs` with a {@link WaitTimeoutError} for
+ * `what`. The original promise keeps running (it cannot be cancelled); its late rejection is swallowed.
  */
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   promise.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new WaitTimeoutError(what, timeoutMs, '')), timeoutMs);
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

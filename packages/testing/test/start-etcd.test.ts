@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { confirmEtcdHandle, EtcdUnavailableError, startEtcd } from '@ztap/testkit';
-import { Etcd3 } from 'etcd3';
+import { isValidationError } from '@ztap/cluster';
+import { EtcdStartError, isNoEtcdError, NoEtcdError, startEtcd } from '@ztap/cluster-testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { memberNames, processExists, quotaBackendBytes } from './etcd-helpers.ts';
+import { get, memberNames, processExists, put, quotaBackendBytes } from './etcd-helpers.ts';
 
 // Each test states the environment it needs; the settings of whoever runs the tests must not leak in.
 beforeEach(() => {
@@ -23,19 +23,15 @@ describe('startEtcd with a local binary', () => {
     if (!member) throw new Error('a local etcd has a member');
     expect(etcd.provider).toBe('local');
     expect(etcd.endpoints).toEqual([member.clientUrl]);
-    expect(etcd.description).toMatch(/^local etcd 3\.\d+\.\d+ \(\/.*etcd\) on 127\.0\.0\.1:\d+$/);
-
-    const client = new Etcd3({ hosts: [...etcd.endpoints] });
-    try {
-      await client.put('greeting').value('hello');
-      expect(await client.get('greeting').string()).toBe('hello');
-    } finally {
-      client.close();
-    }
-
-    expect(await confirmEtcdHandle(etcd)).toBe(
-      `local etcd process (pid ${member.pid}) run; the etcd ${etcd.description.split(' ')[2]} at ${new URL(member.clientUrl).host} lists members etcd-1`,
+    expect(etcd.version).toMatch(/^3\.\d+\.\d+$/);
+    expect(etcd.description).toMatch(
+      new RegExp(
+        `^local etcd ${etcd.version.replaceAll('.', '\\.')} \\(/.*etcd\\) on ${new URL(member.clientUrl).host}$`,
+      ),
     );
+
+    await put(member.clientUrl, 'greeting', 'hello');
+    expect(await get(member.clientUrl, 'greeting')).toBe('hello');
 
     const { pid, dir } = member;
     expect(processExists(pid)).toBe(true);
@@ -45,6 +41,16 @@ describe('startEtcd with a local binary', () => {
     expect(member.running).toBe(false);
     expect(existsSync(dir)).toBe(false);
     await etcd.stop(); // idempotent
+  });
+
+  it('`await using` stops it when the scope ends', async () => {
+    let pid = 0;
+    {
+      await using etcd = await startEtcd({ provider: 'local' });
+      pid = etcd.members[0]?.pid ?? 0;
+      expect(processExists(pid)).toBe(true);
+    }
+    expect(processExists(pid)).toBe(false);
   });
 
   it('keeps ETCD_* variables of this process away from etcd, which would read them as flags', async () => {
@@ -63,14 +69,23 @@ describe('startEtcd with a local binary', () => {
     expect(await quotaBackendBytes(etcd.endpoints[0] as string)).toBe(quota);
   });
 
+  it("fails with etcd's own words when etcd cannot start", async () => {
+    const failure = startEtcd({ provider: 'local', extraArgs: ['--no-such-flag'] });
+    await expect(failure).rejects.toBeInstanceOf(EtcdStartError);
+    await expect(failure).rejects.toThrow(
+      /etcd member etcd-1 exited with code \d+\n--- last lines of .*etcd\.log ---\n[\s\S]*no-such-flag/,
+    );
+  });
+
   it('fails with install hints when ETCD_BIN names no binary', async () => {
     vi.stubEnv('ETCD_BIN', '/nonexistent/etcd');
     vi.stubEnv('ZTAP_TEST_ETCD_PROVIDER', 'local');
     const failure = startEtcd();
-    await expect(failure).rejects.toBeInstanceOf(EtcdUnavailableError);
+    await expect(failure).rejects.toBeInstanceOf(NoEtcdError);
     await expect(failure).rejects.toThrow(/ETCD_BIN=\/nonexistent\/etcd is not an executable file/);
     await expect(failure).rejects.toThrow(/apt-get install etcd-server/);
     await expect(failure).rejects.toThrow(/ZTAP_TEST_ETCD_ENDPOINTS/);
+    expect(isNoEtcdError(await failure.catch((error: unknown) => error))).toBe(true);
   });
 
   it('fails with install hints when PATH has no etcd', async () => {
@@ -79,7 +94,7 @@ describe('startEtcd with a local binary', () => {
       vi.stubEnv('ETCD_BIN', undefined);
       vi.stubEnv('PATH', emptyDir);
       await expect(startEtcd({ provider: 'local' })).rejects.toThrow(
-        /no etcd on PATH\.\n.*apt-get install etcd-server.*ETCD_BIN/s,
+        /no etcd on PATH\.\n.*Docker or Podman.*apt-get install etcd-server.*ETCD_BIN/s,
       );
     } finally {
       await rm(emptyDir, { recursive: true });
@@ -88,47 +103,30 @@ describe('startEtcd with a local binary', () => {
 });
 
 describe('startEtcd provider selection', () => {
-  it('uses ZTAP_TEST_ETCD_ENDPOINTS ahead of ZTAP_TEST_ETCD_PROVIDER and starts nothing', async () => {
-    vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', ' http://127.0.0.1:1 ,http://127.0.0.1:2,');
-    vi.stubEnv('ZTAP_TEST_ETCD_PROVIDER', 'local');
-    vi.stubEnv('ETCD_BIN', '/nonexistent/etcd');
-    const etcd = await startEtcd();
-    expect(etcd.provider).toBe('external');
-    expect(etcd.endpoints).toEqual(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
-    expect(etcd.description).toBe('external etcd at http://127.0.0.1:1, http://127.0.0.1:2');
-    expect(etcd.members).toEqual([]);
-    await expect(etcd.stop()).resolves.toBeUndefined();
-  });
-
-  it('uses an etcd someone else runs as external: it serves, is confirmed, and stop() leaves it running', async () => {
+  it('uses an etcd someone else runs (ZTAP_TEST_ETCD_ENDPOINTS, ahead of ZTAP_TEST_ETCD_PROVIDER): it serves, and stop() leaves it running', async () => {
     await using theirs = await startEtcd({ provider: 'local' });
-    vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', theirs.endpoints.join(','));
+    vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', ` ${theirs.endpoints.join(' , ')} ,`);
+    vi.stubEnv('ZTAP_TEST_ETCD_PROVIDER', 'local');
+    vi.stubEnv('ETCD_BIN', '/nonexistent/etcd'); // the local provider would fail
     const etcd = await startEtcd();
     expect(etcd.provider).toBe('external');
-    const client = new Etcd3({ hosts: [...etcd.endpoints] });
-    try {
-      await client.put('greeting').value('hello');
-      expect(await client.get('greeting').string()).toBe('hello');
-    } finally {
-      client.close();
-    }
-    expect(await confirmEtcdHandle(etcd)).toMatch(/^etcd answers at 127\.0\.0\.1:\d+ \(3\.\d+\.\d+\); /);
+    expect(etcd.endpoints).toEqual(theirs.endpoints);
+    expect(etcd.version).toBe(theirs.version);
+    expect(etcd.description).toBe(`external etcd ${theirs.version} at ${theirs.endpoints.join(', ')}`);
+    expect(etcd.members).toEqual([]);
+    await put(etcd.endpoints[0] as string, 'greeting', 'hello');
+    expect(await get(theirs.endpoints[0] as string, 'greeting')).toBe('hello');
     await etcd.stop();
     expect(theirs.members[0]?.running).toBe(true);
   });
 
-  it('confirmEtcdHandle fails when a handle is not what it says', async () => {
-    await using first = await startEtcd({ provider: 'local' });
-    await using second = await startEtcd({ provider: 'local' });
-    await expect(confirmEtcdHandle({ ...first, endpoints: second.endpoints })).rejects.toThrow(
-      /not what it says: its endpoints .* are not its members' client URLs/,
-    );
-    await second.members[0]?.kill();
-    await expect(confirmEtcdHandle(second)).rejects.toThrow(
-      /not what it says: member etcd-1 \(pid \d+\) does not run/,
-    );
+  it('fails at once, naming the endpoint, when ZTAP_TEST_ETCD_ENDPOINTS names an etcd that does not answer', async () => {
     vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', 'http://127.0.0.1:1');
-    await expect(confirmEtcdHandle(await startEtcd())).rejects.toThrow(/ECONNREFUSED/);
+    const failure = startEtcd();
+    await expect(failure).rejects.toBeInstanceOf(EtcdStartError);
+    await expect(failure).rejects.toThrow(
+      /^ZTAP_TEST_ETCD_ENDPOINTS names an etcd that does not answer: http:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
+    );
   });
 
   it('lets options.provider override the environment', async () => {
@@ -137,19 +135,35 @@ describe('startEtcd provider selection', () => {
     await expect(startEtcd({ provider: 'local' })).rejects.toThrow(/ETCD_BIN=\/nonexistent\/etcd/);
   });
 
-  it('rejects settings it cannot honour instead of guessing', async () => {
+  it('rejects settings it cannot honour, naming the setting and the rule, instead of guessing', async () => {
+    const reason = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'started',
+        (error: unknown) => error,
+      );
     vi.stubEnv('ZTAP_TEST_ETCD_PROVIDER', 'docker');
-    await expect(startEtcd()).rejects.toThrow(
-      /ZTAP_TEST_ETCD_PROVIDER=docker: expected one of container, local/,
+    const badProvider = await reason(startEtcd());
+    expect(isValidationError(badProvider) && badProvider.field).toBe('ZTAP_TEST_ETCD_PROVIDER');
+    expect(badProvider).toHaveProperty(
+      'message',
+      'ZTAP_TEST_ETCD_PROVIDER must be one of container, local, external (got "docker")',
     );
     vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', '127.0.0.1:2379');
-    await expect(startEtcd()).rejects.toThrow(/"127.0.0.1:2379" is not an http\(s\):\/\/ URL/);
+    await expect(startEtcd()).rejects.toThrow(
+      'ZTAP_TEST_ETCD_ENDPOINTS must be comma-separated http:// or https:// URLs; "127.0.0.1:2379" is not one',
+    );
     vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', 'http://127.0.0.1:2379');
     await expect(startEtcd({ extraArgs: ['--quota-backend-bytes', '1024'] })).rejects.toThrow(
-      /external etcd cannot take extraArgs/,
+      /^extraArgs cannot be given to an external etcd \(--quota-backend-bytes 1024\); start this etcd with provider 'local'$/,
     );
     vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', '');
     vi.stubEnv('ZTAP_TEST_ETCD_PROVIDER', 'external');
     await expect(startEtcd()).rejects.toThrow(/needs ZTAP_TEST_ETCD_ENDPOINTS/);
+    vi.stubEnv('ZTAP_TEST_ETCD_PROVIDER', '');
+    const badOption = await reason(startEtcd({ provider: 'docker' as 'local' }));
+    expect(isValidationError(badOption) && badOption.field).toBe('provider');
+    await expect(startEtcd({ provider: 'local', startupTimeoutMs: 0 })).rejects.toThrow(
+      'startupTimeoutMs must be a whole number of milliseconds above 0 (got 0)',
+    );
   });
 });
