@@ -141,7 +141,7 @@ function waitUntil<T>(
  * const leading = [a, b, c].find((election) => election.nodeId === leader.id);
  * ```
  */
-export function waitForLeader(
+export async function waitForLeader(
   elections: LeaderElection | readonly LeaderElection[],
   options: LeaderWaitOptions = {},
 ): Promise<Node> {
@@ -189,12 +189,12 @@ export async function waitUntilLeads(
  * Waits until nobody leads as every one of `elections` sees it: none sees a leader, and none believes
  * it leads itself. Fails after `timeoutMs` with a {@link WaitTimeoutError} saying who still leads.
  */
-export function waitForNoLeader(
+export async function waitForNoLeader(
   elections: LeaderElection | readonly LeaderElection[],
   options: LeaderWaitOptions = {},
 ): Promise<void> {
   const list = electionsOf(elections);
-  return waitUntil(list, `${names(list)} to see no leader`, options, () =>
+  await waitUntil(list, `${names(list)} to see no leader`, options, () =>
     list.every((election) => !election.getLeader() && !election.isLeader()) ? true : undefined,
-  ).then(() => undefined);
+  );
 }

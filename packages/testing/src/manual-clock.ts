@@ -89,7 +89,8 @@ export class ManualClock implements Clock {
       const next = this.#earliestDue(targetMs);
       if (!next) break;
       this.#timers = this.#timers.filter((timer) => timer !== next);
-      this.#nowMs = next.dueMs;
+      // Never backwards: timers left overdue by freeze() fire late, at the time it is now.
+      this.#nowMs = Math.max(this.#nowMs, next.dueMs);
       next.callback();
     }
     this.#nowMs = targetMs;
