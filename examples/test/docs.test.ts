@@ -52,6 +52,10 @@ describe('programs in README.md and docs/', () => {
       'docs/metrics.md: docs/metrics.ts',
       'docs/operations.md: docs/tls.ts',
       'docs/policies.md: docs/policies.ts',
+      'docs/testing-your-service.md: testing/billing.ts',
+      'docs/testing-your-service.md: testing/billing.unit.test.ts',
+      'docs/testing-your-service.md: testing/billing.integration.test.ts',
+      'docs/testing-your-service.md: testing/billing.integration.node-test.ts',
     ]);
   });
 

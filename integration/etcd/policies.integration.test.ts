@@ -3,7 +3,7 @@
  */
 import { isFencedWriteError, isNotLeaderError, type Policy, type PolicyUpdate } from '@ztap/cluster';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
-import { cutOffProxy, type EtcdLink } from '@ztap/cluster-testing';
+import { cutOffProxy, type EtcdLink, waitUntilLeads } from '@ztap/cluster-testing';
 import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
@@ -51,7 +51,7 @@ describe('policy sync on etcd', () => {
     const cluster = uniqueCluster('policy-fence');
     const leader = node('a', cluster);
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     const policies = new EtcdPolicySync(leader);
     await policies.syncPolicy('web', 'allow: [80]\n');
     // Deposed behind its back: the campaign key goes. Whether or not it has noticed yet, the write
@@ -68,7 +68,7 @@ describe('policy sync on etcd', () => {
     links.push(link);
     const leader = node('leader', cluster);
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     const policies = new EtcdPolicySync(leader);
     await policies.syncPolicy('keep', 'v: 0\n');
     await policies.syncPolicy('gone', 'v: 0\n');
@@ -99,7 +99,7 @@ describe('policy sync on etcd', () => {
     const cluster = uniqueCluster('policy-slow');
     const leader = node('leader', cluster);
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     const policies = new EtcdPolicySync(leader);
     const stream = policies.subscribePolicies()[Symbol.asyncIterator]();
     expect((await stream.next()).value).toMatchObject({ type: 'snapshot', policies: [] });

@@ -10,7 +10,7 @@ import {
   type EtcdElectionOptions,
   isEtcdUnavailableError,
 } from '@ztap/cluster-etcd';
-import { cutOffProxy, type EtcdLink } from '@ztap/cluster-testing';
+import { cutOffProxy, type EtcdLink, waitUntilLeads } from '@ztap/cluster-testing';
 import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
@@ -78,7 +78,7 @@ async function leaderAndFollower(label: string, options: Partial<EtcdElectionOpt
   const cluster = uniqueCluster(label);
   const a = node('a', cluster, options);
   await a.start();
-  await within(a.waitForLeadership());
+  await waitUntilLeads(a);
   const b = node('b', cluster);
   await b.start();
   return { a, b, cluster };
@@ -114,7 +114,7 @@ describe('campaign', () => {
     const cluster = uniqueCluster('predecessor');
     const [a, b, c] = [node('a', cluster), node('b', cluster), node('c', cluster)];
     for (const candidate of [a, b, c]) await candidate.start(); // in order: a < b < c in create revision
-    await within(a.waitForLeadership());
+    await waitUntilLeads(a);
     const bKey = b.keys.campaignKey(b.leaseId as string);
     await etcd.client.delete().key(bKey);
     await observerCaughtUp(a, c, 'marker-after-delete');
@@ -261,7 +261,7 @@ describe('step-down before lease expiry', () => {
     links.push(link);
     const isolated = node('a', cluster, { endpoints: [...link.endpoints], requestTimeout: 500 });
     await isolated.start();
-    await within(isolated.waitForLeadership());
+    await waitUntilLeads(isolated);
     const b = node('b', cluster);
     await b.start();
     const signal = isolated.leadershipSignal;
@@ -270,7 +270,7 @@ describe('step-down before lease expiry', () => {
       steppedDownAt = performance.now();
     });
     link.cut();
-    await within(b.waitForLeadership(), 15_000);
+    await waitUntilLeads(b, { timeoutMs: 15_000 });
     const electedAt = performance.now();
     expect(signal.aborted).toBe(true);
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
@@ -295,7 +295,7 @@ describe('step-down before lease expiry', () => {
       drainTimeout: 120_000,
     });
     await leader.start();
-    const { term } = await within(leader.waitForLeadership());
+    const { term } = await waitUntilLeads(leader);
     const successor = node('b', cluster);
     await successor.start();
     const drains: DrainEvent[] = [];
@@ -313,7 +313,7 @@ describe('step-down before lease expiry', () => {
     // drainTimeout is two minutes: returning within seconds means the deadline ended the drain.
     await within(stopping, 20_000, 'stop() to give up the drain at the step-down deadline');
     expect(drains).toEqual([{ term, outcome: 'deadline', pending: 1, waitedMs: expect.any(Number) }]);
-    await within(successor.waitForLeadership(), 15_000, 'the successor, once the lease expired');
+    await waitUntilLeads(successor, { timeoutMs: 15_000 });
     release.resolve();
     await work;
   }, 40_000);
@@ -329,7 +329,7 @@ describe('the step-down deadline, as supervisors read it', () => {
     a.onLeaseRenewed(({ validUntilMs }) => renewals.push(validUntilMs));
     expect(a.leadershipValidUntil).toBeUndefined();
     await a.start();
-    await within(a.waitForLeadership());
+    await waitUntilLeads(a);
     const elected = a.leadershipValidUntil as number;
     expect(elected).toBeGreaterThan(a.clock.monotonicNow());
     await eventually(() => renewals.length >= 3, 10_000, 'three renewals');
@@ -355,7 +355,7 @@ describe('fencing', () => {
     const cluster = uniqueCluster('fencing');
     const a = node('a', cluster);
     await a.start();
-    const { term } = await within(a.waitForLeadership());
+    const { term } = await waitUntilLeads(a);
     const key = `${a.prefix}test/fenced`;
     await a.guardedTxn({
       term,
@@ -377,7 +377,7 @@ describe('fencing', () => {
     const cluster = uniqueCluster('fenced-failure');
     const a = node('a', cluster);
     await a.start();
-    const { term } = await within(a.waitForLeadership());
+    const { term } = await waitUntilLeads(a);
     const key = Buffer.from(`${a.prefix}test/x`);
     await expect(a.guardedTxn({ term, failure: [{ request_put: { key, value: key } }] })).rejects.toThrow(
       'failure of a guarded transaction may only read',
@@ -388,7 +388,7 @@ describe('fencing', () => {
     const cluster = uniqueCluster('fenced-cas');
     const a = node('a', cluster);
     await a.start();
-    const { term } = await within(a.waitForLeadership());
+    const { term } = await waitUntilLeads(a);
     const key = Buffer.from(`${a.prefix}test/cas`);
     const cas = () =>
       a.guardedTxn({
@@ -407,7 +407,7 @@ describe('operators', () => {
     const signal = a.leadershipSignal;
     const oldLease = a.leaseId as string;
     await etcdctl(etcd.endpoints, 'lease', 'revoke', BigInt(oldLease).toString(16));
-    await within(b.waitForLeadership());
+    await waitUntilLeads(b);
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
     await eventually(() => a.leaseId !== undefined && a.leaseId !== oldLease, 10_000, 'a new lease');
     await eventually(
@@ -422,7 +422,7 @@ describe('operators', () => {
     const { a, b } = await leaderAndFollower('delete-key');
     const signal = a.leadershipSignal;
     await etcdctl(etcd.endpoints, 'del', a.keys.campaignKey(a.leaseId as string));
-    await within(b.waitForLeadership());
+    await waitUntilLeads(b);
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
     await eventually(
       async () => Object.values(await campaignKeysOf(a)).includes('a'),
@@ -486,7 +486,7 @@ describe('watching', () => {
     const y1 = node('y1', 'iso-ab');
     for (const n of [x1, x2, y1]) await n.start();
     await within(Promise.any([x1, x2].map((n) => n.waitForLeadership())));
-    await within(y1.waitForLeadership());
+    await waitUntilLeads(y1);
     await observerCaughtUp(x1, x2, 'marker');
     expect(x2.getNodes().map((n) => n.id)).toEqual(['marker', 'x1', 'x2']);
     expect(y1.getNodes().map((n) => n.id)).toEqual(['y1']);

@@ -5,6 +5,7 @@
  */
 import { EtcdElection, type EtcdElectionOptions, isEtcdUnavailableError } from '@ztap/cluster-etcd';
 import type { EtcdHandle } from '@ztap/cluster-testing';
+import { waitUntilLeads } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, within } from '../support/etcd.ts';
 import { expectOneLine } from '../support/expect-ztap.ts';
@@ -79,7 +80,7 @@ describe('an etcd that requires client certificates', () => {
       tls: { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key },
     });
     await election.start();
-    const { term } = await within(election.waitForLeadership());
+    const { term } = await waitUntilLeads(election);
     const key = Buffer.from(`${election.prefix}jobs/last-run`);
     const response = await election.guardedTxn({
       term,
@@ -96,7 +97,7 @@ describe('an etcd that requires client certificates', () => {
       tls: { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key },
     });
     await leader.start();
-    const { term } = await within(leader.waitForLeadership());
+    const { term } = await waitUntilLeads(leader);
     // host:port: https:// is assumed because a CA is given.
     const flags = [
       ...['--endpoints', endpoint().replace('https://', '')],
@@ -210,7 +211,7 @@ describe('an etcd with server TLS only', () => {
     const cluster = uniqueCluster('tls-ca-only');
     const election = node('n1', { endpoints: [...etcd.endpoints], cluster, tls: { ca: pki.ca.cert } });
     await election.start();
-    await within(election.waitForLeadership());
+    await waitUntilLeads(election);
     const status = await ztap([
       ...['--endpoints', (etcd.endpoints[0] as string).replace('https://', '')],
       ...['--cacert', pki.ca.certFile, '--cluster', cluster, '--json'],
