@@ -23,9 +23,9 @@ function checkMs(field: string, ms: number): void {
 }
 
 /**
- * A {@link Clock} that moves only when told to, for unit tests on the in-memory backend: give the same
- * clock to the hub and to every election (`new MemoryHub({ clock })`, `new InMemoryElection({ clock,
- * hub, ... })`), then {@link advance} it. Timers fire in due order as time passes them, and the async
+ * A `Clock` (the interface of `@ztap/cluster`) that moves only when told to, for unit tests on the
+ * in-memory backend: give the same clock to the hub and to every election (`new MemoryHub({ clock })`,
+ * `new InMemoryElection({ clock, hub, ... })`), then {@link advance} it. Timers fire in due order as time passes them, and the async
  * work each one starts runs before the next fires, so heartbeats, election timeouts and lease expiry
  * happen exactly when the test says: no sleeps, no flakiness, any test runner.
  *

@@ -90,7 +90,7 @@ async function confirmContainer(handle: EtcdHandle): Promise<string> {
     bindings.some((binding) => binding.HostPort === endpoint.port),
     `container ${id} does not publish ${CLIENT_PORT}/tcp on port ${endpoint.port} (${JSON.stringify(bindings)})`,
   );
-  const { version, names } = await askEtcd(endpoint.href);
+  const { version, names } = await askEtcd(handle.endpoints[0] as string);
   claim(
     sameNames(names, [info.name]),
     `the etcd at ${endpoint.host} lists members ${names.join(', ')}, not ${info.name}`,
