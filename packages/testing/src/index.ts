@@ -34,6 +34,7 @@ export type {
   RestartOptions,
   StartEtcdClusterOptions,
   StartEtcdOptions,
+  WaitOptions,
 } from './etcd/types.ts';
 export { type LeaderWaitOptions, waitForLeader, waitForNoLeader, waitUntilLeads } from './leader-waits.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';

@@ -94,7 +94,12 @@ describe('startEtcdCluster', () => {
       resumeError = error;
     }
     expect(isEtcdMemberStoppedError(resumeError)).toBe(true);
-    const noLeader = await cluster.leader(200).catch((error: unknown) => error);
+    const stopWaiting = new Error('stop waiting');
+    await expect(cluster.leader({ signal: AbortSignal.abort(stopWaiting) })).rejects.toBe(stopWaiting);
+    await expect(anyStopped.waitForHealth({ signal: AbortSignal.abort(stopWaiting) })).rejects.toBe(
+      stopWaiting,
+    );
+    const noLeader = await cluster.leader({ timeoutMs: 200 }).catch((error: unknown) => error);
     expect(isWaitTimeoutError(noLeader)).toBe(true);
     expect(noLeader).toHaveProperty(
       'message',

@@ -1,4 +1,5 @@
 import { CONTAINER_LABEL, EtcdStartError, NoEtcdError, startEtcd } from '@ztap/cluster-testing';
+import { eventually } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { containerCommand, DEFAULT_ETCD_IMAGE, etcdImage, isHealthyBody } from '../src/etcd/container.ts';
 import { checkContainerRuntime } from '../src/etcd/container-runtime.ts';
@@ -118,6 +119,24 @@ if (runtime.available || engineRequired) {
         extraArgs: ['--quota-backend-bytes', String(quota)],
       });
       expect(await quotaBackendBytes(etcd.endpoints[0] as string)).toBe(quota);
+    });
+
+    it('rejects with the reason when aborted while the container starts, and leaves no container behind', async () => {
+      const before = (await labelledContainers()).map(({ id }) => id);
+      const isNew = ({ id }: { id: string }) => !before.includes(id);
+      const abort = new AbortController();
+      const reason = new Error('test over');
+      // etcd listening only inside the container never answers the health check: the start waits.
+      const starting = startEtcd({
+        provider: 'container',
+        extraArgs: ['--listen-client-urls', 'http://127.0.0.1:2379'],
+        signal: abort.signal,
+      });
+      starting.catch(() => {});
+      await eventually(async () => (await labelledContainers()).some(isNew), 30_000, 'the container', 50);
+      abort.abort(reason);
+      await expect(starting).rejects.toBe(reason);
+      await eventually(async () => !(await labelledContainers()).some(isNew), 30_000, 'its removal', 100);
     });
 
     it("fails fast with etcd's own words when etcd cannot start, and leaves no container behind", async () => {

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isValidationError } from '@ztap/cluster';
 import { EtcdStartError, isNoEtcdError, NoEtcdError, startEtcd } from '@ztap/cluster-testing';
+import { eventually } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { get, memberNames, processExists, put, quotaBackendBytes } from './etcd-helpers.ts';
 
@@ -99,6 +100,45 @@ describe('startEtcd with a local binary', () => {
     } finally {
       await rm(emptyDir, { recursive: true });
     }
+  });
+});
+
+/** The pids of this process's children that run etcd (from /proc). */
+function etcdChildren(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
+        const [, command = '', rest = ''] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
+        return command === 'etcd' && Number(rest.split(' ')[1]) === process.pid;
+      } catch {
+        return false; // it exited meanwhile
+      }
+    })
+    .map(Number);
+}
+
+describe('startEtcd and its signal', () => {
+  it('rejects with the reason at once when the signal is already aborted', async () => {
+    const reason = new Error('test over');
+    await expect(startEtcd({ provider: 'local', signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+
+  it('rejects with the reason when aborted while etcd starts, and leaves no etcd running', async () => {
+    const before = etcdChildren();
+    const abort = new AbortController();
+    const reason = new Error('test over');
+    const starting = startEtcd({ provider: 'local', signal: abort.signal });
+    await eventually(
+      () => etcdChildren().length > before.length,
+      10_000,
+      'the etcd process to be spawned',
+      1,
+    );
+    abort.abort(reason);
+    await expect(starting).rejects.toBe(reason);
+    expect(etcdChildren()).toEqual(before);
   });
 });
 

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { EtcdStartError, EtcdStopError } from '../errors.ts';
 import type { ContainerRuntimeCheck } from './container-runtime.ts';
 import { etcdVersion } from './etcd-api.ts';
-import { withTimeout } from './timing.ts';
+import { abortable, withTimeout } from './timing.ts';
 import type { EtcdHandle } from './types.ts';
 
 /**
@@ -121,7 +121,11 @@ class LogTail {
  */
 export async function startEtcdContainer(
   runtime: Extract<ContainerRuntimeCheck, { available: true }>,
-  options: { readonly extraArgs?: readonly string[]; readonly startupTimeoutMs?: number },
+  options: {
+    readonly extraArgs?: readonly string[];
+    readonly startupTimeoutMs?: number;
+    readonly signal?: AbortSignal | undefined;
+  },
 ): Promise<EtcdHandle> {
   const image = etcdImage();
   const startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
@@ -154,10 +158,13 @@ export async function startEtcdContainer(
   const starting = definition.start();
   let container: Awaited<typeof starting>;
   try {
-    container = await withTimeout(
-      starting,
-      startupTimeoutMs + PULL_AND_CREATE_ALLOWANCE_MS,
-      `an etcd container from ${image} to start`,
+    container = await abortable(
+      withTimeout(
+        starting,
+        startupTimeoutMs + PULL_AND_CREATE_ALLOWANCE_MS,
+        `an etcd container from ${image} to start`,
+      ),
+      options.signal,
     );
   } catch (error) {
     // Testcontainers removes a container that fails its readiness check, but not one that was created
@@ -165,6 +172,7 @@ export async function startEtcdContainer(
     // bound: remove it by its name, now and should it start later.
     starting.then((late) => late.stop()).catch(() => {});
     await removeContainer(name);
+    if (options.signal?.aborted && error === options.signal.reason) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const output = logs.text();
     // Testcontainers quotes the container's output when it saw it exit; otherwise add it here.

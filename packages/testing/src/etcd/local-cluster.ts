@@ -16,6 +16,7 @@ import type {
   EtcdMember,
   EtcdServerTls,
   StartEtcdClusterOptions,
+  WaitOptions,
 } from './types.ts';
 
 /** A cluster start that fails because a port was taken between picking and binding it is retried. */
@@ -76,7 +77,8 @@ class LocalEtcdCluster implements EtcdCluster {
     this.description = `${what} ${binary.version} (${binary.path}) on ${where}${secured}`;
   }
 
-  async leader(timeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<EtcdMember> {
+  async leader(options: WaitOptions = {}): Promise<EtcdMember> {
+    const { timeoutMs = DEFAULT_LEADER_TIMEOUT_MS, signal } = options;
     let seen = '';
     return pollUntil(
       async () => {
@@ -97,6 +99,7 @@ class LocalEtcdCluster implements EtcdCluster {
       {
         timeoutMs,
         onTimeout: () => new WaitTimeoutError('the etcd members to agree on a raft leader', timeoutMs, seen),
+        signal,
       },
     );
   }
@@ -166,7 +169,7 @@ async function launch(
     // All members first: none is healthy before a quorum of them runs.
     for (const member of members) await member.start();
     const timeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
-    await Promise.all(members.map((member) => member.waitForHealth(timeoutMs)));
+    await Promise.all(members.map((member) => member.waitForHealth({ timeoutMs, signal: options.signal })));
     return cluster;
   } catch (error) {
     await cluster.stop();
@@ -178,6 +181,7 @@ async function launch(
  * Starts `size` local etcd members (see {@link startEtcdCluster}); what `startEtcd` uses for one.
  */
 export async function startLocalEtcd(size: number, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  options.signal?.throwIfAborted();
   const binary = await resolveEtcdBinary();
   for (let attempt = 1; ; attempt++) {
     try {

@@ -11,7 +11,7 @@ import { isHealthy } from './etcd-api.ts';
 import { acceptsConnections } from './ports.ts';
 import { pollUntil, withTimeout } from './timing.ts';
 import { type ProbeTls, probeTlsOf, serverTlsArgs } from './tls.ts';
-import type { EtcdMember, EtcdServerTls, RestartOptions } from './types.ts';
+import type { EtcdMember, EtcdServerTls, RestartOptions, WaitOptions } from './types.ts';
 
 /** Everything that makes a member itself; the same on every (re)start. */
 export interface LocalMemberConfig {
@@ -164,7 +164,8 @@ export class LocalEtcdMember implements EtcdMember {
     child.unref();
   }
 
-  async waitForHealth(timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<void> {
+  async waitForHealth(options: WaitOptions = {}): Promise<void> {
+    const { timeoutMs = DEFAULT_START_TIMEOUT_MS, signal } = options;
     await pollUntil(
       async () => {
         this.#failIfExited();
@@ -173,6 +174,7 @@ export class LocalEtcdMember implements EtcdMember {
       {
         timeoutMs,
         onTimeout: () => this.#startError(`etcd member ${this.name} not healthy within ${timeoutMs} ms`),
+        signal,
       },
     );
   }
@@ -222,12 +224,12 @@ export class LocalEtcdMember implements EtcdMember {
 
   async restart(options: RestartOptions = {}): Promise<void> {
     await this.stop();
-    const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    const { timeoutMs = DEFAULT_START_TIMEOUT_MS, signal } = options;
     for (let attempt = 1; ; attempt++) {
       await this.start();
       try {
-        if (options.waitForHealth ?? true) await this.waitForHealth(timeoutMs);
-        else await this.#waitForListening(timeoutMs);
+        if (options.waitForHealth ?? true) await this.waitForHealth({ timeoutMs, signal });
+        else await this.#waitForListening(timeoutMs, signal);
         return;
       } catch (error) {
         // Its ports are fixed (its peers know them), so a port someone holds for a moment (e.g. as the
@@ -240,7 +242,7 @@ export class LocalEtcdMember implements EtcdMember {
   }
 
   /** Resolves once it accepts connections on its client port (bound, so no port conflict). */
-  async #waitForListening(timeoutMs: number): Promise<void> {
+  async #waitForListening(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     await pollUntil(
       async () => {
         this.#failIfExited();
@@ -249,6 +251,7 @@ export class LocalEtcdMember implements EtcdMember {
       {
         timeoutMs,
         onTimeout: () => this.#startError(`etcd member ${this.name} not listening within ${timeoutMs} ms`),
+        signal,
       },
     );
   }

@@ -4,6 +4,7 @@ import { startEtcdContainer } from './container.ts';
 import { checkContainerRuntime } from './container-runtime.ts';
 import { externalEtcd } from './external.ts';
 import { startLocalEtcd } from './local-cluster.ts';
+import { abortable } from './timing.ts';
 import type { EtcdHandle, EtcdProvider, StartEtcdOptions } from './types.ts';
 
 const PROVIDERS: readonly EtcdProvider[] = ['container', 'local', 'external'];
@@ -55,7 +56,7 @@ function checkOptions(options: StartEtcdOptions): void {
 }
 
 async function containerEtcd(options: StartEtcdOptions): Promise<EtcdHandle> {
-  const runtime = await checkContainerRuntime();
+  const runtime = await abortable(checkContainerRuntime(), options.signal);
   if (!runtime.available)
     throw new NoEtcdError(`The container provider needs a container engine: ${runtime.reason}.`);
   return startEtcdContainer(runtime, options);
@@ -91,6 +92,7 @@ async function containerEtcd(options: StartEtcdOptions): Promise<EtcdHandle> {
  */
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdHandle> {
   checkOptions(options);
+  options.signal?.throwIfAborted();
   const env = process.env;
   const provider = options.provider ?? (endpointsFromEnv(env) ? 'external' : providerFromEnv(env));
   if (options.tls && provider !== 'local') {
@@ -103,13 +105,13 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdHan
   const local = () => startLocalEtcd(1, options);
   switch (provider) {
     case 'external':
-      return externalEtcd(endpointsFromEnv(env), options);
+      return abortable(externalEtcd(endpointsFromEnv(env), options), options.signal);
     case 'container':
       return containerEtcd(options);
     case 'local':
       return local();
     case undefined: {
-      const runtime = await checkContainerRuntime();
+      const runtime = await abortable(checkContainerRuntime(), options.signal);
       if (runtime.available) return startEtcdContainer(runtime, options);
       try {
         return await local();

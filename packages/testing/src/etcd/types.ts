@@ -76,6 +76,19 @@ export interface StartEtcdOptions {
   readonly startupTimeoutMs?: number;
   /** Serve clients over TLS; only the `'local'` provider can (it must be asked for). */
   readonly tls?: EtcdServerTls;
+  /**
+   * Aborting it rejects the start with the signal's reason; whatever was started is removed (a
+   * container Testcontainers is still creating, as soon as it exists).
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of a bounded wait on etcd members. */
+export interface WaitOptions {
+  /** How long to wait before failing; the default depends on the wait. */
+  readonly timeoutMs?: number;
+  /** Aborting it rejects the wait with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of local etcd members: those of {@link startEtcdCluster} but the member count. */
@@ -86,6 +99,8 @@ export interface EtcdClusterOptions {
   readonly startupTimeoutMs?: number;
   /** Serve clients over TLS (every member, with the same certificate). */
   readonly tls?: EtcdServerTls;
+  /** Aborting it rejects the start with the signal's reason, and the members are stopped. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link startEtcdCluster}. */
@@ -95,7 +110,7 @@ export interface StartEtcdClusterOptions extends EtcdClusterOptions {
 }
 
 /** Options of {@link EtcdMember.restart}. */
-export interface RestartOptions {
+export interface RestartOptions extends WaitOptions {
   /**
    * Wait until the member reports healthy (it has a leader and serves a quorum read); `true` by default.
    * Say `false` while the cluster has no quorum (e.g. restarting members one by one after killing them
@@ -141,8 +156,11 @@ export interface EtcdMember {
   resume(): void;
   /** Stops it if it runs (like {@link stop}), then starts it again with the same data dir and ports. */
   restart(options?: RestartOptions): Promise<void>;
-  /** Resolves once it reports healthy; rejects after `timeoutMs` (20 s by default) or if it exits. */
-  waitForHealth(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once it reports healthy (it has a leader and serves a quorum read); rejects with an
+   * `EtcdStartError` after `timeoutMs` (20 s by default) or if it exits.
+   */
+  waitForHealth(options?: WaitOptions): Promise<void>;
   /** Ends it gracefully (SIGTERM, SIGKILL after a few seconds); keeps its data for {@link restart}. */
   stop(): Promise<void>;
 }
@@ -153,8 +171,8 @@ export interface EtcdCluster extends EtcdHandle {
   readonly members: readonly EtcdMember[];
   /**
    * The member that is raft leader right now: it says so, and every running, unpaused member that answers
-   * follows it. Polls until that holds (an election may be under way); fails after `timeoutMs` (10 s by
-   * default).
+   * follows it. Polls until that holds (an election may be under way); fails with a `WaitTimeoutError`
+   * saying what each member said after `timeoutMs` (10 s by default).
    */
-  leader(timeoutMs?: number): Promise<EtcdMember>;
+  leader(options?: WaitOptions): Promise<EtcdMember>;
 }
