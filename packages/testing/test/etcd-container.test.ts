@@ -139,6 +139,15 @@ if (runtime.available || engineRequired) {
       await eventually(async () => !(await labelledContainers()).some(isNew), 30_000, 'its removal', 100);
     });
 
+    it('says which image is missing and how to name another when the engine has no such image', async () => {
+      vi.stubEnv('ZTAP_TEST_ETCD_IMAGE', 'localhost/ztap-no-such-etcd:0');
+      const failure = startEtcd({ provider: 'container' });
+      await expect(failure).rejects.toBeInstanceOf(EtcdStartError);
+      await expect(failure).rejects.toThrow(
+        /from localhost\/ztap-no-such-etcd:0 did not start[\s\S]*\nIs localhost\/ztap-no-such-etcd:0 available to this engine\? ZTAP_TEST_ETCD_IMAGE names another image/,
+      );
+    });
+
     it("fails fast with etcd's own words when etcd cannot start, and leaves no container behind", async () => {
       const before = (await labelledContainers()).map(({ id }) => id);
       const failure = startEtcd({

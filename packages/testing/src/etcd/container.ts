@@ -27,6 +27,9 @@ const DEFAULT_STARTUP_TIMEOUT_MS = 60_000;
  */
 const PULL_AND_CREATE_ALLOWANCE_MS = 180_000;
 const LOG_TAIL_LINES = 30;
+/** What engines say when the image is neither there nor pullable (no registry, a typo, no access). */
+const MISSING_IMAGE =
+  /no such image|image not known|pull access denied|manifest unknown|failed to pull|error pulling/i;
 
 /** The image to run: `ZTAP_TEST_ETCD_IMAGE` (name and tag), else {@link DEFAULT_ETCD_IMAGE}. */
 export function etcdImage(env: NodeJS.ProcessEnv = process.env): string {
@@ -104,7 +107,7 @@ class LogTail {
   };
 
   text(): string {
-    return [...this.#lines, this.#pending].join('\n').trim() || '(nothing)';
+    return [...this.#lines, this.#pending].join('\n').trim();
   }
 
   close(): void {
@@ -175,12 +178,16 @@ export async function startEtcdContainer(
     if (options.signal?.aborted && error === options.signal.reason) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const output = logs.text();
-    // Testcontainers quotes the container's output when it saw it exit; otherwise add it here.
+    // Testcontainers quotes the container's output when it saw it exit; otherwise add it here (when
+    // there is any: a container that was never created printed nothing).
     const lastLine = output.split('\n').at(-1)?.trim() ?? '';
     const quoted = lastLine !== '' && message.includes(lastLine);
+    const hint = MISSING_IMAGE.test(message)
+      ? `\nIs ${image} available to this engine? ZTAP_TEST_ETCD_IMAGE names another image (a mirror, or one you built).`
+      : '';
     throw new EtcdStartError(
-      `etcd in a container from ${image} did not start and become healthy: ${message}`,
-      quoted ? { logTail: output } : { logTail: output, logName: `container ${name}` },
+      `etcd in a container from ${image} did not start and become healthy: ${message}${hint}`,
+      quoted || output === '' ? { logTail: output } : { logTail: output, logName: `container ${name}` },
       { cause: error },
     );
   } finally {
