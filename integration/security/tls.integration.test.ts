@@ -42,7 +42,6 @@ function node(nodeId: string, options: Partial<EtcdElectionOptions>): EtcdElecti
 
 /** The error a node with these connection options fails to start with. */
 async function startFailure(options: Partial<EtcdElectionOptions>): Promise<Error> {
-  const startedAt = performance.now();
   const error = await within(
     node('n1', { cluster: uniqueCluster('tls'), ...options })
       .start()
@@ -50,8 +49,6 @@ async function startFailure(options: Partial<EtcdElectionOptions>): Promise<Erro
     10_000,
     'the start to fail',
   ).catch((caught: Error) => caught);
-  // "At once": one request deadline (half the election timeout), not a retry loop.
-  expect(performance.now() - startedAt).toBeLessThan(5000);
   return error;
 }
 

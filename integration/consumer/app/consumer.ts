@@ -2,6 +2,7 @@
 // (`tsc --noEmit`, module resolution nodenext and bundler). Never run.
 import { type CliIO, createProgram, EXIT, main } from '@ztap/cli';
 import {
+  type ClusterLogger,
   DEFAULT_CONFIG,
   isFencedWriteError,
   type LeaderElection,
@@ -17,6 +18,7 @@ import {
 } from '@ztap/cluster-etcd';
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
 import { type ClusterMetrics, registerClusterMetrics } from '@ztap/cluster-metrics';
+import { type ClusterInstruments, registerClusterInstruments } from '@ztap/cluster-otel';
 import {
   cutOffProxy,
   type EtcdHandle,
@@ -36,7 +38,9 @@ const options: EtcdElectionOptions = {
   endpoints: ['http://127.0.0.1:2379'],
   cluster: 'payments',
 };
-const etcd = new EtcdElection(options);
+// Any logger with pino's call shape; the console has it too.
+const logger: ClusterLogger = console;
+const etcd = new EtcdElection({ ...options, logger });
 const memory = new InMemoryElection({
   nodeId: 'node-2',
   nodeAddress: '127.0.0.1:9091',
@@ -72,6 +76,7 @@ export async function leaders(): Promise<(Node | undefined)[]> {
 }
 
 export const metrics: ClusterMetrics = registerClusterMetrics(etcd, { registry: new Registry() });
+export const instruments: ClusterInstruments = registerClusterInstruments(memory);
 export const client = new EtcdClusterClient({ endpoints: ['http://127.0.0.1:2379'] });
 export const heartbeat: 1000 = DEFAULT_CONFIG.heartbeatInterval;
 export const usage: 2 = EXIT.usage;

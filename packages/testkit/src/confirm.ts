@@ -161,7 +161,7 @@ async function confirmExternal(handle: EtcdHandle): Promise<string> {
  * (not the launcher's own bookkeeping). Resolves to what it
  * found, one line for test output; throws when a claim does not hold.
  *
- * - container: the engine runs that container, with the testkit's label and the image asked for, and
+ * - container: the engine runs that container, with the kit's label and the image asked for, and
  *   publishes etcd's client port on the endpoint's port; the etcd there has exactly one member, named
  *   like the container (a fresh random name).
  * - local: every member's process runs with its client URL on its command line, and the etcd at the

@@ -9,6 +9,14 @@
 export { confirmEtcdHandle } from './confirm.ts';
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
 export { eventually } from './eventually.ts';
+export { type Sample, samplesOf, sampleValue, typesOf } from './exposition.ts';
 export { linesOf } from './lines.ts';
+export {
+  describeMetricsConformance,
+  type MemoryBackend,
+  type MetricsUnderTest,
+  type RegisterMetrics,
+} from './metrics-conformance.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Journal, Recorder } from './recorder.ts';
+export { type StubbornWork, startStubbornWork } from './stubborn-work.ts';
