@@ -52,7 +52,7 @@ function names(elections: readonly LeaderElection[]): string {
  * What one election sees, for a failure message: `node-a leads (term 3)`, `node-b sees node-a lead
  * (term 3)`, `node-c sees no leader (not live: this node has not joined yet)`.
  */
-export function describeView(election: LeaderElection): string {
+function describeView(election: LeaderElection): string {
   const { leader, term } = election.getState();
   const leading = election.isLeader();
   let seen: string;
