@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEtcdClient } from '@ztap/cluster-etcd';
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The TLS test PKI of the integration suite (openssl): one place makes test certificates.
 import { createTestPki } from '../../integration/support/tls-certs.ts';
@@ -55,6 +55,10 @@ describe('programs in README.md and docs/', () => {
       'docs/policies.md: docs/policies.ts',
       'docs/telemetry.md: docs/otel.ts',
       'docs/telemetry.md: docs/logging.ts',
+      'docs/testing-your-service.md: testing/billing.ts',
+      'docs/testing-your-service.md: testing/billing.unit.test.ts',
+      'docs/testing-your-service.md: testing/billing.integration.test.ts',
+      'docs/testing-your-service.md: testing/billing.integration.node-test.ts',
     ]);
   });
 

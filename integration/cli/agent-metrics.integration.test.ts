@@ -3,17 +3,17 @@
  * election's settings and reports to its telemetry, even though the agent's policy subscription is
  * the first to use it.
  */
-import { TcpProxy } from '@ztap/testkit';
+import { cutOffProxy, type EtcdLink } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { ZtapProcess } from '../support/ztap.ts';
 
 const etcd = useEtcd();
 const running: ZtapProcess[] = [];
-const proxies: TcpProxy[] = [];
+const links: EtcdLink[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((process) => process.kill()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  await Promise.all(links.splice(0).map((link) => link.close()));
 });
 
 /** The value of one series in a Prometheus text exposition (0 when absent). */
@@ -24,10 +24,10 @@ const sample = (text: string, series: string) => {
 
 describe('ztap agent /metrics', () => {
   it('counts a failure of the shared watch (its progress check) in ztap_cluster_etcd_errors_total', async () => {
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
-    proxies.push(proxy);
+    const link = await cutOffProxy(etcd);
+    links.push(link);
     const agent = new ZtapProcess([
-      ...['--endpoints', proxy.url, '--cluster', uniqueCluster('cli-watch-errors'), '--json'],
+      ...['--endpoints', link.endpoints.join(','), '--cluster', uniqueCluster('cli-watch-errors'), '--json'],
       ...['agent', '--id', 'w1', '--address', '127.0.0.1:9001', '--listen', '0'],
       ...['--heartbeat', '200ms', '--election-timeout', '2s', '--timeout', '500ms'],
       // Never a candidate: once joined, the only requests it sends are the watch's progress checks
@@ -44,7 +44,7 @@ describe('ztap agent /metrics', () => {
     };
     expect(await unavailable()).toBe(0);
 
-    proxy.cut();
+    link.cut();
     await eventually(async () => (await unavailable()) > 0, 20_000, 'a failed progress check to be counted');
   }, 40_000);
 });

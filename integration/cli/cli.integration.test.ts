@@ -2,7 +2,7 @@
  * The `ztap` command as an operator uses it: the built binary, spawned, against a real etcd.
  */
 
-import { TcpProxy } from '@ztap/testkit';
+import { cutOffProxy } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, memberRecord, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
@@ -211,12 +211,12 @@ describe('ztap agent', () => {
 
 describe('ztap agent /healthz', () => {
   it('answers 503 with the reason when the node cannot reach etcd, and 200 again once it can', async () => {
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
+    const link = await cutOffProxy(etcd);
     try {
       const cluster = uniqueCluster('cli-healthz');
       const isolated = start([
         '--endpoints',
-        proxy.url,
+        link.endpoints.join(','),
         '--cluster',
         cluster,
         '--json',
@@ -242,16 +242,16 @@ describe('ztap agent /healthz', () => {
         };
       };
       expect((await health()).status).toBe(200);
-      proxy.cut();
+      link.cut();
       await eventually(async () => (await health()).status === 503, 15_000, '/healthz to report 503');
       expect((await health()).body).toMatchObject({
         status: 'unhealthy',
         reason: expect.stringContaining("etcd has not confirmed this node's heartbeats in time"),
       });
-      proxy.restore();
+      link.heal();
       await eventually(async () => (await health()).status === 200, 15_000, '/healthz to recover');
     } finally {
-      await proxy.close();
+      await link.close();
     }
   }, 40_000);
 });

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, useEtcd } from '../support/etcd.ts';
 import { fillUntilNoSpace, RBAC_USERS, startRbacEtcd, startSmallQuotaEtcd } from '../support/special-etcd.ts';

@@ -3,6 +3,7 @@
  * operator revoked, the leadership it cost, and the etcd error it caused.
  */
 import { EtcdElection } from '@ztap/cluster-etcd';
+import { waitUntilLeads } from '@ztap/cluster-testing';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testNodeOptions, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
@@ -27,7 +28,7 @@ describe('the logger option on etcd', () => {
     const ended = new Promise((resolve) => first.signal.addEventListener('abort', resolve, { once: true }));
     await etcd.client.leaseClient.leaseRevoke({ ID: leaseId });
     await within(ended);
-    const second = await within(election.waitForLeadership());
+    const second = await waitUntilLeads(election);
 
     const bound = { nodeId: 'l1', prefix: `/ztap/clusters/${cluster}/` };
     expect(lines.find((line) => line.event === 'lease_lost')).toMatchObject({

@@ -9,7 +9,7 @@ import {
   type EtcdElectionOptions,
   isEtcdPermissionError,
 } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { within } from '../support/etcd.ts';

@@ -15,7 +15,8 @@ import {
   type EtcdElectionOptions,
   isEtcdAuthError,
 } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
+import { waitUntilLeads } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { within } from '../support/etcd.ts';
 import { expectOneLine } from '../support/expect-ztap.ts';
@@ -399,7 +400,7 @@ describe('the library', () => {
   it('a running election, its state, its changes and a cluster client show neither when printed', async () => {
     const election = node('lib-1', {});
     await election.start();
-    await within(election.waitForLeadership());
+    await waitUntilLeads(election);
     const client = new EtcdClusterClient({
       endpoints: [...etcd.endpoints],
       cluster: CLUSTER,

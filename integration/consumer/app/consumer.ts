@@ -21,6 +21,17 @@ import {
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
 import { type ClusterMetrics, registerClusterMetrics } from '@ztap/cluster-metrics';
 import { type ClusterInstruments, registerClusterInstruments } from '@ztap/cluster-otel';
+import {
+  cutOffProxy,
+  type EtcdHandle,
+  type EtcdLink,
+  isNoEtcdError,
+  ManualClock,
+  startEtcd,
+  startEtcdCluster,
+  waitForLeader,
+  waitUntilLeads,
+} from '@ztap/cluster-testing';
 import { Registry } from 'prom-client';
 
 const options: EtcdElectionOptions = {
@@ -79,7 +90,33 @@ export function run(io: CliIO): Promise<number> {
   return main(['cluster', 'status'], io);
 }
 
+export async function testKit(): Promise<string> {
+  let etcd: EtcdHandle | undefined;
+  try {
+    etcd = await startEtcd({ provider: 'local', extraArgs: ['--quota-backend-bytes', '16777216'] });
+    const link: EtcdLink = await cutOffProxy(etcd);
+    const clock = new ManualClock();
+    const node = new InMemoryElection({
+      nodeId: 'n',
+      nodeAddress: '127.0.0.1:1',
+      clock,
+      hub: new MemoryHub({ clock }),
+    });
+    await node.start();
+    const { term } = await waitUntilLeads(node, { timeoutMs: 1000 });
+    link.cut();
+    await link.close();
+    return `${(await waitForLeader([node])).id} ${term} ${etcd.version}`;
+  } catch (error) {
+    return isNoEtcdError(error) ? error.reason : 'other';
+  } finally {
+    await etcd?.stop();
+  }
+}
+
 // The declarations are real types, not `any`: each line below must be an error.
+// @ts-expect-error members is a number
+startEtcdCluster({ members: '3' });
 // @ts-expect-error nodeId is a string
 new EtcdElection({ nodeId: 1, nodeAddress: '127.0.0.1:9090' });
 // @ts-expect-error term is a number or undefined

@@ -1,6 +1,6 @@
 import type { ClusterStateChange } from '@ztap/cluster';
 import { isValidationError } from '@ztap/cluster';
-import { flushAsyncWork, ManualClock } from '@ztap/testkit';
+import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
 import { GRPCUnavailableError } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireContext, type ContextMember, type ContextRequest, type HeldContext } from '../src/context.ts';

@@ -1,5 +1,6 @@
 import { isLeadershipLostError } from '@ztap/cluster';
-import { flushAsyncWork, ManualClock, Recorder } from '@ztap/testkit';
+import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
+import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdElection } from '../src/etcd-election.ts';
 import { FakeEtcd } from './fake-etcd.ts';

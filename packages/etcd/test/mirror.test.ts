@@ -1,4 +1,4 @@
-import { flushAsyncWork, ManualClock } from '@ztap/testkit';
+import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
 import { GRPCUnavailableError } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallAccount, EtcdCaller } from '../src/calls.ts';

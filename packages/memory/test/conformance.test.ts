@@ -1,4 +1,5 @@
-import { describeConformance, ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
+import { describeConformance } from '@ztap/testkit';
 import { stateOf } from '../src/hub.ts';
 import { InMemoryElection, MemoryHub } from '../src/index.ts';
 

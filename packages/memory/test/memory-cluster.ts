@@ -1,4 +1,4 @@
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, beforeEach } from 'vitest';
 import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '../src/index.ts';
 

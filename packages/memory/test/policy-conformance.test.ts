@@ -1,4 +1,5 @@
-import { describePolicyConformance, ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
+import { describePolicyConformance } from '@ztap/testkit';
 import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '../src/index.ts';
 
 describePolicyConformance('memory', async () => {

@@ -3,7 +3,7 @@
  * address and metadata; one it refuses is a `ValidationError` naming the field. Never another exception.
  */
 import { isValidationError, type NodeRegistration } from '@ztap/cluster';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InMemoryElection, MemoryHub } from '../src/index.ts';

@@ -1,6 +1,7 @@
 import * as memory from '@ztap/cluster-memory';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
-import { describeMetricsConformance, ManualClock, samplesOf, sampleValue } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
+import { describeMetricsConformance, samplesOf, sampleValue } from '@ztap/testkit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 

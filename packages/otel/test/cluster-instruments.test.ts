@@ -11,7 +11,8 @@ import {
 import { HEARTBEAT_LATENCY_BUCKETS, type LeaderElection } from '@ztap/cluster';
 import * as memory from '@ztap/cluster-memory';
 import { registerClusterInstruments } from '@ztap/cluster-otel';
-import { describeMetricsConformance, ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
+import { describeMetricsConformance } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

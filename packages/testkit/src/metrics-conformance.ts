@@ -5,8 +5,8 @@ import {
   type LeaderElectionConfig,
   type PolicySync,
 } from '@ztap/cluster';
+import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from './manual-clock.ts';
 import { startStubbornWork } from './stubborn-work.ts';
 
 /** One metrics package's registration for one election, read back in Prometheus terms. */

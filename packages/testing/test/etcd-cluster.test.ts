@@ -1,14 +1,21 @@
 import { existsSync } from 'node:fs';
-import { type EtcdCluster, type EtcdMember, startEtcdCluster } from '@ztap/testkit';
+import { isValidationError } from '@ztap/cluster';
+import {
+  type EtcdCluster,
+  type EtcdMember,
+  isEtcdMemberStoppedError,
+  isWaitTimeoutError,
+  startEtcdCluster,
+} from '@ztap/cluster-testing';
+import { eventually } from '@ztap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHealthy } from '../src/etcd/etcd-api.ts';
-import { eventually } from '../src/eventually.ts';
 import { get, memberNames, processExists, processState, put } from './etcd-helpers.ts';
 
 describe('startEtcdCluster', () => {
   let cluster: EtcdCluster;
   beforeAll(async () => {
-    cluster = await startEtcdCluster(3);
+    cluster = await startEtcdCluster({ members: 3 });
   }, 30_000);
   afterAll(async () => {
     await cluster?.stop();
@@ -77,6 +84,28 @@ describe('startEtcdCluster', () => {
     await put(anyMember.clientUrl, 'durable', '4');
     await Promise.all(cluster.members.map((member) => member.kill()));
     expect(cluster.members.some((member) => member.running)).toBe(false);
+    // The levers say plainly what cannot be done, and the bounded wait says what it saw.
+    const [anyStopped] = cluster.members as [EtcdMember];
+    expect(() => anyStopped.pause()).toThrow('cannot pause etcd member etcd-1: it is not running');
+    let resumeError: unknown;
+    try {
+      anyStopped.resume();
+    } catch (error) {
+      resumeError = error;
+    }
+    expect(isEtcdMemberStoppedError(resumeError)).toBe(true);
+    const stopWaiting = new Error('stop waiting');
+    await expect(cluster.leader({ signal: AbortSignal.abort(stopWaiting) })).rejects.toBe(stopWaiting);
+    await expect(anyStopped.waitForHealth({ signal: AbortSignal.abort(stopWaiting) })).rejects.toBe(
+      stopWaiting,
+    );
+    const noLeader = await cluster.leader({ timeoutMs: 200 }).catch((error: unknown) => error);
+    expect(isWaitTimeoutError(noLeader)).toBe(true);
+    expect(noLeader).toHaveProperty(
+      'message',
+      'timed out after 200 ms waiting for the etcd members to agree on a raft leader; seen instead: ' +
+        'etcd-1 is not running; etcd-2 is not running; etcd-3 is not running',
+    );
 
     const [first, second, third] = cluster.members as [EtcdMember, EtcdMember, EtcdMember];
     // Alone, a member cannot be healthy: restart it waiting only until it listens.
@@ -95,5 +124,17 @@ describe('startEtcdCluster', () => {
     await cluster.stop();
     expect(pids.filter(processExists)).toEqual([]);
     expect(members.filter((member) => existsSync(member.dir))).toEqual([]);
+  });
+});
+
+describe('startEtcdCluster options', () => {
+  it('refuses a member count that is not a whole number of at least 1, naming the option', async () => {
+    for (const members of [0, -1, 1.5, Number.NaN]) {
+      const error = await startEtcdCluster({ members }).catch((caught: unknown) => caught);
+      expect(isValidationError(error) && error.field, String(members)).toBe('members');
+    }
+    await expect(startEtcdCluster({ members: 0 })).rejects.toThrow(
+      'members must be a whole number of at least 1 (got 0)',
+    );
   });
 });

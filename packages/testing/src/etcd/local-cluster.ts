@@ -2,13 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ValidationError } from '@ztap/cluster';
+import { WaitTimeoutError } from '../errors.ts';
 import { type EtcdBinary, resolveEtcdBinary } from './binary.ts';
 import { trackDir, untrackDir } from './cleanup.ts';
-import { memberStatus } from './etcd-api.ts';
-import { EtcdStartError, LocalEtcdMember } from './local-member.ts';
+import { type MemberStatus, memberStatus } from './etcd-api.ts';
+import { isAddressInUse, LocalEtcdMember } from './local-member.ts';
 import { freeLoopbackPorts } from './ports.ts';
 import { pollUntil } from './timing.ts';
-import type { EtcdCluster, EtcdClusterOptions, EtcdMember, EtcdServerTls } from './types.ts';
+import type {
+  EtcdCluster,
+  EtcdClusterOptions,
+  EtcdMember,
+  EtcdServerTls,
+  StartEtcdClusterOptions,
+  WaitOptions,
+} from './types.ts';
 
 /** A cluster start that fails because a port was taken between picking and binding it is retried. */
 const START_ATTEMPTS = 3;
@@ -16,6 +25,30 @@ const DEFAULT_STARTUP_TIMEOUT_MS = 20_000;
 const DEFAULT_LEADER_TIMEOUT_MS = 10_000;
 /** How long a leader whose followers are gone gets to exit on SIGTERM at teardown (see `stop()`). */
 const LAST_LEADER_GRACE_MS = 500;
+
+/** What each member said about the raft leader, for a timeout's message: `etcd-1 leads; etcd-2 follows etcd-1; etcd-3 is paused`. */
+function describeStatuses(
+  members: readonly LocalEtcdMember[],
+  asked: readonly LocalEtcdMember[],
+  statuses: readonly (MemberStatus | undefined)[],
+): string {
+  const names = new Map<string, string>();
+  asked.forEach((member, index) => {
+    const status = statuses[index];
+    if (status) names.set(status.memberId, member.name);
+  });
+  return members
+    .map((member) => {
+      if (!member.running) return `${member.name} is not running`;
+      if (member.paused) return `${member.name} is paused`;
+      const status = statuses[asked.indexOf(member)];
+      if (!status) return `${member.name} does not answer`;
+      if (status.leaderId === '0') return `${member.name} knows no leader`;
+      if (status.leaderId === status.memberId) return `${member.name} leads`;
+      return `${member.name} follows ${names.get(status.leaderId) ?? `member ${status.leaderId}`}`;
+    })
+    .join('; ');
+}
 
 class LocalEtcdCluster implements EtcdCluster {
   readonly provider = 'local';
@@ -44,13 +77,16 @@ class LocalEtcdCluster implements EtcdCluster {
     this.description = `${what} ${binary.version} (${binary.path}) on ${where}${secured}`;
   }
 
-  async leader(timeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<EtcdMember> {
+  async leader(options: WaitOptions = {}): Promise<EtcdMember> {
+    const { timeoutMs = DEFAULT_LEADER_TIMEOUT_MS, signal } = options;
+    let seen = '';
     return pollUntil(
       async () => {
         const candidates = this.members.filter((member) => member.running && !member.paused);
         const statuses = await Promise.all(
           candidates.map((member) => memberStatus(member.clientUrl, 500, member.probeTls)),
         );
+        seen = describeStatuses(this.members, candidates, statuses);
         const answered = statuses.filter((status) => status !== undefined);
         const leaderIndex = statuses.findIndex(
           (status) => status !== undefined && status.leaderId === status.memberId,
@@ -62,7 +98,8 @@ class LocalEtcdCluster implements EtcdCluster {
       },
       {
         timeoutMs,
-        onTimeout: () => new Error(`the etcd members did not agree on a leader within ${timeoutMs} ms`),
+        onTimeout: () => new WaitTimeoutError('the etcd members to agree on a raft leader', timeoutMs, seen),
+        signal,
       },
     );
   }
@@ -132,7 +169,7 @@ async function launch(
     // All members first: none is healthy before a quorum of them runs.
     for (const member of members) await member.start();
     const timeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
-    await Promise.all(members.map((member) => member.waitForHealth(timeoutMs)));
+    await Promise.all(members.map((member) => member.waitForHealth({ timeoutMs, signal: options.signal })));
     return cluster;
   } catch (error) {
     await cluster.stop();
@@ -141,21 +178,47 @@ async function launch(
 }
 
 /**
- * Starts `size` etcd members from the local binary (`ETCD_BIN`, else `PATH`) on free loopback ports,
- * each with its own data dir under one fresh temp dir, and resolves once every member is healthy. Fast
- * raft timers (heartbeat 25 ms, election timeout 250 ms) keep elections short. Throws an
- * `EtcdUnavailableError` (with install hints) when there is no binary, or an error ending with the
- * failing member's log. Whatever happens, the processes and dirs are gone by the time this process exits.
+ * Starts `size` local etcd members (see {@link startEtcdCluster}); what `startEtcd` uses for one.
  */
-export async function startEtcdCluster(size: number, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
-  if (!Number.isInteger(size) || size < 1)
-    throw new RangeError(`an etcd cluster needs 1 or more members, not ${size}`);
+export async function startLocalEtcd(size: number, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  options.signal?.throwIfAborted();
   const binary = await resolveEtcdBinary();
   for (let attempt = 1; ; attempt++) {
     try {
       return await launch(binary, size, options);
     } catch (error) {
-      if (!(error instanceof EtcdStartError && error.addressInUse) || attempt >= START_ATTEMPTS) throw error;
+      if (!isAddressInUse(error) || attempt >= START_ATTEMPTS) throw error;
     }
   }
+}
+
+/**
+ * Starts an etcd cluster of `options.members` local etcd processes (`ETCD_BIN`, else the `etcd` on
+ * `PATH`) on free loopback ports, each with its own data dir under one fresh temp dir, and resolves once
+ * every member is healthy. Its {@link EtcdCluster.members} can be killed, paused and restarted, and
+ * {@link EtcdCluster.leader} finds the raft leader. Fast raft timers (heartbeat 25 ms, election timeout
+ * 250 ms) keep etcd's own elections short.
+ *
+ * Throws a {@link NoEtcdError} (with install hints) when there is no binary, and an
+ * {@link EtcdStartError} ending with the failing member's log when a member does not become healthy.
+ * Whatever happens, the processes and dirs are gone by the time this process exits.
+ *
+ * @example
+ * ```ts
+ * await using etcd = await startEtcdCluster({ members: 3 });
+ * const leader = await etcd.leader();
+ * await leader.kill(); // SIGKILL: the other two elect a new raft leader and keep serving
+ * ```
+ */
+export function startEtcdCluster(options: StartEtcdClusterOptions): Promise<EtcdCluster> {
+  const { members, ...rest } = options;
+  if (!Number.isInteger(members) || members < 1) {
+    return Promise.reject(
+      new ValidationError(
+        'members',
+        `must be a whole number of at least 1 (got ${JSON.stringify(members) ?? String(members)})`,
+      ),
+    );
+  }
+  return startLocalEtcd(members, rest);
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
+import { EtcdStartError, EtcdStopError } from '../errors.ts';
 import type { ContainerRuntimeCheck } from './container-runtime.ts';
 import { etcdVersion } from './etcd-api.ts';
-import { withTimeout } from './timing.ts';
+import { abortable, withTimeout } from './timing.ts';
 import type { EtcdHandle } from './types.ts';
 
 /**
@@ -12,10 +13,11 @@ import type { EtcdHandle } from './types.ts';
  */
 export const DEFAULT_ETCD_IMAGE = 'quay.io/coreos/etcd:v3.7.1';
 /**
- * A label on every container the testkit starts (value `etcd`), so that cleanup can find exactly those:
- * `scripts/podman-service.sh stop` removes them.
+ * A label on every container `startEtcd` starts (value `etcd`), so that cleanup can find exactly
+ * those where Testcontainers' Ryuk does not run (e.g. on Podman):
+ * `podman rm -f $(podman ps -aq --filter label=ztap.cluster-testing)`.
  */
-export const CONTAINER_LABEL = 'ztap.testkit';
+export const CONTAINER_LABEL = 'ztap.cluster-testing';
 export const CLIENT_PORT = 2379;
 const PEER_PORT = 2380;
 const DEFAULT_STARTUP_TIMEOUT_MS = 60_000;
@@ -25,6 +27,9 @@ const DEFAULT_STARTUP_TIMEOUT_MS = 60_000;
  */
 const PULL_AND_CREATE_ALLOWANCE_MS = 180_000;
 const LOG_TAIL_LINES = 30;
+/** What engines say when the image is neither there nor pullable (no registry, a typo, no access). */
+const MISSING_IMAGE =
+  /no such image|image not known|pull access denied|manifest unknown|failed to pull|error pulling/i;
 
 /** The image to run: `ZTAP_TEST_ETCD_IMAGE` (name and tag), else {@link DEFAULT_ETCD_IMAGE}. */
 export function etcdImage(env: NodeJS.ProcessEnv = process.env): string {
@@ -32,10 +37,9 @@ export function etcdImage(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * etcd's command in the container: the one `EtcdContainer` runs (it starts with `etcd`, so the image needs
- * it on PATH and no ENTRYPOINT, like upstream's images and `scripts/etcd-image.sh`'s), with the member
- * name `name`, data in /tmp (writable in every image, whatever its working dir and user), the local
- * launcher's fast raft timers, and the caller's flags last, so they win.
+ * etcd's command in the container: `etcd` from PATH (so the image needs it there and no ENTRYPOINT, like
+ * upstream's images), with the member name `name`, data in /tmp (writable in every image, whatever its
+ * working dir and user), the local launcher's fast raft timers, and the caller's flags last, so they win.
  */
 export function containerCommand(name: string, extraArgs: readonly string[]): string[] {
   return [
@@ -55,7 +59,7 @@ export function containerCommand(name: string, extraArgs: readonly string[]): st
 /**
  * The readiness check, which every etcd version passes once it has a leader and serves a quorum read:
  * `GET /health` answers 200 with `{"health":"true"}` (3.4) or `{"health":"true","reason":""}` (3.5 and
- * later). Not a log line: the one `EtcdContainer` waits for is never printed by 3.4.
+ * later). Not a log line: the one Testcontainers' etcd module waits for is never printed by 3.4.
  */
 export function isHealthyBody(body: string): boolean {
   try {
@@ -78,7 +82,7 @@ async function removeContainer(name: string): Promise<void> {
     await withTimeout(
       client.container.dockerode.getContainer(name).remove({ force: true, v: true }),
       10_000,
-      `removing container ${name}`,
+      `container ${name} to be removed`,
     );
   } catch {
     // Not there (never created, or already removed), or the engine is gone.
@@ -103,7 +107,7 @@ class LogTail {
   };
 
   text(): string {
-    return [...this.#lines, this.#pending].join('\n').trim() || '(nothing)';
+    return [...this.#lines, this.#pending].join('\n').trim();
   }
 
   close(): void {
@@ -120,17 +124,18 @@ class LogTail {
  */
 export async function startEtcdContainer(
   runtime: Extract<ContainerRuntimeCheck, { available: true }>,
-  options: { readonly extraArgs?: readonly string[]; readonly startupTimeoutMs?: number },
+  options: {
+    readonly extraArgs?: readonly string[];
+    readonly startupTimeoutMs?: number;
+    readonly signal?: AbortSignal | undefined;
+  },
 ): Promise<EtcdHandle> {
   const image = etcdImage();
   const startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
   // Loaded only here: Testcontainers is large, and most runs on machines without an engine never need it.
-  const [{ EtcdContainer }, { Wait }] = await Promise.all([
-    import('@testcontainers/etcd'),
-    import('testcontainers'),
-  ]);
-  /** `EtcdContainer` with its ports published on loopback only (Testcontainers has no option for that). */
-  class LoopbackEtcdContainer extends EtcdContainer {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  /** A container with its ports published on loopback only (Testcontainers has no option for that). */
+  class LoopbackContainer extends GenericContainer {
     publishOnLoopbackOnly(): this {
       const binding = [{ HostIp: '127.0.0.1', HostPort: '0' }];
       this.hostConfig.PortBindings = { [`${CLIENT_PORT}/tcp`]: binding, [`${PEER_PORT}/tcp`]: binding };
@@ -140,9 +145,10 @@ export async function startEtcdContainer(
   // Container and etcd member share a fresh name: whoever checks can match the container to what answers.
   const name = `ztap-etcd-${randomBytes(6).toString('hex')}`;
   const logs = new LogTail();
-  let definition = new LoopbackEtcdContainer(image, name)
+  let definition = new LoopbackContainer(image)
     .withName(name)
     .withLabels({ [CONTAINER_LABEL]: 'etcd' })
+    .withExposedPorts(CLIENT_PORT, PEER_PORT)
     .withCommand(containerCommand(name, options.extraArgs ?? []))
     .withWaitStrategy(
       Wait.forHttp('/health', CLIENT_PORT, { abortOnContainerExit: true })
@@ -155,10 +161,13 @@ export async function startEtcdContainer(
   const starting = definition.start();
   let container: Awaited<typeof starting>;
   try {
-    container = await withTimeout(
-      starting,
-      startupTimeoutMs + PULL_AND_CREATE_ALLOWANCE_MS,
-      `starting an etcd container from ${image}`,
+    container = await abortable(
+      withTimeout(
+        starting,
+        startupTimeoutMs + PULL_AND_CREATE_ALLOWANCE_MS,
+        `an etcd container from ${image} to start`,
+      ),
+      options.signal,
     );
   } catch (error) {
     // Testcontainers removes a container that fails its readiness check, but not one that was created
@@ -166,23 +175,33 @@ export async function startEtcdContainer(
     // bound: remove it by its name, now and should it start later.
     starting.then((late) => late.stop()).catch(() => {});
     await removeContainer(name);
+    if (options.signal?.aborted && error === options.signal.reason) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const output = logs.text();
-    // Testcontainers quotes the container's output when it saw it exit; otherwise add it here.
+    // Testcontainers quotes the container's output when it saw it exit; otherwise add it here (when
+    // there is any: a container that was never created printed nothing).
     const lastLine = output.split('\n').at(-1)?.trim() ?? '';
     const quoted = lastLine !== '' && message.includes(lastLine);
-    throw new Error(
-      `etcd in a container from ${image} did not start and become healthy: ${message}` +
-        (quoted ? '' : `\n--- last lines of container ${name} ---\n${output}`),
+    const hint = MISSING_IMAGE.test(message)
+      ? `\nIs ${image} available to this engine? ZTAP_TEST_ETCD_IMAGE names another image (a mirror, or one you built).`
+      : '';
+    throw new EtcdStartError(
+      `etcd in a container from ${image} did not start and become healthy: ${message}${hint}`,
+      quoted || output === '' ? { logTail: output } : { logTail: output, logName: `container ${name}` },
       { cause: error },
     );
   } finally {
     logs.close();
   }
-  const endpoint = container.getClientEndpoint();
+  const endpoint = `http://${container.getHost()}:${container.getMappedPort(CLIENT_PORT)}`;
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopped ??= container.stop().then(() => undefined);
+    stopped ??= container.stop().then(
+      () => undefined,
+      (error: unknown) => {
+        throw new EtcdStopError(`could not remove etcd container ${name}: ${error}`, { cause: error });
+      },
+    );
     return stopped;
   };
   let version: string;
@@ -190,12 +209,19 @@ export async function startEtcdContainer(
     version = await etcdVersion(endpoint, 5_000);
   } catch (error) {
     await stop();
-    throw error;
+    throw new EtcdStartError(
+      `etcd in container ${name} is healthy but did not tell its version`,
+      {},
+      {
+        cause: error,
+      },
+    );
   }
   const id = container.getId();
   return {
     endpoints: [endpoint],
     provider: 'container',
+    version,
     description: `etcd ${version} in container ${id.slice(0, 12)} (${image}) on ${new URL(endpoint).host}, ${runtime.description}`,
     members: [],
     container: { id, name, image },

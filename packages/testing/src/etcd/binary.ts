@@ -3,8 +3,8 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { EtcdStartError, NoEtcdError } from '../errors.ts';
 import { etcdChildEnv } from './child-env.ts';
-import { EtcdUnavailableError } from './errors.ts';
 
 /** An etcd binary and the version it reports. */
 export interface EtcdBinary {
@@ -29,13 +29,18 @@ function etcdVersion(path: string): Promise<string> {
   let version = versions.get(path);
   if (!version) {
     version = (async () => {
-      const { stdout } = await promisify(execFile)(path, ['--version'], {
-        env: etcdChildEnv(process.env),
-        timeout: 10_000,
-      });
+      let stdout: string;
+      try {
+        ({ stdout } = await promisify(execFile)(path, ['--version'], {
+          env: etcdChildEnv(process.env),
+          timeout: 10_000,
+        }));
+      } catch (error) {
+        throw new EtcdStartError(`${path} --version failed: ${error}`, {}, { cause: error });
+      }
       const match = /etcd Version:\s*(\S+)/.exec(stdout);
       if (!match?.[1])
-        throw new Error(`${path} --version printed no etcd version: ${JSON.stringify(stdout)}`);
+        throw new EtcdStartError(`${path} --version printed no etcd version: ${JSON.stringify(stdout)}`);
       return match[1];
     })();
     version.catch(() => versions.delete(path));
@@ -47,14 +52,14 @@ function etcdVersion(path: string): Promise<string> {
 /**
  * The etcd binary to run: `ETCD_BIN` if set (it must then be an executable file: a wrong explicit
  * setting fails rather than quietly using another etcd), else the first `etcd` on `PATH`. Throws an
- * {@link EtcdUnavailableError} when there is none.
+ * {@link NoEtcdError} when there is none.
  */
 export async function resolveEtcdBinary(env: NodeJS.ProcessEnv = process.env): Promise<EtcdBinary> {
   const explicit = env.ETCD_BIN?.trim();
   let path: string | undefined;
   if (explicit) {
     if (!(await isExecutableFile(explicit))) {
-      throw new EtcdUnavailableError(`ETCD_BIN=${explicit} is not an executable file.`);
+      throw new NoEtcdError(`ETCD_BIN=${explicit} is not an executable file.`);
     }
     path = explicit;
   } else {
@@ -64,8 +69,7 @@ export async function resolveEtcdBinary(env: NodeJS.ProcessEnv = process.env): P
         break;
       }
     }
-    if (!path)
-      throw new EtcdUnavailableError('No etcd binary: ETCD_BIN is not set and there is no etcd on PATH.');
+    if (!path) throw new NoEtcdError('No etcd binary: ETCD_BIN is not set and there is no etcd on PATH.');
   }
   return { path, version: await etcdVersion(path) };
 }

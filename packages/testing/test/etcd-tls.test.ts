@@ -1,4 +1,4 @@
-import { startEtcd } from '@ztap/testkit';
+import { startEtcd } from '@ztap/cluster-testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { targetOfUrl } from '../src/etcd/http.ts';
 import { serverTlsArgs } from '../src/etcd/tls.ts';
@@ -34,10 +34,10 @@ describe('TLS for a local etcd (used end to end by integration/security)', () =>
 
   it('is refused by every provider but local, rather than quietly testing plaintext', async () => {
     await expect(startEtcd({ provider: 'container', tls })).rejects.toThrow(
-      "TLS is supported for local etcd processes only: start this test with provider 'local'.",
+      "tls is supported for local etcd processes only: start this etcd with provider 'local'",
     );
     vi.stubEnv('ZTAP_TEST_ETCD_ENDPOINTS', 'https://127.0.0.1:2379');
-    await expect(startEtcd({ tls })).rejects.toThrow('TLS is supported for local etcd processes only');
+    await expect(startEtcd({ tls })).rejects.toThrow('tls is supported for local etcd processes only');
   });
 
   it("the launcher's own requests go over TLS to https:// URLs, and need to know what to trust", () => {

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server } from 'node:net';
+import { EtcdStartError } from '../errors.ts';
 
 /**
  * `count` distinct TCP ports on 127.0.0.1 that were free a moment ago: the OS picks each (listen on
@@ -18,7 +19,7 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
       });
       const address = server.address();
       if (address === null || typeof address === 'string')
-        throw new Error('no TCP port for a loopback server');
+        throw new EtcdStartError('the OS gave no TCP port for a loopback server');
       ports.push(address.port);
     }
     return ports;

@@ -4,13 +4,14 @@ import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { EtcdMemberStoppedError, EtcdStartError, isEtcdStartError } from '../errors.ts';
 import { etcdChildEnv } from './child-env.ts';
 import { trackProcess } from './cleanup.ts';
 import { isHealthy } from './etcd-api.ts';
 import { acceptsConnections } from './ports.ts';
 import { pollUntil, withTimeout } from './timing.ts';
 import { type ProbeTls, probeTlsOf, serverTlsArgs } from './tls.ts';
-import type { EtcdMember, EtcdServerTls, RestartOptions } from './types.ts';
+import type { EtcdMember, EtcdServerTls, RestartOptions, WaitOptions } from './types.ts';
 
 /** Everything that makes a member itself; the same on every (re)start. */
 export interface LocalMemberConfig {
@@ -44,16 +45,9 @@ const DEFAULT_START_TIMEOUT_MS = 20_000;
 const ADDRESS_IN_USE_ATTEMPTS = 3;
 const LOG_TAIL_LINES = 30;
 
-/** A member that failed to start or become healthy; the message ends with the last lines of its log. */
-export class EtcdStartError extends Error {
-  /** etcd could not bind a port: a retry (on other ports, or the same later) may succeed. */
-  readonly addressInUse: boolean;
-
-  constructor(message: string, logFile: string, logTail: string) {
-    super(`${message}\n--- last lines of ${logFile} ---\n${logTail || '(empty)'}`);
-    this.name = 'EtcdStartError';
-    this.addressInUse = /address already in use/i.test(logTail);
-  }
+/** Whether a start failed because etcd could not bind a port: a retry (other ports, or later) may succeed. */
+export function isAddressInUse(error: unknown): boolean {
+  return isEtcdStartError(error) && /address already in use/i.test(error.logTail);
 }
 
 const fileSize = (path: string): number => {
@@ -126,7 +120,8 @@ export class LocalEtcdMember implements EtcdMember {
 
   /** Spawns its process (it must not be running); resolves once spawned, before it is healthy. */
   async start(): Promise<void> {
-    if (this.#child) throw new Error(`etcd member ${this.name} is already running (pid ${this.#pid})`);
+    if (this.#child)
+      throw new EtcdStartError(`etcd member ${this.name} is already running (pid ${this.#pid})`);
     await mkdir(this.dir, { recursive: true });
     this.#logOffset = fileSize(this.logFile);
     const log = openSync(this.logFile, 'a');
@@ -140,7 +135,17 @@ export class LocalEtcdMember implements EtcdMember {
       // The child has its own copy of the descriptor.
       closeSync(log);
     }
-    await once(child, 'spawn'); // rejects with the spawn error (e.g. ENOENT)
+    try {
+      await once(child, 'spawn'); // rejects with the spawn error (e.g. ENOENT)
+    } catch (error) {
+      throw new EtcdStartError(
+        `could not run ${this.#config.binary} for etcd member ${this.name}: ${error}`,
+        {},
+        {
+          cause: error,
+        },
+      );
+    }
     const pid = child.pid as number;
     const tracked = trackProcess(pid, this.dir);
     this.#child = child;
@@ -159,7 +164,8 @@ export class LocalEtcdMember implements EtcdMember {
     child.unref();
   }
 
-  async waitForHealth(timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<void> {
+  async waitForHealth(options: WaitOptions = {}): Promise<void> {
+    const { timeoutMs = DEFAULT_START_TIMEOUT_MS, signal } = options;
     await pollUntil(
       async () => {
         this.#failIfExited();
@@ -168,6 +174,7 @@ export class LocalEtcdMember implements EtcdMember {
       {
         timeoutMs,
         onTimeout: () => this.#startError(`etcd member ${this.name} not healthy within ${timeoutMs} ms`),
+        signal,
       },
     );
   }
@@ -182,7 +189,7 @@ export class LocalEtcdMember implements EtcdMember {
     await withTimeout(
       exited,
       EXIT_TIMEOUT_MS,
-      `exit of etcd member ${this.name} (pid ${this.#pid}) on ${signal}`,
+      `etcd member ${this.name} (pid ${this.#pid}) to exit on ${signal}`,
     );
   }
 
@@ -208,7 +215,7 @@ export class LocalEtcdMember implements EtcdMember {
       await withTimeout(
         exited,
         graceMs + EXIT_TIMEOUT_MS,
-        `exit of etcd member ${this.name} (pid ${this.#pid})`,
+        `etcd member ${this.name} (pid ${this.#pid}) to exit`,
       );
     } finally {
       clearTimeout(escalation);
@@ -217,18 +224,17 @@ export class LocalEtcdMember implements EtcdMember {
 
   async restart(options: RestartOptions = {}): Promise<void> {
     await this.stop();
-    const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    const { timeoutMs = DEFAULT_START_TIMEOUT_MS, signal } = options;
     for (let attempt = 1; ; attempt++) {
       await this.start();
       try {
-        if (options.waitForHealth ?? true) await this.waitForHealth(timeoutMs);
-        else await this.#waitForListening(timeoutMs);
+        if (options.waitForHealth ?? true) await this.waitForHealth({ timeoutMs, signal });
+        else await this.#waitForListening(timeoutMs, signal);
         return;
       } catch (error) {
         // Its ports are fixed (its peers know them), so a port someone holds for a moment (e.g. as the
         // source port of an outgoing connection) can only be waited out.
-        if (!(error instanceof EtcdStartError && error.addressInUse) || attempt >= ADDRESS_IN_USE_ATTEMPTS)
-          throw error;
+        if (!isAddressInUse(error) || attempt >= ADDRESS_IN_USE_ATTEMPTS) throw error;
         await this.kill();
         await delay(100);
       }
@@ -236,7 +242,7 @@ export class LocalEtcdMember implements EtcdMember {
   }
 
   /** Resolves once it accepts connections on its client port (bound, so no port conflict). */
-  async #waitForListening(timeoutMs: number): Promise<void> {
+  async #waitForListening(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     await pollUntil(
       async () => {
         this.#failIfExited();
@@ -245,6 +251,7 @@ export class LocalEtcdMember implements EtcdMember {
       {
         timeoutMs,
         onTimeout: () => this.#startError(`etcd member ${this.name} not listening within ${timeoutMs} ms`),
+        signal,
       },
     );
   }
@@ -255,7 +262,7 @@ export class LocalEtcdMember implements EtcdMember {
   }
 
   #runningChild(action: string): ChildProcess {
-    if (!this.#child) throw new Error(`cannot ${action} etcd member ${this.name}: it is not running`);
+    if (!this.#child) throw new EtcdMemberStoppedError(this.name, action);
     return this.#child;
   }
 
@@ -281,6 +288,6 @@ export class LocalEtcdMember implements EtcdMember {
     } catch {
       // No log yet.
     }
-    return new EtcdStartError(message, this.logFile, tail);
+    return new EtcdStartError(message, { logTail: tail, logName: this.logFile });
   }
 }

@@ -4,11 +4,19 @@
  */
 export type EtcdProvider = 'container' | 'local' | 'external';
 
-/** A running etcd (one server or a cluster) that a test talks to, and owns until {@link stop}. */
+/**
+ * A running etcd (one server or a cluster) that a test talks to, and owns until {@link stop}:
+ * `await using etcd = await startEtcd()` stops it when the scope ends.
+ */
 export interface EtcdHandle extends AsyncDisposable {
-  /** Client URLs, e.g. `['http://127.0.0.1:40123']`; what an etcd client takes as `hosts`. */
+  /**
+   * Client URLs, e.g. `['http://127.0.0.1:40123']`: what `EtcdElection` takes as `endpoints` (and an
+   * etcd client as `hosts`).
+   */
   readonly endpoints: readonly string[];
   readonly provider: EtcdProvider;
+  /** The etcd server version, as etcd reports it, e.g. `3.5.21`. */
+  readonly version: string;
   /** For people reading test output, e.g. `local etcd 3.4.23 (/usr/bin/etcd) on 127.0.0.1:40123`. */
   readonly description: string;
   /** The processes behind it when {@link provider} is `'local'`; empty otherwise. */
@@ -18,8 +26,8 @@ export interface EtcdHandle extends AsyncDisposable {
   /** How its client port speaks TLS, when it was started with `tls`; `undefined` for plaintext. */
   readonly tls?: EtcdServerTls | undefined;
   /**
-   * Ends everything this handle started and removes its data; a no-op for `'external'`. Idempotent:
-   * every call returns the same promise.
+   * Ends everything this handle started and removes its data (the container, the processes and their
+   * data dirs); a no-op for `'external'`. Idempotent: every call returns the same promise.
    */
   stop(): Promise<void>;
 }
@@ -30,7 +38,7 @@ export interface EtcdContainerInfo {
   readonly id: string;
   /** The container's name, which is also the etcd member's name (`ztap-etcd-<random>`). */
   readonly name: string;
-  /** The image it runs, as asked for (`ZTAP_TEST_ETCD_IMAGE`, else the default). */
+  /** The image it runs, as asked for (`ZTAP_TEST_ETCD_IMAGE`, else {@link DEFAULT_ETCD_IMAGE}). */
   readonly image: string;
 }
 
@@ -51,11 +59,11 @@ export interface EtcdServerTls {
   readonly clientCert?: { readonly certFile: string; readonly keyFile: string };
 }
 
-/** Options of `startEtcd`. */
+/** Options of {@link startEtcd}. */
 export interface StartEtcdOptions {
   /**
-   * Forces a provider, ahead of every environment variable. Tests that need a local process (signals,
-   * `extraArgs`) say `'local'`; without it the environment decides (see `startEtcd`).
+   * Forces a provider, ahead of every environment variable. Tests that need a local process (to kill or
+   * pause it, or for TLS) say `'local'`; without it the environment decides (see {@link startEtcd}).
    */
   readonly provider?: EtcdProvider;
   /**
@@ -68,9 +76,22 @@ export interface StartEtcdOptions {
   readonly startupTimeoutMs?: number;
   /** Serve clients over TLS; only the `'local'` provider can (it must be asked for). */
   readonly tls?: EtcdServerTls;
+  /**
+   * Aborting it rejects the start with the signal's reason; whatever was started is removed (a
+   * container Testcontainers is still creating, as soon as it exists).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
-/** Options of `startEtcdCluster`. */
+/** Options of a bounded wait on etcd members. */
+export interface WaitOptions {
+  /** How long to wait before failing; the default depends on the wait. */
+  readonly timeoutMs?: number;
+  /** Aborting it rejects the wait with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of local etcd members: those of {@link startEtcdCluster} but the member count. */
 export interface EtcdClusterOptions {
   /** More etcd flags for every member, after the launcher's own (so they win). */
   readonly extraArgs?: readonly string[];
@@ -78,10 +99,18 @@ export interface EtcdClusterOptions {
   readonly startupTimeoutMs?: number;
   /** Serve clients over TLS (every member, with the same certificate). */
   readonly tls?: EtcdServerTls;
+  /** Aborting it rejects the start with the signal's reason, and the members are stopped. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link startEtcdCluster}. */
+export interface StartEtcdClusterOptions extends EtcdClusterOptions {
+  /** How many members, e.g. 3 (a majority survives one failure). At least 1. */
+  readonly members: number;
 }
 
 /** Options of {@link EtcdMember.restart}. */
-export interface RestartOptions {
+export interface RestartOptions extends WaitOptions {
   /**
    * Wait until the member reports healthy (it has a leader and serves a quorum read); `true` by default.
    * Say `false` while the cluster has no quorum (e.g. restarting members one by one after killing them
@@ -127,22 +156,23 @@ export interface EtcdMember {
   resume(): void;
   /** Stops it if it runs (like {@link stop}), then starts it again with the same data dir and ports. */
   restart(options?: RestartOptions): Promise<void>;
-  /** Resolves once it reports healthy; rejects after `timeoutMs` (20 s by default) or if it exits. */
-  waitForHealth(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once it reports healthy (it has a leader and serves a quorum read); rejects with an
+   * `EtcdStartError` after `timeoutMs` (20 s by default) or if it exits.
+   */
+  waitForHealth(options?: WaitOptions): Promise<void>;
   /** Ends it gracefully (SIGTERM, SIGKILL after a few seconds); keeps its data for {@link restart}. */
   stop(): Promise<void>;
 }
 
-/** Several local etcd members on loopback forming one cluster; also usable wherever an {@link EtcdHandle} is. */
+/** Local etcd members on loopback forming one cluster; also usable wherever an {@link EtcdHandle} is. */
 export interface EtcdCluster extends EtcdHandle {
   readonly provider: 'local';
   readonly members: readonly EtcdMember[];
-  /** The etcd version of the binary, e.g. `3.4.23`. */
-  readonly version: string;
   /**
    * The member that is raft leader right now: it says so, and every running, unpaused member that answers
-   * follows it. Polls until that holds (an election may be under way); fails after `timeoutMs` (10 s by
-   * default).
+   * follows it. Polls until that holds (an election may be under way); fails with a `WaitTimeoutError`
+   * saying what each member said after `timeoutMs` (10 s by default).
    */
-  leader(timeoutMs?: number): Promise<EtcdMember>;
+  leader(options?: WaitOptions): Promise<EtcdMember>;
 }
