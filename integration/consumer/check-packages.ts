@@ -11,14 +11,16 @@
  *   await, but attw's TypeScript 5.6 does not model that). `node16` from ESM and `bundler` must pass;
  * - the API report (api-report.ts): what each entry point of the tarball exports, and with which
  *   declarations, must equal `packages/<dir>/api-report.md`. An export nobody meant to add fails
- *   here. After a deliberate change: `pnpm check:packages --update`, then review the report's diff.
+ *   here. After a deliberate change: `pnpm check:packages --update`, then review the report's diff;
+ * - unit tests import their package's source (`../src/…`), never the package by its own name: a test
+ *   that goes through the exports map keeps an accidental export alive.
  *
  * Prints every file of every tarball with its size. Exits 1 if anything fails.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { apiReport } from './api-report.ts';
 import {
@@ -88,6 +90,18 @@ async function checkApi(packed: PackedPackage): Promise<string | undefined> {
   ].join('\n');
 }
 
+/** The test files of `pkg` that import it by its own name (or a subpath of it). */
+async function selfImports(pkg: { readonly name: string; readonly dir: string }): Promise<string[]> {
+  const tests = join(pkg.dir, 'test');
+  const files = await readdir(tests, { recursive: true }).catch(() => [] as string[]);
+  const own = new RegExp(`from '${pkg.name}(/[^']*)?'`);
+  const found: string[] = [];
+  for (const file of files.filter((name) => /\.[cm]?tsx?$/.test(name)).sort()) {
+    if (own.test(await readFile(join(tests, file), 'utf8'))) found.push(relative(ROOT, join(tests, file)));
+  }
+  return found;
+}
+
 const packages = await publicPackages();
 console.log(`== building ${packages.map((pkg) => pkg.name).join(', ')}`);
 const build = await check(bin('tsc'), ['-b', ...packages.map((pkg) => pkg.dir)]);
@@ -105,7 +119,12 @@ try {
   for (const one of packed) {
     console.log(`\n== ${one.manifest.name}`);
     console.log(listing(one));
-    const problems = await inspectPackage(one, license);
+    const problems = [
+      ...(await inspectPackage(one, license)),
+      ...(await selfImports(one.pkg)).map(
+        (file) => `${file} imports ${one.manifest.name} by name: unit tests import ../src/`,
+      ),
+    ];
     const publint = await check(bin('publint'), ['run', one.tarball, '--strict']);
     const attw = await check(bin('attw'), [one.tarball, '--profile', 'esm-only', '--format', 'ascii']);
     const api = await checkApi(one);
