@@ -15,6 +15,7 @@ import { type Row, type ScenarioResult, toRow } from './results.ts';
 import { crashFailover } from './scenarios/crash-failover.ts';
 import { dualLeadership } from './scenarios/dual-leadership.ts';
 import { fanout } from './scenarios/fanout.ts';
+import { fencedWrite } from './scenarios/fenced-write.ts';
 import { handover } from './scenarios/handover.ts';
 import { herd } from './scenarios/herd.ts';
 import { scale } from './scenarios/scale.ts';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<string, (context: BenchContext) => Promise<ScenarioResul
   scale,
   herd,
   fanout,
+  fenced: fencedWrite,
 };
 
 function parseArgs(argv: readonly string[]): { smoke: boolean; only: string[] } {
