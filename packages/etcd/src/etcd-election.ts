@@ -49,6 +49,7 @@ import { sessionLiveness } from './liveness.ts';
 import { awaitRelease, holderOf, type RecordStanding, standingOf } from './member-claim.ts';
 import { toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
+import { pause, reconnectDelayMs } from './reconnect-pacing.ts';
 
 /** What this package's other parts need of an election (not exported from the package). */
 export interface ElectionInternals {
@@ -141,6 +142,8 @@ export class EtcdElection extends BaseElection {
   /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
   readonly #retiredLeaseIds = new Set<string>();
   readonly #renewals = new EventEmitter<LeaseRenewal>();
+  /** Uniform in [0, 1): the jitter of a re-grant after a lost lease. */
+  readonly #random = (): number => Math.random();
 
   /**
    * Fires each time a keepalive moves the step-down deadline forward, leader or not. For supervisors
@@ -626,43 +629,71 @@ export class EtcdElection extends BaseElection {
     };
   }
 
+  /**
+   * After a lost lease, the pause before asking for a new one (see reconnect-pacing.ts): a fleet
+   * whose leases all expired in one outage comes back spread over a window, candidates first.
+   */
+  async #paceRegrant(run: Run, signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#leaseWasLost) return;
+    const delayMs = reconnectDelayMs(
+      {
+        candidate: this.#mayLead(),
+        fleetSize: run.context.mirror.peakSize,
+        ttlMs: this.#etcd.leaseTtlSeconds * 1000,
+        heartbeatMs: this.config.heartbeatInterval,
+      },
+      this.#random(),
+    );
+    const stop = signal ? AbortSignal.any([signal, run.operations.signal]) : run.operations.signal;
+    await pause(this.config.clock, delayMs, stop);
+  }
+
+  /** Whether this node campaigns (candidates re-grant first after an outage). */
+  #mayLead(): boolean {
+    return true;
+  }
+
   async #ensureSession(run: Run, signal: AbortSignal | undefined): Promise<LeaseSession> {
     if (this.#session && !this.#session.lost) return this.#session;
-    this.#granting ??= LeaseSession.grant(
-      run.context,
-      {
-        ttlSeconds: this.#etcd.leaseTtlSeconds,
-        marginMs: this.#etcd.stepDownMargin,
-        clock: this.config.clock,
-        electionPrefix: this.#keys.electionPrefix,
-        account: this.#account,
-        track: (grant) => {
-          this.#grants.add(grant);
-          void grant.finally(() => this.#grants.delete(grant));
-        },
-      },
-      {
-        onLost: () => this.#onLeaseLost(session),
-        onDeadline: () => {
-          // The lease may expire from now on: a drain can no longer keep a successor out.
-          this.interruptDrain('deadline');
-          this.#onDeadline();
-        },
-        // A node that could not renew may have missed becoming first while its session was invalid
-        // (the batch that made it first arrived during the outage): look again now that it is valid.
-        onRenewed: () => {
-          this.livenessMayHaveChanged();
-          if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
-          if (super.isLeader()) return;
-          this.#evaluateLeadership();
-          this.#republish();
-        },
-        onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
-      },
-      signal,
-    ).finally(() => {
-      this.#granting = undefined;
-    });
+    this.#granting ??= this.#paceRegrant(run, signal)
+      .then(() =>
+        LeaseSession.grant(
+          run.context,
+          {
+            ttlSeconds: this.#etcd.leaseTtlSeconds,
+            marginMs: this.#etcd.stepDownMargin,
+            clock: this.config.clock,
+            electionPrefix: this.#keys.electionPrefix,
+            account: this.#account,
+            track: (grant) => {
+              this.#grants.add(grant);
+              void grant.finally(() => this.#grants.delete(grant));
+            },
+          },
+          {
+            onLost: () => this.#onLeaseLost(session),
+            onDeadline: () => {
+              // The lease may expire from now on: a drain can no longer keep a successor out.
+              this.interruptDrain('deadline');
+              this.#onDeadline();
+            },
+            // A node that could not renew may have missed becoming first while its session was invalid
+            // (the batch that made it first arrived during the outage): look again now that it is valid.
+            onRenewed: () => {
+              this.livenessMayHaveChanged();
+              if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
+              if (super.isLeader()) return;
+              this.#evaluateLeadership();
+              this.#republish();
+            },
+            onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
+          },
+          signal,
+        ),
+      )
+      .finally(() => {
+        this.#granting = undefined;
+      });
     const session: LeaseSession = await this.#granting;
     if (!this.running || this.#run !== run) {
       await session.revoke(AbortSignal.timeout(this.#etcd.requestTimeout)).catch(() => {});
@@ -728,7 +759,7 @@ export class EtcdElection extends BaseElection {
       endpoints: this.#etcd.endpoints,
       required: settings,
       defaults: settings,
-      // A silent watch is noticed within about two of these.
+      // A silent watch is noticed within about three of these (jittered: see reconnect-pacing.ts).
       progressIntervalMs: this.config.electionTimeout,
     };
   }

@@ -4,12 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CallAccount, EtcdCaller } from '../src/calls.ts';
 import { isEtcdUnavailableError } from '../src/errors.ts';
 import { type MirrorBatch, PrefixMirror } from '../src/mirror.ts';
+import { MAX_CONCURRENT_RELISTS, RelistGate } from '../src/relist-gate.ts';
 import { FakeEtcd } from './fake-etcd.ts';
 
 const PREFIX = '/c/';
 const unavailable = () => new GRPCUnavailableError('14 UNAVAILABLE: No connection established');
 
-function setup(options: { progressIntervalMs?: number } = {}) {
+function setup(options: { progressIntervalMs?: number; random?: () => number; relists?: RelistGate } = {}) {
   const etcd = new FakeEtcd();
   const clock = new ManualClock();
   const reports: { kind: string; error: Error }[] = [];
@@ -23,6 +24,9 @@ function setup(options: { progressIntervalMs?: number } = {}) {
     progressIntervalMs: () => options.progressIntervalMs ?? 5000,
     clock,
     account,
+    // No jitter unless a test asks for it: checks and re-lists come at the earliest allowed time.
+    random: options.random ?? (() => 0),
+    relists: options.relists ?? new RelistGate(MAX_CONCURRENT_RELISTS),
   });
   const batches: MirrorBatch[] = [];
   mirror.subscribe((batch) => batches.push(batch));
@@ -204,5 +208,100 @@ describe('PrefixMirror', () => {
     expect(etcd.watcher).toBeUndefined();
     expect(reports).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('PrefixMirror under a reconnect storm (a fleet reconnecting at once)', () => {
+  it('checks progress at jittered times, never sooner than the interval and before 1.5 intervals', async () => {
+    const { etcd, clock, mirror } = setup({ progressIntervalMs: 1000, random: () => 0.5 });
+    await mirror.start();
+    const listed = etcd.ranges;
+    await clock.advance(1249);
+    expect(etcd.ranges).toBe(listed);
+    await clock.advance(1);
+    expect(etcd.ranges).toBe(listed + 1);
+    await clock.advance(1249);
+    expect(etcd.ranges).toBe(listed + 1);
+    await clock.advance(1);
+    expect(etcd.ranges).toBe(listed + 2);
+  });
+
+  it('re-lists once per reconnect, after a jitter that grows with the prefix; reconnects meanwhile join it', async () => {
+    const { etcd, clock, mirror, batches } = setup({ progressIntervalMs: 60_000, random: () => 0.5 });
+    for (let index = 0; index < 100; index++) etcd.put(`/c/n${index}`, '1');
+    await mirror.start();
+    const listed = etcd.ranges;
+    etcd.delivering = false;
+    etcd.put('/c/late', '1');
+    etcd.delivering = true;
+    // 100 keys: a window of 200 ms, half of it with this random.
+    etcd.watcher?.emit('connected');
+    await clock.advance(50);
+    etcd.watcher?.emit('connected'); // the same connection flapping again before the re-list ran
+    await clock.advance(49);
+    expect(etcd.ranges).toBe(listed);
+    await clock.advance(1);
+    await mirror.waitFor(etcd.revision, 1000);
+    expect(etcd.ranges).toBe(listed + 1);
+    expect(batches.at(-1)?.resync).toBe(true);
+    expect(mirror.get('/c/late')?.value).toBe('1');
+    await clock.advance(1000);
+    expect(etcd.ranges).toBe(listed + 1);
+  });
+
+  it('a list started after the reconnect (a sync) stands for the reconnect re-list', async () => {
+    const { etcd, clock, mirror } = setup({ progressIntervalMs: 60_000, random: () => 0.99 });
+    for (let index = 0; index < 100; index++) etcd.put(`/c/n${index}`, '1');
+    await mirror.start();
+    etcd.watcher?.emit('connected');
+    const listed = etcd.ranges;
+    etcd.delivering = false;
+    etcd.put('/c/late', '1'); // the watch never brings it: sync() gives up waiting and lists
+    const syncing = mirror.sync(100);
+    await clock.advance(100);
+    await syncing;
+    expect(etcd.ranges).toBe(listed + 2); // the revision read and the list
+    await clock.advance(1000);
+    expect(etcd.ranges).toBe(listed + 2);
+    expect(mirror.get('/c/late')?.value).toBe('1');
+  });
+
+  it("re-lists of every mirror in the process wait for a turn: at most the gate's limit in flight", async () => {
+    const etcd = new FakeEtcd();
+    const gate = new RelistGate(2);
+    const clock = new ManualClock();
+    const account: CallAccount = { attempts: 0, report: () => {} };
+    const caller = new EtcdCaller({
+      endpoints: ['http://127.0.0.1:2379'],
+      maxRetries: 0,
+      requestTimeout: 60_000,
+    });
+    const fleet = Array.from({ length: 6 }, () => {
+      const mirror = new PrefixMirror(etcd.client, PREFIX, caller, {
+        progressIntervalMs: () => 60_000,
+        clock,
+        account,
+        random: () => 0,
+        relists: gate,
+      });
+      mirrors.push(mirror);
+      return mirror;
+    });
+    await Promise.all(fleet.map((mirror) => mirror.start()));
+    let release!: () => void;
+    etcd.rangeGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const before = etcd.ranges;
+    for (const watcher of etcd.watchers) watcher.emit('connected');
+    await flushAsyncWork();
+    expect(etcd.ranges - before).toBe(2);
+    expect(gate.waiting).toBe(4);
+    etcd.rangeGate = undefined;
+    release();
+    await Promise.all(fleet.map((mirror) => mirror.waitFor(etcd.revision, 1000)));
+    await flushAsyncWork();
+    expect(etcd.ranges - before).toBe(6);
+    expect(gate.running).toBe(0);
   });
 });
