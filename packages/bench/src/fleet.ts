@@ -126,7 +126,14 @@ export class Fleet {
     const known = new Map<string, number>();
     for (const event of this.latestPerAgent('knows').values())
       known.set(String(event.leader), (known.get(String(event.leader)) ?? 0) + 1);
-    return `leaders [${leaders.join(', ')}], agents knowing each leader ${JSON.stringify(Object.fromEntries(known))}, started ${this.firstPerAgent('started', since).size} of ${this.ids.length}`;
+    const latest = this.latestPerAgent('knows');
+    const stale = this.ids.filter((id) => leaders.length === 1 && latest.get(id)?.leader !== leaders[0]);
+    const staleByProcess = new Map<number, number>();
+    for (const id of stale) {
+      const process = Number(id.slice(1)) % this.options.processes;
+      staleByProcess.set(process, (staleByProcess.get(process) ?? 0) + 1);
+    }
+    return `leaders [${leaders.join(', ')}], agents knowing each leader ${JSON.stringify(Object.fromEntries(known))}, agents not knowing the leader per process ${JSON.stringify(Object.fromEntries(staleByProcess))}, started ${this.firstPerAgent('started', since).size} of ${this.ids.length}`;
   }
 
   /** Waits until every agent knows the same leader, who believes it leads, and nobody else does. */

@@ -648,9 +648,12 @@ export class EtcdElection extends BaseElection {
     await pause(this.config.clock, delayMs, stop);
   }
 
-  /** Whether this node campaigns (candidates re-grant first after an outage). */
+  /**
+   * Whether this node campaigns now (candidates re-grant first after an outage): not a node held back
+   * by `initialLeadership`, which joins with its record only.
+   */
   #mayLead(): boolean {
-    return true;
+    return this.config.clock.monotonicNow() >= this.#eligibleAtMs;
   }
 
   async #ensureSession(run: Run, signal: AbortSignal | undefined): Promise<LeaseSession> {

@@ -19,7 +19,11 @@ export interface FleetChildConfig {
   readonly endpoints: readonly string[];
   readonly prefix: string;
   readonly nodeIds: readonly string[];
-  /** Ids of the agents that may lead; the others are members when roles exist (candidates until then). */
+  /**
+   * Ids of the agents that may lead. The others never campaign: they are held back by an
+   * `initialLeadership` of a day (they join with their member record only), which is what a member
+   * does.
+   */
   readonly candidates: readonly string[];
   readonly electionTimeoutMs: number;
   readonly heartbeatMs: number;
@@ -49,7 +53,7 @@ function agentFor(id: string, index: number): Agent {
     prefix: config.prefix,
     electionTimeout: config.electionTimeoutMs,
     heartbeatInterval: config.heartbeatMs,
-    initialLeadership: 0,
+    initialLeadership: config.candidates.includes(id) ? 0 : 86_400_000,
   });
   const agent: Agent = { id, election, policies: new EtcdPolicySync(election), stop: new AbortController() };
   const { telemetry } = election;
@@ -94,20 +98,28 @@ async function followPolicies(agent: Agent): Promise<void> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Starts an agent; a failed start is reported (it counts) and tried again, as a supervisor would. */
+async function startWithRetries(agent: Agent): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await agent.election.start();
+      report({ event: 'started', node: agent.id, attempt });
+      return;
+    } catch (error) {
+      failedStarts++;
+      report({ event: 'start-failed', node: agent.id, error: String(error) });
+      if (attempt >= 5) return;
+      await sleep(1000);
+    }
+  }
+}
+
 const spacing = config.nodeIds.length > 1 ? config.startWindowMs / config.nodeIds.length : 0;
 const starts: Promise<void>[] = [];
 for (const [index, id] of config.nodeIds.entries()) {
   const agent = agentFor(id, index);
   agents.push(agent);
-  starts.push(
-    agent.election.start().then(
-      () => report({ event: 'started', node: id }),
-      (error: unknown) => {
-        failedStarts++;
-        report({ event: 'start-failed', node: id, error: String(error) });
-      },
-    ),
-  );
+  starts.push(startWithRetries(agent));
   if (spacing > 0) await sleep(spacing);
 }
 await Promise.all(starts);
