@@ -246,15 +246,22 @@ export class PrefixMirror {
     const startsBefore = this.#listStarts;
     const windowMs = Math.min(this.#options.progressIntervalMs() / 2, this.#peakSize * RECONNECT_SLOT_MS);
     const random = this.#options.random ?? Math.random;
-    const relist = (async () => {
+    // Assigned before its first await resumes: the body compares the pending re-list with itself.
+    let relist!: Promise<void>;
+    relist = (async () => {
       try {
         if (!(await pause(this.#options.clock, Math.floor(windowMs * random()), this.#stopping.signal)))
           return;
-        if (this.#listStarts > startsBefore) return;
+        // A list begun before the reconnect (one still waiting for its turn, say) may have read etcd
+        // before the gap closed: let it finish, then list again unless a list begun since did.
+        await this.#listing?.catch(() => {});
+        if (this.#listStarts > startsBefore || this.#stopped) return;
+        // From here on a reconnect comes after this list began: it must wait for a list of its own.
+        if (this.#reconnectRelist === relist) this.#reconnectRelist = undefined;
         // A failed re-list is recorded in lastError; the progress check notices the lag and retries.
         await this.#relist(true).catch(() => {});
       } finally {
-        this.#reconnectRelist = undefined;
+        if (this.#reconnectRelist === relist) this.#reconnectRelist = undefined;
       }
     })();
     this.#reconnectRelist = relist;

@@ -211,6 +211,32 @@ describe('PrefixMirror', () => {
   });
 });
 
+/** `count` started mirrors of one fake etcd whose re-lists share a gate of `limit` turns. */
+async function gatedMirrors(count: number, limit: number) {
+  const etcd = new FakeEtcd();
+  const gate = new RelistGate(limit);
+  const clock = new ManualClock();
+  const account: CallAccount = { attempts: 0, report: () => {} };
+  const caller = new EtcdCaller({
+    endpoints: ['http://127.0.0.1:2379'],
+    maxRetries: 0,
+    requestTimeout: 60_000,
+  });
+  const fleet = Array.from({ length: count }, () => {
+    const mirror = new PrefixMirror(etcd.client, PREFIX, caller, {
+      progressIntervalMs: () => 60_000,
+      clock,
+      account,
+      random: () => 0,
+      relists: gate,
+    });
+    mirrors.push(mirror);
+    return mirror;
+  });
+  for (const mirror of fleet) await mirror.start();
+  return { etcd, gate, clock, fleet };
+}
+
 describe('PrefixMirror under a reconnect storm (a fleet reconnecting at once)', () => {
   it('checks progress at jittered times, never sooner than the interval and before 1.5 intervals', async () => {
     const { etcd, clock, mirror } = setup({ progressIntervalMs: 1000, random: () => 0.5 });
@@ -267,27 +293,7 @@ describe('PrefixMirror under a reconnect storm (a fleet reconnecting at once)', 
   });
 
   it("re-lists of every mirror in the process wait for a turn: at most the gate's limit in flight", async () => {
-    const etcd = new FakeEtcd();
-    const gate = new RelistGate(2);
-    const clock = new ManualClock();
-    const account: CallAccount = { attempts: 0, report: () => {} };
-    const caller = new EtcdCaller({
-      endpoints: ['http://127.0.0.1:2379'],
-      maxRetries: 0,
-      requestTimeout: 60_000,
-    });
-    const fleet = Array.from({ length: 6 }, () => {
-      const mirror = new PrefixMirror(etcd.client, PREFIX, caller, {
-        progressIntervalMs: () => 60_000,
-        clock,
-        account,
-        random: () => 0,
-        relists: gate,
-      });
-      mirrors.push(mirror);
-      return mirror;
-    });
-    await Promise.all(fleet.map((mirror) => mirror.start()));
+    const { etcd, gate, fleet } = await gatedMirrors(6, 2);
     let release!: () => void;
     etcd.rangeGate = new Promise((resolve) => {
       release = resolve;
@@ -303,5 +309,29 @@ describe('PrefixMirror under a reconnect storm (a fleet reconnecting at once)', 
     await flushAsyncWork();
     expect(etcd.ranges - before).toBe(6);
     expect(gate.running).toBe(0);
+  });
+
+  it('a reconnect while an earlier list is still in flight lists again once that list is done', async () => {
+    const { etcd, clock } = await gatedMirrors(2, 1);
+    const [otherWatcher, watcher] = etcd.watchers;
+    let release!: () => void;
+    etcd.rangeGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const before = etcd.ranges;
+    otherWatcher?.emit('connected'); // takes the one turn, and holds it
+    await flushAsyncWork();
+    watcher?.emit('connected'); // its list waits for the turn
+    await flushAsyncWork();
+    watcher?.emit('connected'); // a second reconnect while that list has not run
+    await flushAsyncWork();
+    etcd.rangeGate = undefined;
+    release();
+    await flushAsyncWork();
+    await clock.advance(1);
+    await flushAsyncWork();
+    // One list for the other mirror; for this one, the list begun before the second reconnect and
+    // one after it.
+    expect(etcd.ranges - before).toBe(3);
   });
 });
