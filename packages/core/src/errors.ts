@@ -1,3 +1,5 @@
+import type { ElectionRole } from './config.ts';
+
 /**
  * Every error this library throws is a {@link ZtapError} with a stable `code`. Each concept has its own
  * class and a guard (`isValidationError(e)`, ...). The guards compare `code`, not the prototype chain,
@@ -284,11 +286,11 @@ export class RoleError extends ZtapError {
   static readonly code = 'ZTAP_ROLE';
   readonly nodeId: string;
   /** The node's role (`member` or `observer`). */
-  readonly role: string;
+  readonly role: ElectionRole;
   /** What was asked, e.g. `waitForLeadership()`. */
   readonly operation: string;
 
-  constructor(nodeId: string, role: string, operation: string) {
+  constructor(nodeId: string, role: ElectionRole, operation: string) {
     super(
       RoleError.code,
       `node ${JSON.stringify(nodeId)} has role '${role}', which never campaigns, so it cannot ${operation}; ` +
@@ -308,6 +310,7 @@ export const isRoleError = (error: unknown): error is RoleError => hasErrorCode(
  */
 export class NarrowViewError extends ZtapError {
   static readonly code = 'ZTAP_NARROW_VIEW';
+  readonly nodeId: string;
   /** What was asked, e.g. `getNodes()`. */
   readonly operation: string;
 
@@ -317,6 +320,7 @@ export class NarrowViewError extends ZtapError {
       `node ${JSON.stringify(nodeId)} has view: 'leader', which keeps only the leader and the policies, ` +
         `not the member list, so ${operation} has nothing to answer from; give it view: 'full' to keep every member`,
     );
+    this.nodeId = nodeId;
     this.operation = operation;
   }
 }
