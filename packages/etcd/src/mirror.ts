@@ -148,9 +148,13 @@ export class PrefixMirror {
    * If the watch does not deliver within `timeoutMs`, the prefix is re-listed instead.
    */
   async sync(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#options.progress === 'contents') {
+      // A small range whose keys did not change never sees the store's revision: compare its keys
+      // with etcd's now, and list it only if they differ.
+      if ((await this.#progressTarget(signal)) > this.#revision) await abortable(this.#relist(false), signal);
+      return;
+    }
     const target = await this.#currentRevision(signal);
-    // A small range whose keys did not change never sees the store's revision: list it instead.
-    if (this.#options.progress === 'contents') return this.catchUp(target, signal);
     if (!(await this.waitFor(target, timeoutMs, signal))) await this.#relist(true);
   }
 
@@ -358,12 +362,16 @@ export class PrefixMirror {
    * etcd holds — no more than the mirror's own revision: nothing in its range is missing, whatever
    * was written elsewhere. One read of keys only.
    */
-  async #progressTarget(): Promise<number> {
-    if (this.#options.progress !== 'contents') return this.#currentRevision();
+  async #progressTarget(signal?: AbortSignal): Promise<number> {
+    if (this.#options.progress !== 'contents') return this.#currentRevision(signal);
     const response = await this.#caller.call(
       'check the watched keys',
       (options) => this.#client.kv.range(this.#range({ keys_only: true }), options),
-      { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
+      {
+        class: 'read',
+        account: this.#options.account,
+        signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
+      },
     );
     const same =
       response.kvs.length === this.#entries.size &&
