@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { ZtapProcess, ztap } from '../support/ztap.ts';
+import { type ListeningAgent, listeningAgent, type ZtapProcess, ztap } from '../support/ztap.ts';
 
 const etcd = useEtcd();
 const running: ZtapProcess[] = [];
@@ -14,31 +14,15 @@ afterEach(async () => {
 
 const fastNode = ['--heartbeat', '200ms', '--election-timeout', '2s', '--initial-leadership', '0'];
 
-interface Agent {
-  readonly process: ZtapProcess;
-  readonly url: string;
-}
+type Agent = ListeningAgent;
 
-async function agent(cluster: string, id: string, extra: string[] = []): Promise<Agent> {
-  const process = new ZtapProcess([
-    ...target(cluster),
-    '--json',
-    'agent',
-    '--id',
-    id,
-    '--address',
-    `127.0.0.1:${9200 + running.length}`,
-    '--listen',
-    '0',
-    ...fastNode,
-    ...extra,
-  ]);
-  running.push(process);
-  const { port } = await within(
-    process.json<{ event: string; port: number }>((line) => line.event === 'listening'),
+const agent = (cluster: string, id: string, extra: string[] = []): Promise<Agent> =>
+  within(
+    listeningAgent(running, target(cluster), id, `127.0.0.1:${9200 + running.length}`, [
+      ...fastNode,
+      ...extra,
+    ]),
   );
-  return { process, url: `http://127.0.0.1:${port}` };
-}
 
 const target = (cluster: string) => ['--endpoints', etcd.endpoints.join(','), '--cluster', cluster];
 

@@ -92,3 +92,37 @@ export class ZtapProcess {
     await this.exited;
   }
 }
+
+/** A `ztap agent` serving /healthz and /metrics. */
+export interface ListeningAgent {
+  readonly process: ZtapProcess;
+  readonly url: string;
+}
+
+/**
+ * Spawns `ztap <connection> --json agent --id <id> --address <address> --listen 0 <extra>` (pushed
+ * onto `running`, for the test to kill) and resolves once it serves.
+ */
+export async function listeningAgent(
+  running: ZtapProcess[],
+  connection: readonly string[],
+  id: string,
+  address: string,
+  extra: readonly string[],
+): Promise<ListeningAgent> {
+  const process = new ZtapProcess([
+    ...connection,
+    '--json',
+    'agent',
+    '--id',
+    id,
+    '--address',
+    address,
+    '--listen',
+    '0',
+    ...extra,
+  ]);
+  running.push(process);
+  const { port } = await process.json<{ event: string; port: number }>((line) => line.event === 'listening');
+  return { process, url: `http://127.0.0.1:${port}` };
+}

@@ -290,11 +290,7 @@ export class PrefixMirror {
     if (this.#listing) return this.#listing;
     this.#listing = (async () => {
       try {
-        const response = await this.#caller.call(
-          'list the cluster prefix',
-          (options) => this.#client.kv.range(this.#range(), options),
-          { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
-        );
+        const response = await this.#read('list the cluster prefix', {});
         const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
           const entry = toEntry(kv);
@@ -337,24 +333,25 @@ export class PrefixMirror {
 
   /** The store revision now: one linearizable read (a count, so it costs nothing per key). */
   async #currentRevision(signal?: AbortSignal): Promise<number> {
-    const response = await this.#caller.call(
-      'read the current revision',
-      (options) => this.#client.kv.range(this.#range({ count_only: true }), options),
-      {
-        class: 'read',
-        account: this.#options.account,
-        signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
-      },
-    );
+    const response = await this.#read('read the current revision', { count_only: true }, signal);
     return Number(response.header.revision);
   }
 
-  /** The range request for this mirror's keys, with `extra` fields (count only, keys only). */
-  #range(extra: { count_only?: boolean; keys_only?: boolean } = {}) {
+  /**
+   * One read of this mirror's keys (`extra`: count only, keys only); it ends when the mirror stops
+   * or `signal` aborts.
+   */
+  #read(operation: string, extra: { count_only?: boolean; keys_only?: boolean }, signal?: AbortSignal) {
     const key = bytes(this.#prefix);
-    return this.#options.scope === 'key'
-      ? { key, ...extra }
-      : { key, range_end: prefixRangeEnd(this.#prefix), ...extra };
+    const request =
+      this.#options.scope === 'key'
+        ? { key, ...extra }
+        : { key, range_end: prefixRangeEnd(this.#prefix), ...extra };
+    return this.#caller.call(operation, (options) => this.#client.kv.range(request, options), {
+      class: 'read',
+      account: this.#options.account,
+      signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
+    });
   }
 
   /**
@@ -364,15 +361,7 @@ export class PrefixMirror {
    */
   async #progressTarget(signal?: AbortSignal): Promise<number> {
     if (this.#options.progress !== 'contents') return this.#currentRevision(signal);
-    const response = await this.#caller.call(
-      'check the watched keys',
-      (options) => this.#client.kv.range(this.#range({ keys_only: true }), options),
-      {
-        class: 'read',
-        account: this.#options.account,
-        signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
-      },
-    );
+    const response = await this.#read('check the watched keys', { keys_only: true }, signal);
     const same =
       response.kvs.length === this.#entries.size &&
       response.kvs.every(
