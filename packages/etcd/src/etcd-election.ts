@@ -158,7 +158,9 @@ export class EtcdElection extends BaseElection {
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
     let leads = () => false;
-    const view = new ElectionView(config.nodeId, () => leads());
+    // An observer claims no id: a node that runs under the same id is another node, and its
+    // leadership must show as it is.
+    const view = new ElectionView(config.nodeId, () => config.role === 'observer' || leads());
     super(config, view);
     leads = () => super.isLeader();
     this.#view = view;

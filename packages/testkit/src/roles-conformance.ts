@@ -106,6 +106,16 @@ export function describeRolesContract(helpers: ConformanceHelpers): void {
       expect(observer.isLeader()).toBe(false);
     });
 
+    it('an observer claims no id: one named like the leader still sees it lead', async () => {
+      const [leader] = (await started(node('c'))) as [LeaderElection];
+      await leaderAmong([leader]);
+      const observer = node('c', { role: 'observer' });
+      await started(observer);
+      await seesLeader(observer, 'c');
+      expect(observer.getLeader()).toMatchObject({ id: 'c', role: 'leader' });
+      expect(leader.isLeader()).toBe(true);
+    });
+
     it("a 'leader' view knows the leader and its term, has no member list, and watches leader changes only", async () => {
       const [first] = (await started(node('a'))) as [LeaderElection];
       const firstTerm = (await leaderAmong([first])).term as number;
