@@ -3,8 +3,9 @@
  * election keys, never the member churn), a full and a narrow election on one client, and the
  * narrow member's own record and policies.
  */
-import type { ElectionRole, ViewKind } from '@ztap/cluster';
+import { type ElectionRole, isFencedWriteError, isLeadershipLostError, type ViewKind } from '@ztap/cluster';
 import { createEtcdClient, EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
+import { cutOffProxy, type EtcdLink, waitUntilLeads } from '@ztap/cluster-testing';
 import { Recorder } from '@ztap/testkit';
 import type { Etcd3, IRangeRequest, IWatchResponse } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,9 +14,11 @@ import { eventually, testNodeOptions, uniqueCluster, useEtcd, within } from '../
 const etcd = useEtcd();
 const elections: EtcdElection[] = [];
 const clients: Etcd3[] = [];
+const links: EtcdLink[] = [];
 afterEach(async () => {
   await Promise.all(elections.splice(0).map((election) => election.stop()));
   for (const client of clients.splice(0)) client.close();
+  await Promise.all(links.splice(0).map((link) => link.close()));
 });
 
 /** A client of its own (its own connection, as a separate agent would have), with what etcd sends it counted. */
@@ -50,13 +53,19 @@ function countingClient() {
 function node(
   nodeId: string,
   cluster: string,
-  options: { role?: ElectionRole; view?: ViewKind; client?: Etcd3 } = {},
+  options: {
+    role?: ElectionRole;
+    view?: ViewKind;
+    client?: Etcd3;
+    endpoints?: string[];
+    requestTimeout?: number;
+  } = {},
 ): EtcdElection {
   const { endpoints, ...base } = testNodeOptions(etcd, nodeId, cluster);
   const election = new EtcdElection({
     ...base,
+    ...(options.client || options.endpoints ? {} : { endpoints }),
     ...options,
-    ...(options.client ? {} : { endpoints }),
   });
   elections.push(election);
   return election;
@@ -190,5 +199,58 @@ describe("view: 'leader' on etcd", () => {
         ),
       ),
     );
+  });
+
+  describe('the safety rules hold for a narrow candidate', () => {
+    it('cut off from etcd, it steps down before another node is elected', async () => {
+      const cluster = uniqueCluster('narrow-cutoff');
+      const link = await cutOffProxy(etcd);
+      links.push(link);
+      const isolated = node('a', cluster, {
+        view: 'leader',
+        endpoints: [...link.endpoints],
+        requestTimeout: 500,
+      });
+      await isolated.start();
+      await waitUntilLeads(isolated);
+      const successor = node('b', cluster, { view: 'leader' });
+      await successor.start();
+      const signal = isolated.leadershipSignal;
+      let steppedDownAt = 0;
+      signal.addEventListener('abort', () => {
+        steppedDownAt = performance.now();
+      });
+      link.cut();
+      await waitUntilLeads(successor, { timeoutMs: 15_000 });
+      const electedAt = performance.now();
+      expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
+      expect(steppedDownAt).toBeGreaterThan(0);
+      expect(steppedDownAt).toBeLessThan(electedAt);
+    }, 40_000);
+
+    it('deposed behind its back (its campaign key deleted), its fenced write fails, and it steps down and campaigns again', async () => {
+      const cluster = uniqueCluster('narrow-fencing');
+      const leader = node('a', cluster, { view: 'leader' });
+      await leader.start();
+      const { term, signal } = await waitUntilLeads(leader);
+      const key = `${leader.prefix}test/fenced`;
+      const campaignKey = leader.campaignKey as string;
+      await etcd.client.delete().key(campaignKey);
+      await expect(
+        leader.guardedTxn({
+          term,
+          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from('stale') } }],
+        }),
+      ).rejects.toSatisfy(isFencedWriteError);
+      expect(await etcd.client.get(key).string()).toBeNull();
+      await within(
+        new Promise((resolve) =>
+          signal.aborted ? resolve(undefined) : signal.addEventListener('abort', resolve, { once: true }),
+        ),
+      );
+      const next = await waitUntilLeads(leader);
+      expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
+      expect(next.term).toBeGreaterThan(term);
+    });
   });
 });
