@@ -99,9 +99,17 @@ export interface ListeningAgent {
   readonly url: string;
 }
 
+/** `ztap <connection> --json agent --id <id> --address <address> <extra>`: an agent's arguments, with JSON lines. */
+export const agentArgs = (
+  connection: readonly string[],
+  id: string,
+  address: string,
+  extra: readonly string[],
+): string[] => [...connection, '--json', 'agent', '--id', id, '--address', address, ...extra];
+
 /**
- * Spawns `ztap <connection> --json agent --id <id> --address <address> --listen 0 <extra>` (pushed
- * onto `running`, for the test to kill) and resolves once it serves.
+ * Spawns an agent (see {@link agentArgs}) with `--listen 0`, pushed onto `running` for the test to
+ * kill, and resolves once it serves.
  */
 export async function listeningAgent(
   running: ZtapProcess[],
@@ -110,18 +118,7 @@ export async function listeningAgent(
   address: string,
   extra: readonly string[],
 ): Promise<ListeningAgent> {
-  const process = new ZtapProcess([
-    ...connection,
-    '--json',
-    'agent',
-    '--id',
-    id,
-    '--address',
-    address,
-    '--listen',
-    '0',
-    ...extra,
-  ]);
+  const process = new ZtapProcess(agentArgs(connection, id, address, ['--listen', '0', ...extra]));
   running.push(process);
   const { port } = await process.json<{ event: string; port: number }>((line) => line.event === 'listening');
   return { process, url: `http://127.0.0.1:${port}` };

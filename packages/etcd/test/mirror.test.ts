@@ -165,12 +165,10 @@ describe('PrefixMirror', () => {
   });
 
   describe("a small range ('contents' progress): the election keys, one member record", () => {
+    const electionKeys = { progressIntervalMs: 1000, prefix: '/c/election/', progress: 'contents' } as const;
+
     it('keeps its watch while writes elsewhere move the store revision', async () => {
-      const { etcd, clock, mirror, batches } = setup({
-        progressIntervalMs: 1000,
-        prefix: '/c/election/',
-        progress: 'contents',
-      });
+      const { etcd, clock, mirror, batches } = setup(electionKeys);
       etcd.put('/c/election/1', 'a');
       await mirror.start();
       const watcher = etcd.watcher;
@@ -185,11 +183,7 @@ describe('PrefixMirror', () => {
     });
 
     it('replaces a watch that missed a deletion in its range', async () => {
-      const { etcd, clock, mirror } = setup({
-        progressIntervalMs: 1000,
-        prefix: '/c/election/',
-        progress: 'contents',
-      });
+      const { etcd, clock, mirror } = setup(electionKeys);
       etcd.put('/c/election/1', 'a');
       await mirror.start();
       const silent = etcd.watcher;
