@@ -107,20 +107,23 @@ describe("view: 'leader' on etcd", () => {
     await candidate.stop();
     await Promise.all([leaderSeenBy(narrow, 'd'), leaderSeenBy(full, 'd')]);
 
-    const memberEvents = (keys: readonly string[]) =>
-      keys.filter((key) => key.startsWith(`${prefix}members/`));
+    const churnEvents = (keys: readonly string[]) => keys.filter((key) => /\/members\/m\d+$/.test(key));
     const electionEvents = (keys: readonly string[]) =>
       keys.filter((key) => key.startsWith(`${prefix}election/`));
     console.info(
       `[views] watch events for 10 members joining and leaving + 1 leadership change: narrow ${narrowClient.eventKeys.length} ` +
-        `(${memberEvents(narrowClient.eventKeys).length} member), full ${fullClient.eventKeys.length} ` +
-        `(${memberEvents(fullClient.eventKeys).length} member)`,
+        `(${churnEvents(narrowClient.eventKeys).length} of the churn), full ${fullClient.eventKeys.length} ` +
+        `(${churnEvents(fullClient.eventKeys).length} of the churn)`,
     );
-    expect(memberEvents(narrowClient.eventKeys)).toEqual([]);
+    expect(churnEvents(narrowClient.eventKeys)).toEqual([]);
     expect(electionEvents(narrowClient.eventKeys).length).toBeGreaterThanOrEqual(2); // d's key, c's deletion
-    expect(narrowClient.eventKeys).toEqual(electionEvents(narrowClient.eventKeys));
+    // Besides the election keys, only its own record (whose creation may still be on its way under load).
+    const ownRecord = `${prefix}members/narrow`;
+    expect(narrowClient.eventKeys.filter((key) => key !== ownRecord)).toEqual(
+      electionEvents(narrowClient.eventKeys),
+    );
     // The control: the same churn reaches a full view (a join and a departure each, at least).
-    expect(memberEvents(fullClient.eventKeys).length).toBeGreaterThanOrEqual(20);
+    expect(churnEvents(fullClient.eventKeys).length).toBeGreaterThanOrEqual(20);
   });
 
   it('a narrow view’s progress checks do not mistake writes elsewhere for a stuck watch', async () => {
