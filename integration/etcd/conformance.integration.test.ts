@@ -38,6 +38,8 @@ describeConformance('etcd', async () => {
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+        ...(options.role ? { role: options.role } : {}),
+        ...(options.view ? { view: options.view } : {}),
         client,
         ...timing,
       });
