@@ -44,6 +44,8 @@ export function describeEtcdConformance(etcd: SharedEtcd, name: string): void {
           ...(options.metadata ? { metadata: options.metadata } : {}),
           ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
           ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+          ...(options.role ? { role: options.role } : {}),
+          ...(options.view ? { view: options.view } : {}),
           client,
           ...timing,
         });

@@ -18,6 +18,8 @@ export interface FleetOptions {
   readonly electionTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly startWindowMs: number;
+  /** What the members watch (default `full`). */
+  readonly memberView?: 'full' | 'leader';
 }
 
 /** One agent's event, with the agent's id. */
@@ -53,6 +55,7 @@ export class Fleet {
         electionTimeoutMs: options.electionTimeoutMs,
         heartbeatMs: options.heartbeatMs,
         startWindowMs: options.startWindowMs,
+        memberView: options.memberView ?? 'full',
       };
       return new BenchChild(`fleet ${process}`, 'fleet-child.ts', config);
     });

@@ -1,12 +1,20 @@
 import { Broadcast } from './broadcast.ts';
 import { type ClusterReader, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
-import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
+import {
+  describeValue,
+  type ElectionRole,
+  type HealthVerdict,
+  type ResolvedConfig,
+  type ViewKind,
+} from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 import { attachLogger, type LeaseLoss } from './election-log.ts';
 import {
   AlreadyStartedError,
   ElectionStoppedError,
   type LeadershipLossReason,
+  NarrowViewError,
+  RoleError,
   ValidationError,
 } from './errors.ts';
 import {
@@ -25,6 +33,9 @@ import { LeaderWork } from './leader-work.ts';
 import { LeadershipTracker } from './leadership.ts';
 import { LIVE, type Liveness, notLive } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
+
+const isLeaderChange = (change: ClusterStateChange): boolean =>
+  change.type === 'leader_elected' || change.type === 'leader_lost';
 
 type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
 
@@ -118,7 +129,7 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   /** This election's picture of the cluster. */
-  protected get view(): ClusterReader {
+  protected get picture(): ClusterReader {
     return this.#view;
   }
 
@@ -153,6 +164,14 @@ export abstract class BaseElection implements LeaderElection {
 
   get nodeId(): string {
     return this.config.nodeId;
+  }
+
+  get role(): ElectionRole {
+    return this.config.role;
+  }
+
+  get view(): ViewKind {
+    return this.config.view;
   }
 
   /** Whether `start()` has completed and `stop()` has not begun. */
@@ -232,20 +251,47 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   getState(): ClusterState {
-    return this.#view.state;
+    const state = this.#view.state;
+    if (this.config.view === 'full') return state;
+    const nodeId = this.nodeId;
+    return Object.freeze({
+      leader: state.leader,
+      term: state.term,
+      get nodes(): readonly Node[] {
+        throw new NarrowViewError(nodeId, 'getState().nodes');
+      },
+    });
   }
 
   getNodes(): Node[] {
+    this.#requireFullView('getNodes()');
     return this.#view.nodes();
   }
 
   getNode(nodeId: string): Node | undefined {
+    this.#requireFullView('getNode()');
     return this.#view.getNode(nodeId);
   }
 
+  #requireFullView(operation: string): void {
+    if (this.config.view !== 'full') throw new NarrowViewError(this.nodeId, operation);
+  }
+
   watch(options: WatchOptions = {}): AsyncIterable<ClusterStateChange> {
-    const initial = options.includeExisting ? this.#view.currentAsChanges(this.config.clock.wallNow()) : [];
+    const initial = options.includeExisting
+      ? this.#shownOfView(this.#view.currentAsChanges(this.config.clock.wallNow()))
+      : [];
     return this.#changes.subscribe({ signal: options.signal, initial });
+  }
+
+  /** What watchers may see of `changes`: a narrow view has no members, only its leader. */
+  #shownOfView(changes: readonly ClusterStateChange[]): readonly ClusterStateChange[] {
+    return this.config.view === 'full' ? changes : changes.filter(isLeaderChange);
+  }
+
+  /** A member or an observer never campaigns: waiting for its leadership would wait forever. */
+  #requireCandidate(operation: string): void {
+    if (this.config.role !== 'candidate') throw new RoleError(this.nodeId, this.config.role, operation);
   }
 
   leaderChanges(options: SignalOptions = {}): AsyncIterable<Node | undefined> {
@@ -253,6 +299,11 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   waitForLeadership(options: SignalOptions = {}): Promise<Leadership> {
+    try {
+      this.#requireCandidate('waitForLeadership()');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!this.running) {
       return Promise.reject(
         new ElectionStoppedError(this.nodeId, 'call start() before waiting for leadership'),
@@ -268,6 +319,7 @@ export abstract class BaseElection implements LeaderElection {
     if (typeof fn !== 'function') {
       throw new ValidationError('fn', `must be a function of the leadership (got ${describeValue(fn)})`);
     }
+    this.#requireCandidate('runWhileLeader()');
     for (;;) {
       const leadership = await this.waitForLeadership(options);
       // It may have ended between being granted and now: work started on an ended leadership would
@@ -285,6 +337,9 @@ export abstract class BaseElection implements LeaderElection {
       return Promise.reject(
         new ValidationError('work', `must be a function of the leadership (got ${describeValue(work)})`),
       );
+    }
+    if (this.config.role !== 'candidate') {
+      return Promise.reject(new RoleError(this.nodeId, this.config.role, 'lead()'));
     }
     if (!this.running) {
       return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before lead()'));
@@ -410,8 +465,8 @@ export abstract class BaseElection implements LeaderElection {
    * change. The view must already show what they lead to.
    */
   protected publishChanges(changes: readonly ClusterStateChange[]): void {
-    this.#changes.publishAll(changes);
-    if (changes.some((change) => change.type === 'leader_elected' || change.type === 'leader_lost')) {
+    this.#changes.publishAll(this.#shownOfView(changes));
+    if (changes.some(isLeaderChange)) {
       this.#leaders.publish(this.#view.leader);
       this.#leaderChanges.fire({ leader: this.#view.leader, term: this.#view.term });
     }

@@ -6,10 +6,14 @@
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
 export {
   DEFAULT_CONFIG,
+  ELECTION_ROLES,
+  type ElectionRole,
   type HealthCheck,
   type HealthVerdict,
   type LeaderElectionConfig,
   MAX_DRAIN_TIMEOUT_MS,
+  VIEW_KINDS,
+  type ViewKind,
 } from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 export {
@@ -23,10 +27,12 @@ export {
   isHealthCheckTimeoutError,
   isLeadershipLostError,
   isLeaderWorkError,
+  isNarrowViewError,
   isNodeExistsError,
   isNodeIdInUseError,
   isNodeNotFoundError,
   isNotLeaderError,
+  isRoleError,
   isValidationError,
   isWatchOverflowError,
   isZtapError,
@@ -34,11 +40,13 @@ export {
   type LeadershipLossReason,
   LeadershipLostError,
   LeaderWorkError,
+  NarrowViewError,
   NodeExistsError,
   type NodeIdHolder,
   NodeIdInUseError,
   NodeNotFoundError,
   NotLeaderError,
+  RoleError,
   ValidationError,
   WatchOverflowError,
   ZtapError,

@@ -23,13 +23,16 @@ interface HubMember {
   lastHeartbeatMs: number;
   /** Silence longer than this makes the member unhealthy (the electionTimeout of whoever added it). */
   timeoutMs: number;
-  candidate: { token: CandidateToken; eligibleAtMs: number; yieldRank: number } | undefined;
+  /** Set while a running election holds the record; `mayLead` is false for a `member` (it never campaigns). */
+  candidate: { token: CandidateToken; eligibleAtMs: number; yieldRank: number; mayLead: boolean } | undefined;
 }
 
 export interface CandidateJoin extends NodeRegistration {
   readonly healthy: boolean;
   readonly electionTimeout: number;
   readonly initialLeadership: number;
+  /** False for a `member`: registered and health-tracked, never chosen as leader. */
+  readonly mayLead: boolean;
 }
 
 /** What `HubState.attach` calls with every new snapshot. */
@@ -43,7 +46,8 @@ export type HubListener = (snapshot: ClusterSnapshot) => void;
  *
  * The leader is the eligible candidate that comes first by (resigned-most-recently last, id): the seed's
  * lexicographic rule, except that a node that resigned queues behind the others until it leads again.
- * A candidate is eligible when it is healthy and its `initialLeadership` has passed.
+ * A candidate is eligible when it is healthy and its `initialLeadership` has passed; a `member`
+ * holds a record and heartbeats like a candidate but is never eligible.
  */
 export class HubState {
   readonly #clock: Clock;
@@ -109,9 +113,10 @@ export class HubState {
       lastSeen: wallNow,
       lastHeartbeatMs: nowMs,
       timeoutMs: node.electionTimeout,
-      candidate: { token, eligibleAtMs, yieldRank: 0 },
+      candidate: { token, eligibleAtMs, yieldRank: 0, mayLead: node.mayLead },
     });
-    if (node.initialLeadership > 0) this.#scheduleEligibility(node.id, node.initialLeadership);
+    if (node.mayLead && node.initialLeadership > 0)
+      this.#scheduleEligibility(node.id, node.initialLeadership);
     this.#changed();
   }
 
@@ -237,7 +242,7 @@ export class HubState {
     let best: HubMember | undefined;
     for (const member of this.#members.values()) {
       const candidate = member.candidate;
-      if (!candidate || member.state !== 'healthy' || candidate.eligibleAtMs > nowMs) continue;
+      if (!candidate?.mayLead || member.state !== 'healthy' || candidate.eligibleAtMs > nowMs) continue;
       const bestRank = best?.candidate?.yieldRank ?? Number.POSITIVE_INFINITY;
       if (
         !best ||

@@ -28,6 +28,8 @@ describeConformance('memory', async () => {
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(check ? { healthCheck: check } : {}),
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+        ...(options.role ? { role: options.role } : {}),
+        ...(options.view ? { view: options.view } : {}),
         ...timing,
         initialLeadership: 0,
         clock,
@@ -38,7 +40,7 @@ describeConformance('memory', async () => {
     },
     crashedHolder: async (nodeId, address) => {
       stateOf(hub).join(
-        { id: nodeId, address, healthy: true, electionTimeout: 300, initialLeadership: 0 },
+        { id: nodeId, address, healthy: true, electionTimeout: 300, initialLeadership: 0, mayLead: true },
         Symbol(nodeId),
       );
     },

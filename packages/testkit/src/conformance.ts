@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConformanceFixture, conformanceHelpers } from './conformance-fixture.ts';
 import { describeLeaderWorkContract } from './leader-work-conformance.ts';
 import { Recorder } from './recorder.ts';
+import { describeRolesContract } from './roles-conformance.ts';
 
 export type { ConformanceFixture, ConformanceNodeOptions } from './conformance-fixture.ts';
 
@@ -517,5 +518,6 @@ export function describeConformance(backend: string, createFixture: () => Promis
     });
 
     describeLeaderWorkContract(helpers);
+    describeRolesContract(helpers);
   });
 }

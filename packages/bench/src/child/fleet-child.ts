@@ -19,12 +19,10 @@ export interface FleetChildConfig {
   readonly endpoints: readonly string[];
   readonly prefix: string;
   readonly nodeIds: readonly string[];
-  /**
-   * Ids of the agents that may lead. The others never campaign: they are held back by an
-   * `initialLeadership` of a day (they join with their member record only), which is what a member
-   * does.
-   */
+  /** Ids of the agents that may lead (role `candidate`); the others are members (role `member`). */
   readonly candidates: readonly string[];
+  /** What the members watch: `full` (the whole cluster) or `leader` (leader and policies only). */
+  readonly memberView: 'full' | 'leader';
   readonly electionTimeoutMs: number;
   readonly heartbeatMs: number;
   /** The agents start spread evenly over this window (ms). */
@@ -53,7 +51,8 @@ function agentFor(id: string, index: number): Agent {
     prefix: config.prefix,
     electionTimeout: config.electionTimeoutMs,
     heartbeatInterval: config.heartbeatMs,
-    initialLeadership: config.candidates.includes(id) ? 0 : 86_400_000,
+    initialLeadership: 0,
+    ...(config.candidates.includes(id) ? {} : { role: 'member' as const, view: config.memberView }),
   });
   const agent: Agent = { id, election, policies: new EtcdPolicySync(election), stop: new AbortController() };
   const { telemetry } = election;

@@ -70,17 +70,24 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
     resume: () => etcdPid !== undefined && process.kill(etcdPid, 'SIGCONT'),
   };
 
-  for (const via of ['direct', 'proxies'] as const) {
-    const label = via === 'direct' ? '' : ', through 2 gRPC proxies';
+  const variants: { via: 'direct' | 'proxies'; view: 'full' | 'leader' }[] = [
+    { via: 'direct', view: 'leader' },
+    ...(context.smoke ? [] : [{ via: 'direct' as const, view: 'full' as const }]),
+    { via: 'proxies', view: 'leader' },
+  ];
+  for (const { via, view } of variants) {
+    const label = `, members' view ${view}${via === 'direct' ? '' : ', through 2 gRPC proxies'}`;
     const proxies: GrpcProxy[] = [];
     if (via === 'proxies')
       for (let index = 0; index < 2; index++)
         proxies.push(await startGrpcProxy({ endpoints: [context.endpoint] }));
     const endpoints = via === 'direct' ? [context.endpoint] : proxies.flatMap((proxy) => proxy.endpoints);
     context.log(`fleet: ${agents} agents in ${PROCESSES} processes${label}`);
+    const run = `${via}-${view}`;
     const fleetRun = Fleet.start({
       endpoints,
-      prefix: `/bench/${context.runId}-fleet-${via}/`,
+      prefix: `/bench/${context.runId}-fleet-${run}/`,
+      memberView: view,
       agents,
       processes: PROCESSES,
       candidates: CANDIDATES,
@@ -131,7 +138,7 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
       const pushes = context.smoke ? 2 : 5;
       for (let push = 0; push < pushes; push++) {
         const sentAt = nowMs();
-        fleetRun.send(`push p v${push}-${via}`);
+        fleetRun.send(`push p v${push}-${run}`);
         await pollUntil(
           () =>
             fleetRun.events('pushed', sentAt).length > 0 || fleetRun.events('push-failed', sentAt).length > 0,
@@ -184,11 +191,11 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
         const p99Name = `leadership change → every agent knows, p99${label}`;
         measure(p99Name, 'ms').add('ztap', Math.round(percentile(delays, 99)));
         targets.set(p99Name, within(250, '≤ 250 ms'));
-        measure(`watch events etcd sends per leadership change (full view)${label}`, 'events').add(
+        measure(`watch events etcd sends per leadership change${label}`, 'events').add(
           'ztap',
           delta.watchEvents,
         );
-        measure(`bytes etcd sends per leadership change (full view)${label}`, 'KiB').add(
+        measure(`bytes etcd sends per leadership change${label}`, 'KiB').add(
           'ztap',
           Math.round(delta.sentBytes / 1024),
         );
@@ -197,23 +204,23 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
       // 5. etcd frozen for 3 × TTL.
       const pushedBefore = Math.max(...latestPolicies(fleetRun, 'p').values());
       const outage = await freezeAndRecover(fleetRun, freezer, 3 * TTL_MS, 60_000);
-      raw.push({ via, outage });
+      raw.push({ run, outage });
       if (outage.leaderMs !== undefined) {
         const name = `etcd frozen 3 × TTL (${TTL_MS / 1000} s), resumed → one leader${label}`;
         measure(name, 'ms').add('ztap', outage.leaderMs);
         targets.set(name, within(TTL_MS + 1000, '≤ TTL + 1 s'));
-      } else notes.push(`${via}: no leader within 60 s after etcd resumed`);
+      } else notes.push(`${run}: no leader within 60 s after etcd resumed`);
       if (outage.allLiveMs !== undefined) {
         const name = `etcd frozen 3 × TTL, resumed → all agents registered again${label}`;
         measure(name, 'ms').add('ztap', outage.allLiveMs);
         targets.set(name, within(15_000, '≤ 15 s'));
-      } else notes.push(`${via}: ${outage.agentsLive} of ${agents} agents registered again within 60 s`);
+      } else notes.push(`${run}: ${outage.agentsLive} of ${agents} agents registered again within 60 s`);
       const mostLeaders = `most leaders at one instant, whole run${label}`;
       measure(mostLeaders, 'leaders').add('ztap', outage.maxConcurrentLeaders);
       targets.set(mostLeaders, within(1, '≤ 1'));
       // The latest policy everywhere: what etcd holds, pushed again by the new leader.
       const sentAt = nowMs();
-      fleetRun.send(`push p after-outage-${via}`);
+      fleetRun.send(`push p after-outage-${run}`);
       await pollUntil(() => fleetRun.events('pushed', sentAt).length > 0, 'a push after the outage', 30_000);
       const latest = Number(fleetRun.events('pushed', sentAt)[0]?.version);
       await pollUntil(
@@ -229,9 +236,9 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
       const lostName = `etcd frozen 3 × TTL: agents without the latest policy${label}`;
       measure(lostName, 'agents').add('ztap', lost);
       targets.set(lostName, within(0, '0 lost'));
-      raw.push({ via, pushedBefore, latest, lost });
+      raw.push({ run, pushedBefore, latest, lost });
       notes.push(
-        `${via}: outage phases (ms after resume, p50/p99): ${Object.entries(outage.phases)
+        `${run}: outage phases (ms after resume, p50/p99): ${Object.entries(outage.phases)
           .map(([phase, stats]) => `${phase} ${stats.p50}/${stats.p99}`)
           .join('; ')}`,
       );
