@@ -506,6 +506,7 @@ export class EtcdElection extends BaseElection {
   /** How the context reaches this election after each batch (private: nobody else may feed it). */
   #member(): ContextMember {
     return {
+      candidate: () => this.role === 'candidate',
       reconsider: () => {
         if (!this.#run) return;
         this.#evaluateLeadership();

@@ -41,6 +41,8 @@ export interface MirrorOptions {
   readonly random?: () => number;
   /** Where re-lists wait for a turn; the process-wide gate by default (see relist-gate.ts). */
   readonly relists?: RelistGate;
+  /** Whether this mirror's re-lists skip the line (a candidate decides from it); read at each re-list. */
+  readonly urgent?: () => boolean;
 }
 
 /** The smallest key greater than every key with this prefix: etcd's `range_end` for a prefix range. */
@@ -346,7 +348,8 @@ export class PrefixMirror {
         // A re-list waits for a turn among the process's (the first list of a start does not: a
         // starting node has nothing to fall back on).
         const list = () => this.#read('list the cluster prefix', {});
-        const response = await (resync ? (this.#options.relists ?? processRelists).run(list) : list());
+        const gate = this.#options.relists ?? processRelists;
+        const response = await (resync ? gate.run(list, this.#options.urgent?.() ?? false) : list());
         const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
           const entry = toEntry(kv);

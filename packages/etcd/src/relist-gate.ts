@@ -23,7 +23,12 @@ export class RelistGate {
     return this.#line.length;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` once a turn is free. `urgent` work (a re-list a candidate decides from: a leader must
+   * not wait behind a thousand members' views) runs at once, outside the count.
+   */
+  async run<T>(work: () => Promise<T>, urgent = false): Promise<T> {
+    if (urgent) return work();
     if (this.#running >= this.limit) await new Promise<void>((resolve) => this.#line.push(resolve));
     else this.#running++;
     try {

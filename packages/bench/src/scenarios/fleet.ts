@@ -47,6 +47,12 @@ function latestPolicies(fleet: Fleet, name: string): Map<string, number> {
   return latest;
 }
 
+/** Polls `count` until it reaches `total` or `timeoutMs` passes; returns the last count. */
+async function waitForAll(count: () => number, total: number, timeoutMs: number): Promise<number> {
+  await pollUntil(() => count() >= total, 'every agent', timeoutMs, 50).catch(() => {});
+  return count();
+}
+
 export async function fleet(context: BenchContext): Promise<ScenarioResult> {
   const agents = context.smoke ? 40 : Number(process.env.ZTAP_BENCH_FLEET_AGENTS ?? 1000);
   // A short TTL keeps the smoke run's outage (3 × TTL) short.
@@ -149,14 +155,15 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
         if (!pushed)
           throw new Error(`the push failed: ${JSON.stringify(fleetRun.events('push-failed', sentAt))}`);
         const version = Number(pushed.version);
-        await pollUntil(
-          () =>
-            fleetRun.firstPerAgent('policy', sentAt, (event) => Number(event.version) === version).size ===
-            agents,
-          'every agent to have the policy',
+        const reached = await waitForAll(
+          () => fleetRun.firstPerAgent('policy', sentAt, (event) => Number(event.version) === version).size,
+          agents,
           30_000,
-          50,
         );
+        if (reached < agents) {
+          notes.push(`${run}: push ${push}: ${reached} of ${agents} agents had it after 30 s`);
+          continue;
+        }
         const delays = [
           ...fleetRun.firstPerAgent('policy', sentAt, (event) => Number(event.version) === version).values(),
         ].map((at) => at - sentAt);
@@ -177,12 +184,17 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
         fleetRun.send('resign');
         await pollUntil(() => fleetRun.firstLeadSince(sentAt) !== undefined, 'a new leader', 30_000);
         const leader = fleetRun.firstLeadSince(sentAt)?.node;
-        await pollUntil(
-          () => fleetRun.firstPerAgent('knows', sentAt, (event) => event.leader === leader).size === agents,
-          'every agent to know the new leader',
+        const knowing = await waitForAll(
+          () => fleetRun.firstPerAgent('knows', sentAt, (event) => event.leader === leader).size,
+          agents,
           30_000,
-          50,
         );
+        if (knowing < agents) {
+          notes.push(
+            `${run}: change ${change}: ${knowing} of ${agents} agents knew the new leader after 30 s`,
+          );
+          continue;
+        }
         await sleep(500); // the resigned candidate's new campaign key, too
         const delta = counterDelta(counters, await readEtcdCounters(context.endpoint));
         const delays = [
@@ -242,6 +254,12 @@ export async function fleet(context: BenchContext): Promise<ScenarioResult> {
           .map(([phase, stats]) => `${phase} ${stats.p50}/${stats.p99}`)
           .join('; ')}`,
       );
+    } catch (error) {
+      // One variant's failure is reported; the others still run.
+      notes.push(
+        `${run}: did not complete: ${(error as Error).message}; ${fleetRun.describe(fleetRun.startedAt)}`,
+      );
+      context.log(`fleet ${run} did not complete: ${(error as Error).message}`);
     } finally {
       await fleetRun.stop().catch(() => {});
       for (const proxy of proxies) await proxy.stop().catch(() => {});
