@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
+export { DelayingProxy, type DelayingProxyOptions, dialerPid } from './delaying-proxy.ts';
 export { confirmEtcdHandle } from './etcd/confirm.ts';
 export { CONTAINER_LABEL, DEFAULT_ETCD_IMAGE } from './etcd/container.ts';
 export { ETCD_INSTALL_HINT, EtcdUnavailableError } from './etcd/errors.ts';
@@ -28,3 +29,9 @@ export { flushAsyncWork, ManualClock } from './manual-clock.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Journal, Recorder } from './recorder.ts';
 export { TcpProxy } from './tcp-proxy.ts';
+export {
+  startWanTopology,
+  type WanRegion,
+  type WanTopology,
+  type WanTopologyOptions,
+} from './wan-topology.ts';

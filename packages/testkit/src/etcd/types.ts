@@ -78,6 +78,15 @@ export interface EtcdClusterOptions {
   readonly startupTimeoutMs?: number;
   /** Serve clients over TLS (every member, with the same certificate). */
   readonly tls?: EtcdServerTls;
+  /**
+   * The peer URL the other members dial to reach a member, given the one it listens on (default: that
+   * one). Put a proxy there to delay or cut the traffic between members (see `startWanTopology`).
+   */
+  readonly advertisePeerUrl?: (member: {
+    readonly name: string;
+    readonly index: number;
+    readonly peerUrl: string;
+  }) => string | Promise<string>;
 }
 
 /** Options of {@link EtcdMember.restart}. */
