@@ -1,0 +1,214 @@
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { EtcdCalls } from './calls.ts';
+import { rangeEnd } from './layout.ts';
+
+/** A key under the followed prefix as a list reported it. */
+export interface ListedKey {
+  readonly key: string;
+  readonly value: string;
+  /** Its mod revision: the version of what it holds. */
+  readonly modRevision: number;
+}
+
+/** One change delivered by the watch; `revision` is the revision etcd committed it at. */
+export interface KeyChange {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  readonly value: string;
+  readonly revision: number;
+}
+
+/** What a follower delivers, in order. */
+export type FollowerBatch =
+  /** Everything under the prefix at `revision`: first (unless resuming), and after every re-list. */
+  | {
+      readonly kind: 'snapshot';
+      readonly revision: number;
+      readonly clusterId: string;
+      readonly keys: readonly ListedKey[];
+    }
+  /** The changes of one watch response, in revision order. */
+  | { readonly kind: 'changes'; readonly clusterId: string; readonly changes: readonly KeyChange[] };
+
+export interface FollowerOptions {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  readonly calls: EtcdCalls;
+  /** What the follower follows, for error messages ("the global policies"). */
+  readonly description: string;
+  /** After a failed list or watch, the next try comes this much later. */
+  readonly retryDelayMs: number;
+  readonly onBatch: (batch: FollowerBatch) => void;
+}
+
+const toListed = (kv: IKeyValue): ListedKey => ({
+  key: kv.key.toString(),
+  value: kv.value.toString(),
+  modRevision: Number(kv.mod_revision),
+});
+
+/**
+ * Follows everything under one prefix of one etcd with a single watch, never silently losing a
+ * change:
+ * - a broken watch stream is replaced by a watch from the revision after the last delivered change
+ *   (not etcd3's own resume, which restarts from the revision of its creation response and can skip
+ *   changes made while it reconnected);
+ * - a cancelled watch (a compaction took the revisions it needed) leads to a full re-list, delivered
+ *   as a `snapshot`;
+ * - a watch that is merely silent cannot be told from one on an isolated etcd member: the consumer
+ *   checks against a linearizable read and calls {@link relist} when it has fallen behind.
+ */
+export class PrefixFollower {
+  readonly #options: FollowerOptions;
+  #watcher: Watcher | undefined;
+  /** Bumped for every watch opened: responses of a replaced watch are dropped. */
+  #generation = 0;
+  #position = 0;
+  #relisting: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #lastError: Error | undefined;
+  /** Retries begin once start() succeeded; until then a failure is the caller's to handle. */
+  #started = false;
+
+  constructor(options: FollowerOptions) {
+    this.#options = options;
+  }
+
+  /** The last revision whose changes have been delivered (0 before anything was). */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The last failure to list or watch, cleared by the next success. */
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  /**
+   * Begins following. With `fromRevision`, watches from that revision without listing (a consumer
+   * resuming from where it stored it had come); otherwise lists first. Rejects if etcd cannot be
+   * reached; nothing is retried before a successful start.
+   */
+  async start(fromRevision?: number): Promise<void> {
+    if (fromRevision === undefined) await this.relist();
+    else {
+      this.#position = fromRevision - 1;
+      await this.#openWatch(fromRevision);
+    }
+    this.#started = true;
+  }
+
+  /** Lists the prefix now (delivered as a `snapshot`) and watches from after it. One at a time. */
+  relist(): Promise<void> {
+    this.#relisting ??= this.#relist().finally(() => {
+      this.#relisting = undefined;
+    });
+    return this.#relisting;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    await this.#closeWatch();
+  }
+
+  async #relist(): Promise<void> {
+    if (this.#stopped) return;
+    await this.#closeWatch();
+    const { client, calls, prefix, description } = this.#options;
+    try {
+      const response = await calls.call(`list ${description}`, (options) =>
+        client.kv.range({ key: Buffer.from(prefix), range_end: rangeEnd(prefix) }, options),
+      );
+      if (this.#stopped) return;
+      const revision = Number(response.header.revision);
+      this.#position = revision;
+      this.#lastError = undefined;
+      this.#deliver({
+        kind: 'snapshot',
+        revision,
+        clusterId: String(response.header.cluster_id),
+        keys: response.kvs.map(toListed),
+      });
+      await this.#openWatch(revision + 1);
+    } catch (error) {
+      this.#failed(error as Error, () => void this.relist().catch(() => {}));
+      throw error;
+    }
+  }
+
+  async #openWatch(startRevision: number): Promise<void> {
+    if (this.#stopped) return;
+    const { client, calls, prefix, description } = this.#options;
+    const generation = ++this.#generation;
+    const creating = client.watch().prefix(prefix).startRevision(String(startRevision)).create();
+    let watcher: Watcher;
+    try {
+      watcher = await calls.within(`watch ${description}`, creating);
+    } catch (error) {
+      // Given up on: should it come up later, it must not live on unowned.
+      creating.then((late) => late.cancel()).catch(() => {});
+      // A watch refused at creation usually means its start revision was compacted: only a list helps.
+      this.#failed(error as Error, () => void this.relist().catch(() => {}));
+      throw error;
+    }
+    if (this.#stopped || generation !== this.#generation) {
+      await watcher.cancel().catch(() => {});
+      return;
+    }
+    this.#watcher = watcher;
+    this.#lastError = undefined;
+    watcher.on('data', (response: IWatchResponse) => {
+      if (generation === this.#generation) this.#onResponse(response);
+    });
+    // The stream broke: resume ourselves from the last delivered change.
+    watcher.on('disconnected', (error: Error) => {
+      if (generation !== this.#generation) return;
+      this.#generation++;
+      void this.#closeWatch();
+      this.#failed(error, () => void this.#openWatch(this.#position + 1).catch(() => {}));
+    });
+    // Cancelled by etcd (compaction, or anything else): start over from a list. etcd3 has already
+    // dropped it, and a cancel request for it would never be answered.
+    watcher.on('error', (error: Error) => {
+      if (generation !== this.#generation) return;
+      this.#generation++;
+      this.#watcher = undefined;
+      this.#failed(error, () => void this.relist().catch(() => {}), 0);
+    });
+  }
+
+  #onResponse(response: IWatchResponse): void {
+    const changes: KeyChange[] = response.events.map((event) => ({
+      type: event.type === 'Delete' ? 'delete' : 'put',
+      key: event.kv.key.toString(),
+      value: event.kv.value.toString(),
+      revision: Number(event.kv.mod_revision),
+    }));
+    const fresh = changes.filter((change) => change.revision > this.#position);
+    if (fresh.length === 0) return;
+    this.#position = Math.max(this.#position, ...fresh.map((change) => change.revision));
+    this.#deliver({ kind: 'changes', clusterId: String(response.header.cluster_id), changes: fresh });
+  }
+
+  #deliver(batch: FollowerBatch): void {
+    this.#options.onBatch(batch);
+  }
+
+  /** Records `error` and, once started, schedules `retry` (the follower never gives up by itself). */
+  #failed(error: Error, retry: () => void, delayMs = this.#options.retryDelayMs): void {
+    this.#lastError = error;
+    if (this.#stopped || !this.#started) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(retry, delayMs);
+  }
+
+  async #closeWatch(): Promise<void> {
+    this.#generation++;
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    // Bounded: etcd3's cancel waits for an answer that a broken stream never brings.
+    if (watcher) await this.#options.calls.within('stop watching', watcher.cancel()).catch(() => {});
+  }
+}
