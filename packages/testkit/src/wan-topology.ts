@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { DelayingProxy, dialerPid } from './delaying-proxy.ts';
 import { startEtcdCluster } from './etcd/local-cluster.ts';
 import type { EtcdCluster, EtcdMember } from './etcd/types.ts';
@@ -42,6 +43,11 @@ export interface WanTopology extends AsyncDisposable {
   isolate(region: string): void;
   /** Undoes {@link isolate}. */
   rejoin(region: string): void;
+  /**
+   * The open connections between global members: which region's member dialled (undefined if it
+   * could not be told) and which one it reached.
+   */
+  peerLinks(): { readonly from: string | undefined; readonly to: string }[];
   stop(): Promise<void>;
 }
 
@@ -65,14 +71,13 @@ export async function startWanTopology(options: WanTopologyOptions = {}): Promis
   const proxies: DelayingProxy[] = [];
   let global: EtcdCluster | undefined;
   const regionals: EtcdCluster[] = [];
-  // Which region's member dialled: the member whose process holds the other end of the connection.
+  const proxyUrls: string[] = [];
+  // Which region's member dialled: the child process holding the other end of the connection, and
+  // the peer URL (its proxy's) on its command line. Works while the cluster is still starting.
   const sourceOf = (socket: Parameters<typeof dialerPid>[0]): string | undefined => {
-    const members = global?.members ?? [];
-    const pid = dialerPid(
-      socket,
-      members.filter((member) => member.running).map((member) => member.pid),
-    );
-    const index = members.findIndex((member) => member.pid === pid);
+    const pid = dialerPid(socket, childPids());
+    const url = pid === undefined ? undefined : advertisedPeerUrl(pid);
+    const index = url === undefined ? -1 : proxyUrls.indexOf(url);
     return index >= 0 ? names[index] : undefined;
   };
   const maxDelay = Math.max(0, ...names.flatMap((a) => names.map((b) => delay(a, b))));
@@ -87,7 +92,8 @@ export async function startWanTopology(options: WanTopologyOptions = {}): Promis
           delayMs: (source) => (source === undefined ? maxDelay : delay(source, home)),
           identify: sourceOf,
         });
-        proxies.push(proxy);
+        proxies[index] = proxy;
+        proxyUrls[index] = proxy.url;
         return proxy.url;
       },
     });
@@ -98,7 +104,6 @@ export async function startWanTopology(options: WanTopologyOptions = {}): Promis
     throw error;
   }
   const started = global;
-  // The proxies were created in member order: proxies[i] fronts member i.
   const proxyOf = (region: string) => proxies[names.indexOf(region)] as DelayingProxy;
   const regions: WanRegion[] = names.map((name, index) => ({
     name,
@@ -145,7 +150,33 @@ export async function startWanTopology(options: WanTopologyOptions = {}): Promis
       isolated.delete(region);
       applyPartitions();
     },
+    peerLinks: () => names.flatMap((to) => proxyOf(to).sources.map((from) => ({ from, to }))),
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** This process's children (the etcd members it started), from /proc (Linux). */
+function childPids(): number[] {
+  const pids: number[] = [];
+  try {
+    for (const task of readdirSync('/proc/self/task')) {
+      const children = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+      if (children) pids.push(...children.split(/\s+/).map(Number));
+    }
+  } catch {
+    // Not Linux, or a task that ended while we looked: fewer candidates.
+  }
+  return pids;
+}
+
+/** The peer URL an etcd process advertises (`--initial-advertise-peer-urls`), from its command line. */
+function advertisedPeerUrl(pid: number): string | undefined {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const index = args.indexOf('--initial-advertise-peer-urls');
+    return index >= 0 ? args[index + 1] : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -28,6 +28,18 @@ describe('startWanTopology', () => {
     }
   });
 
+  it('knows which member opened every connection between members, also those opened while starting', () => {
+    const links = topology.peerLinks();
+    expect(links.length).toBeGreaterThanOrEqual(6);
+    for (const link of links) {
+      expect(link.from).toBeDefined();
+      expect(link.from).not.toBe(link.to);
+    }
+    const pairs = new Set(links.map((link) => `${link.from}->${link.to}`));
+    for (const from of ['eu', 'us', 'ap'])
+      for (const to of ['eu', 'us', 'ap']) if (from !== to) expect(pairs).toContain(`${from}->${to}`);
+  });
+
   it('isolates a region: its global member loses the others, which carry on; it catches up when it rejoins', async () => {
     const eu = topology.region('eu');
     const us = topology.region('us');
