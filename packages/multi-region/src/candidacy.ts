@@ -27,13 +27,17 @@ export interface CandidacyOptions {
 export async function runCandidacy(options: CandidacyOptions, regionalSignal: AbortSignal): Promise<void> {
   const { global, leadership } = options;
   if (regionalSignal.aborted) return;
+  let started = false;
   const regionLost = () => {
     leadership.lose('unhealthy', regionalSignal.reason);
-    void global.stop();
+    // A start in flight is ended by the same signal and cleans up itself: a stop() racing it would
+    // run a second shutdown of the election beside the one its failed start runs.
+    if (started) void global.stop();
   };
   regionalSignal.addEventListener('abort', regionLost, { once: true });
   try {
-    if (!(await startGlobal(options, regionalSignal))) return;
+    started = await startGlobal(options, regionalSignal);
+    if (!started) return;
     await options.registerRegion().catch((error: unknown) => options.onError(error as Error));
     const handBack =
       options.homeRegion !== undefined && options.homeRegion !== options.region
@@ -78,10 +82,12 @@ async function startGlobal(options: CandidacyOptions, regionalSignal: AbortSigna
 
 /**
  * Hands global leadership back to the home region: while this node leads globally and the home
- * region's leader is a healthy global member (it campaigns only while it leads its region), for
- * `handBackDelayMs` in a row, this node resigns globally. Resigning is local first and releases the
+ * region's leader has been a healthy global member (it campaigns only while it leads its region)
+ * for `handBackDelayMs`, this node resigns globally. Resigning is local first and releases the
  * campaign key only after leader work drained, and the global election's own rule (first campaign
- * key leads) elects the next one: two global leaders never overlap.
+ * key leads) elects the next one: two global leaders never overlap. If another region's candidate
+ * is queued before the home region's, it leads next and hands back at once (the home member's
+ * `joinedAt` shows it has been there long enough): one more graceful handover, no extra wait.
  */
 function followHome(
   options: CandidacyOptions,
@@ -90,15 +96,25 @@ function followHome(
 ): { dispose(): void } {
   const { global, leadership, clock } = options;
   let timer: TimerHandle | undefined;
-  const homeReady = () =>
-    global.getNodes().some((node) => node.metadata.region === homeRegion && node.state === 'healthy');
+  const homeMember = () =>
+    global.getNodes().find((node) => node.metadata.region === homeRegion && node.state === 'healthy');
+  /** How long until the home member has been there for the delay (wall clocks: a preference, not safety). */
+  const remainingMs = (joinedAt: Date) =>
+    Math.min(
+      options.handBackDelayMs,
+      Math.max(0, joinedAt.getTime() + options.handBackDelayMs - clock.wallNow().getTime()),
+    );
   const handBack = () => {
     timer = undefined;
-    if (homeReady() && leadership.isLeader()) global.resign().catch((error: Error) => options.onError(error));
+    const home = homeMember();
+    if (!home || !leadership.isLeader()) return;
+    if (remainingMs(home.joinedAt) > 0) evaluate();
+    else global.resign().catch((error: Error) => options.onError(error));
   };
   const evaluate = () => {
-    if (homeReady() && leadership.isLeader()) {
-      timer ??= clock.setTimeout(handBack, options.handBackDelayMs);
+    const home = homeMember();
+    if (home && leadership.isLeader()) {
+      timer ??= clock.setTimeout(handBack, remainingMs(home.joinedAt));
     } else if (timer !== undefined) {
       clock.clearTimeout(timer);
       timer = undefined;

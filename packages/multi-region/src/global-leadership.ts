@@ -24,15 +24,17 @@ type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unkno
 
 /**
  * This node's global leadership as the application sees it: held only while the node leads its
- * region AND the global election says it leads globally. Its signal aborts as soon as either ends,
- * before the global election is told to let go in etcd; every query re-checks both, so a regional
- * step-down that no event has announced yet already reads as "not global leader".
+ * region AND the global election says it leads globally. Its signal depends on the regional
+ * leadership signal (`AbortSignal.any`), so it is aborted at the very instant the regional one is,
+ * before any listener of either runs and before the global election is told to let go in etcd;
+ * every query re-checks both elections, so a regional step-down no event has announced yet (a
+ * missed deadline after a pause) already reads as "not global leader".
  */
 export class GlobalLeadership {
   readonly #regional: EtcdElection;
   readonly #global: EtcdElection;
   readonly #nodeId: string;
-  #current: { term: number; controller: AbortController } | undefined;
+  #current: { term: number; controller: AbortController; signal: AbortSignal } | undefined;
   #lastEndedTerm = 0;
   readonly #waiters = new Set<Waiter>();
   readonly #events = new Emitter<GlobalLeadershipEvent>();
@@ -65,23 +67,28 @@ export class GlobalLeadership {
 
   /** Aborts when this global leadership ends; already aborted while not global leader. */
   get signal(): AbortSignal {
-    if (this.isLeader() && this.#current) return this.#current.controller.signal;
+    if (this.isLeader() && this.#current) return this.#current.signal;
     return AbortSignal.abort(new NotLeaderError(this.#nodeId, 'act as global leader'));
   }
 
   get current(): Leadership | undefined {
     return this.isLeader() && this.#current
-      ? { term: this.#current.term, signal: this.#current.controller.signal }
+      ? { term: this.#current.term, signal: this.#current.signal }
       : undefined;
   }
 
-  /** The global election elected us under `term`; counts only while we lead our region. */
+  /**
+   * The global election elected us under `term`; counts only while we lead our region. When the
+   * region is lost, the signal's reason is the regional `LeadershipLostError` (it aborted first).
+   */
   gain(term: number): void {
     if (term <= this.#lastEndedTerm || this.#current?.term === term || !this.#regional.isLeader()) return;
     if (this.#current) this.lose('superseded');
-    this.#current = { term, controller: new AbortController() };
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.#regional.leadershipSignal]);
+    this.#current = { term, controller, signal };
     this.#events.fire({ term, leading: true });
-    const leadership = { term, signal: this.#current.controller.signal };
+    const leadership = { term, signal };
     for (const waiter of this.#waiters) waiter.resolve(leadership);
     this.#waiters.clear();
   }

@@ -23,4 +23,4 @@ export {
 } from './region-status.ts';
 export { ReplicatedPolicies, type ReplicatedPoliciesOptions } from './replicated-policies.ts';
 export { RESYNC_REASONS, type ReplicationEvent, type ResyncReason } from './replicator.ts';
-export { DEFAULT_WAN_RTT_MS, type WanTiming, wanTiming } from './wan-timing.ts';
+export { DEFAULT_WAN_RTT_MS, globalEtcdFlags, type WanTiming, wanTiming } from './wan-timing.ts';

@@ -258,12 +258,18 @@ export class MultiRegionNode implements AsyncDisposable {
   async start(options: SignalOptions = {}): Promise<void> {
     if (this.#lifecycle !== 'idle') throw new AlreadyStartedError(this.nodeId);
     this.#lifecycle = 'starting';
-    try {
+    const starting = (async () => {
       await this.regional.start(options);
       await this.policies.start(options);
+    })();
+    this.#starting = starting.catch(() => {});
+    try {
+      await starting;
     } catch (error) {
       await this.#shutdown();
       throw error;
+    } finally {
+      this.#starting = undefined;
     }
     const leading = new AbortController();
     this.#leading = leading;
@@ -289,9 +295,12 @@ export class MultiRegionNode implements AsyncDisposable {
   }
 
   #stopping: Promise<void> | undefined;
+  /** A start in flight: a stop waits for it (stopping an election while it starts runs two shutdowns). */
+  #starting: Promise<void> | undefined;
 
   #shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#starting;
       this.#lifecycle = 'stopping';
       this.#leadership.lose('stopped');
       this.#leadership.rejectWaiters();

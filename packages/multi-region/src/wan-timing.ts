@@ -46,3 +46,19 @@ export function wanTiming(rttMs: number): WanTiming {
     confirmIntervalMs: Math.max(1000, Math.ceil(4 * rttMs)),
   });
 }
+
+/**
+ * The flags for the global etcd's members: raft heartbeat and election timeout from `timing`, and
+ * pre-vote on (etcd 3.4 has it off), so a member returning from a partition with a higher raft term
+ * does not depose the raft leader, which would cost the global leader its keepalives for a whole
+ * raft election.
+ */
+export function globalEtcdFlags(timing: WanTiming): string[] {
+  return [
+    '--heartbeat-interval',
+    String(timing.etcdHeartbeatIntervalMs),
+    '--election-timeout',
+    String(timing.etcdElectionTimeoutMs),
+    '--pre-vote=true',
+  ];
+}
