@@ -1,0 +1,88 @@
+/**
+ * A region whose replication meets another global store than the one it replicated from (restored
+ * from a backup, recreated: other cluster id, revisions going backwards) rebuilds itself from it.
+ */
+import { EtcdClusterClient } from '@ztap/cluster-etcd';
+import { MultiRegionNode, type ReplicationEvent } from '@ztap/cluster-multi-region';
+import { type EtcdCluster, startEtcdCluster } from '@ztap/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/etcd.ts';
+
+describe('multi-region: the global store replaced', () => {
+  let regional: EtcdCluster;
+  let first: EtcdCluster;
+  let second: EtcdCluster;
+  beforeAll(async () => {
+    [regional, first, second] = await Promise.all([
+      startEtcdCluster(1),
+      startEtcdCluster(1),
+      startEtcdCluster(1),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([regional?.stop(), first?.stop(), second?.stop()]);
+  });
+
+  const node = (nodeId: string, global: EtcdCluster) =>
+    new MultiRegionNode({
+      nodeId,
+      nodeAddress: '127.0.0.1:9090',
+      region: 'eu',
+      cluster: 'replaced',
+      regional: {
+        endpoints: [...regional.endpoints],
+        heartbeatInterval: 200,
+        electionTimeout: 2000,
+        initialLeadership: 0,
+      },
+      global: {
+        endpoints: [...global.endpoints],
+        electionTimeout: 2000,
+        heartbeatInterval: 400,
+        stepDownMargin: 400,
+      },
+      replication: { confirmInterval: 200 },
+    });
+  const operator = (global: EtcdCluster) =>
+    new EtcdClusterClient({ endpoints: [...global.endpoints], prefix: '/ztap/global/replaced/' });
+  const held = (one: MultiRegionNode) =>
+    Object.fromEntries(one.policies.list().map((policy) => [policy.name, [policy.version, policy.document]]));
+
+  it('rebuilds the region from the new store, following it even where its versions are lower', async () => {
+    await using before = operator(first);
+    // Push the old store's revisions well past the new one's.
+    for (let round = 0; round < 5; round++) await before.policies.push('web', `round: ${round}\n`);
+    const web = await before.policies.push('web', 'from: first\n');
+    const old = node('eu-1', first);
+    await old.start();
+    await eventually(
+      () => old.policies.get('web')?.version === web.version,
+      20_000,
+      'the first store replicated',
+    );
+    await old.stop();
+
+    await using after = operator(second);
+    const replaced = await after.policies.push('db', 'from: second\n');
+    expect(replaced.version).toBeLessThan(web.version);
+    const successor = node('eu-2', second);
+    const events: ReplicationEvent[] = [];
+    successor.telemetry.onReplication((event) => events.push(event));
+    await successor.start();
+    try {
+      await eventually(
+        () =>
+          JSON.stringify(held(successor)) === JSON.stringify({ db: [replaced.version, 'from: second\n'] }),
+        20_000,
+        'the region to hold what the second store holds, and only that',
+      );
+      expect(
+        events
+          .filter((event) => event.type === 'resync')
+          .map((event) => event.type === 'resync' && event.reason),
+      ).toEqual(['store_changed']);
+    } finally {
+      await successor.stop();
+    }
+  });
+});
