@@ -81,13 +81,13 @@ async function startGlobal(options: CandidacyOptions, regionalSignal: AbortSigna
 }
 
 /**
- * Hands global leadership back to the home region: while this node leads globally and the home
- * region's leader has been a healthy global member (it campaigns only while it leads its region)
- * for `handBackDelayMs`, this node resigns globally. Resigning is local first and releases the
- * campaign key only after leader work drained, and the global election's own rule (first campaign
- * key leads) elects the next one: two global leaders never overlap. If another region's candidate
- * is queued before the home region's, it leads next and hands back at once (the home member's
- * `joinedAt` shows it has been there long enough): one more graceful handover, no extra wait.
+ * Hands global leadership back to the home region: while this node leads globally and has seen the
+ * home region's leader as a healthy global member (it campaigns only while it leads its region)
+ * for `handBackDelayMs` without a break, this node resigns globally. Resigning is local first and
+ * releases the campaign key only after leader work drained, and the global election's own rule
+ * (first campaign key leads) elects the next one: two global leaders never overlap. A candidate of
+ * another region queued before the home region's leads next and hands back in turn, at once if it
+ * too has seen the home region long enough (one more graceful handover).
  */
 function followHome(
   options: CandidacyOptions,
@@ -96,25 +96,23 @@ function followHome(
 ): { dispose(): void } {
   const { global, leadership, clock } = options;
   let timer: TimerHandle | undefined;
-  const homeMember = () =>
-    global.getNodes().find((node) => node.metadata.region === homeRegion && node.state === 'healthy');
-  /** How long until the home member has been there for the delay (wall clocks: a preference, not safety). */
-  const remainingMs = (joinedAt: Date) =>
-    Math.min(
-      options.handBackDelayMs,
-      Math.max(0, joinedAt.getTime() + options.handBackDelayMs - clock.wallNow().getTime()),
-    );
-  const handBack = () => {
-    timer = undefined;
-    const home = homeMember();
-    if (!home || !leadership.isLeader()) return;
-    if (remainingMs(home.joinedAt) > 0) evaluate();
-    else global.resign().catch((error: Error) => options.onError(error));
-  };
+  /** Since when (monotonic) the home region's leader has been a healthy member without a break. */
+  let homeSince: number | undefined;
+  const homeReady = () =>
+    global.getNodes().some((node) => node.metadata.region === homeRegion && node.state === 'healthy');
   const evaluate = () => {
-    const home = homeMember();
-    if (home && leadership.isLeader()) {
-      timer ??= clock.setTimeout(handBack, remainingMs(home.joinedAt));
+    const now = clock.monotonicNow();
+    homeSince = homeReady() ? (homeSince ?? now) : undefined;
+    if (homeSince !== undefined && leadership.isLeader()) {
+      const waitMs = Math.max(0, homeSince + options.handBackDelayMs - now);
+      timer ??= clock.setTimeout(() => {
+        timer = undefined;
+        if (homeReady() && leadership.isLeader() && homeSince !== undefined) {
+          if (clock.monotonicNow() - homeSince >= options.handBackDelayMs)
+            global.resign().catch((error: Error) => options.onError(error));
+          else evaluate();
+        }
+      }, waitMs);
     } else if (timer !== undefined) {
       clock.clearTimeout(timer);
       timer = undefined;

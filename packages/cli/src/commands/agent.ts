@@ -10,6 +10,7 @@ import type { CliIO } from '../io.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
 import type { GlobalOptions } from '../options.ts';
+import { regionAgentOptions, regionSettings, runRegionAgent } from './region-agent.ts';
 
 /** `[host:]port` → where the health endpoint listens; a bare port binds loopback only. */
 export function parseListen(text: string): { host: string; port: number } {
@@ -23,12 +24,14 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 export function registerAgentCommand(program: Command, io: CliIO): void {
-  nodeOptions(
-    program
-      .command('agent')
-      .description(
-        'run a node: register, heartbeat, campaign; serve /healthz; resign cleanly on SIGTERM/SIGINT',
-      ),
+  regionAgentOptions(
+    nodeOptions(
+      program
+        .command('agent')
+        .description(
+          'run a node: register, heartbeat, campaign; serve /healthz; resign cleanly on SIGTERM/SIGINT',
+        ),
+    ),
   )
     .option(
       '--listen <[host:]port>',
@@ -40,6 +43,8 @@ export function registerAgentCommand(program: Command, io: CliIO): void {
 Examples:
   $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 0.0.0.0:8080
   $ ztap agent --id node-2 --address 10.0.0.8:9090 --health-url http://127.0.0.1:9090/ready --json
+  $ ztap agent --id node-3 --address 10.0.1.7:9090 --endpoints http://10.0.1.5:2379 \
+      --region eu --global-endpoints http://10.0.9.1:2379 --home-region eu
 
 /healthz answers 200 with {"status":"ok",...} while the node can vouch for its membership: etcd
 confirmed its heartbeats before the step-down deadline, its member record is in etcd, and its health
@@ -49,6 +54,18 @@ alike; each change is also logged (events "unhealthy" with the reason, and "heal
     .action(async (_options, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions & { listen?: string }>();
       const listen = globals.listen === undefined ? undefined : parseListen(globals.listen);
+      // Multi-region: a regional election plus the global candidacy (docs/multi-region.md).
+      const region = regionSettings(command, io);
+      if (region) {
+        await runRegionAgent(
+          command,
+          io,
+          createLogger(io, globals.json === true, globals.color !== false),
+          listen,
+          region,
+        );
+        return;
+      }
       const election = createNodeElection(command, io);
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
@@ -113,7 +130,7 @@ async function runAgent(
 }
 
 /** Each change of this node's liveness (once per change, not per heartbeat), until disposed. */
-function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
+export function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
   let unhealthy = !election.liveness.ok;
   if (unhealthy)
     log('unhealthy', `unhealthy: ${election.liveness.reason}`, { reason: election.liveness.reason }, 'red');
@@ -126,7 +143,7 @@ function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolea
 }
 
 /** This node's own leadership, with the reason it ended. */
-async function logLeadership(election: EtcdElection, log: Logger): Promise<void> {
+export async function logLeadership(election: EtcdElection, log: Logger): Promise<void> {
   try {
     for (;;) {
       const { term, signal } = await election.waitForLeadership();
@@ -151,7 +168,7 @@ async function logLeadership(election: EtcdElection, log: Logger): Promise<void>
 }
 
 /** Who leads the cluster, as this node sees it. */
-async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<void> {
+export async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<void> {
   for await (const change of election.watch({ includeExisting: true })) {
     if (change.type === 'leader_elected')
       log('leader_elected', `${change.node.id} leads the cluster (term ${change.term})`, {
