@@ -140,3 +140,54 @@ export function behindListing(
   for (const [name, held] of replicas) if (!listing.has(name) && held <= listingRevision) behind.push(name);
   return behind.sort();
 }
+
+/** What a confirmation against a listing of the global store concludes. */
+export type Confirmation =
+  /** The region holds everything the listing holds: its checkpoint may say `globalRevision`. */
+  | { readonly kind: 'confirmed'; readonly globalRevision: number }
+  /** Another store (cluster id), or one whose revision went below what the region had reached. */
+  | { readonly kind: 'store_changed' }
+  /** Behind the listing; `stuck` when waiting cannot help (rebuild from a full listing). */
+  | { readonly kind: 'behind'; readonly stuck: boolean; readonly names: readonly string[] };
+
+export interface ConfirmationInput {
+  readonly listing: ReadonlyMap<string, number>;
+  readonly listingRevision: number;
+  readonly listingClusterId: string;
+  /**
+   * The region's checkpoint revision when the listing was asked for. The listing is a snapshot taken
+   * later, and changes the watch delivered meanwhile may be newer than it: only a listing below what
+   * the region had reached before asking shows a store that went backwards.
+   */
+  readonly reachedBefore: number;
+  /** The region's checkpoint now (every change delivered before the listing arrived is applied). */
+  readonly checkpoint: { readonly globalRevision: number; readonly globalClusterId: string };
+  readonly replicas: ReplicaVersions;
+  readonly deletedAt: ReadonlyMap<string, number>;
+  /** The watch's position when the listing arrived. */
+  readonly position: number;
+  /** The watch's position at the previous confirmation, if that one found the region behind. */
+  readonly behindAt: number | undefined;
+}
+
+/**
+ * Judges a region against a linearizable listing of the global store: confirmed when it holds
+ * everything listed (or newer); behind otherwise, and stuck when the watch has delivered past the
+ * listing and the region is still behind, or made no progress since the previous check (a silent
+ * watch, as on an isolated member, is only found this way).
+ */
+export function judgeConfirmation(input: ConfirmationInput): Confirmation {
+  if (
+    input.listingClusterId !== input.checkpoint.globalClusterId ||
+    input.listingRevision < input.reachedBefore
+  )
+    return { kind: 'store_changed' };
+  const names = behindListing(input.listing, input.listingRevision, input.replicas, input.deletedAt);
+  if (names.length === 0)
+    return {
+      kind: 'confirmed',
+      globalRevision: Math.max(input.checkpoint.globalRevision, input.listingRevision),
+    };
+  const stuck = input.position >= input.listingRevision || input.behindAt === input.position;
+  return { kind: 'behind', stuck, names };
+}

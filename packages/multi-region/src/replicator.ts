@@ -14,10 +14,10 @@ import {
   type GlobalLeaderRecord,
 } from './records.ts';
 import {
-  behindListing,
   chunkOps,
   type GlobalPolicyChange,
   type GlobalPolicyValue,
+  judgeConfirmation,
   planChanges,
   planResync,
   type ReplicaOp,
@@ -449,6 +449,10 @@ class ReplicationRun {
     const { globalClient, globalCalls, globalLayout, clock } = this.#options;
     const prefix = globalLayout.policiesPrefix;
     const askedAt = clock.wallNow();
+    // A listing is a snapshot taken some time after this; changes the watch delivers meanwhile can
+    // be newer. Only a revision below what the region had reached before asking means the store
+    // went backwards.
+    const reachedBefore = this.#checkpoint?.globalRevision ?? 0;
     let listing: Map<string, number>;
     let revision: number;
     let clusterId: string;
@@ -478,23 +482,28 @@ class ReplicationRun {
       if (epoch !== this.#epoch) return;
       const checkpoint = this.#checkpoint;
       if (!checkpoint || checkpoint.resyncingTo !== undefined) return; // the resync under way decides
-      if (clusterId !== checkpoint.globalClusterId || revision < checkpoint.globalRevision) {
+      const verdict = judgeConfirmation({
+        listing,
+        listingRevision: revision,
+        listingClusterId: clusterId,
+        reachedBefore,
+        checkpoint,
+        replicas: this.#replicas,
+        deletedAt: this.#deletedAt,
+        position,
+        behindAt: this.#behindAt,
+      });
+      if (verdict.kind === 'store_changed') {
         this.#restart('store_changed');
         return;
       }
-      const behind = behindListing(listing, revision, this.#replicas, this.#deletedAt);
-      if (behind.length > 0) {
-        // Delivered past the listing and still behind, or no progress at all since the last check.
-        const stuck = position >= revision || this.#behindAt === position;
-        this.#behindAt = position;
-        if (stuck) {
-          this.#behindAt = undefined;
-          this.#restart('behind');
-        }
+      if (verdict.kind === 'behind') {
+        this.#behindAt = verdict.stuck ? undefined : position;
+        if (verdict.stuck) this.#restart('behind');
         return;
       }
       this.#behindAt = undefined;
-      const globalRevision = Math.max(checkpoint.globalRevision, revision);
+      const globalRevision = verdict.globalRevision;
       for (const [name, deleted] of this.#deletedAt)
         if (deleted <= globalRevision) this.#deletedAt.delete(name);
       await this.#commit(

@@ -4,6 +4,7 @@ import {
   behindListing,
   chunkOps,
   type GlobalPolicyChange,
+  judgeConfirmation,
   planChanges,
   planResync,
   type ReplicaOp,
@@ -182,5 +183,64 @@ describe('behindListing: has the region caught up with a listing of the global s
       ['old', 4],
     ]);
     expect(behindListing(listing, 15, replicas, new Map([['b', 11]]))).toEqual(['a', 'b', 'old']);
+  });
+});
+
+describe('judgeConfirmation: the region against a listing of the global store', () => {
+  const base = {
+    listing: new Map([['a', 30]]),
+    listingRevision: 35,
+    listingClusterId: 'g1',
+    reachedBefore: 34,
+    checkpoint: { globalRevision: 34, globalClusterId: 'g1' },
+    replicas: new Map([['a', 30]]),
+    deletedAt: new Map<string, number>(),
+    position: 34,
+    behindAt: undefined,
+  };
+
+  it('confirms a region that holds what is listed, at the newer of the two revisions', () => {
+    expect(judgeConfirmation(base)).toEqual({ kind: 'confirmed', globalRevision: 35 });
+  });
+
+  it('does not mistake a listing older than changes delivered while it was read for a store going backwards', () => {
+    // Asked at 34; meanwhile the watch delivered b@36 and the checkpoint moved to 36; the listing is at 35.
+    const verdict = judgeConfirmation({
+      ...base,
+      checkpoint: { globalRevision: 36, globalClusterId: 'g1' },
+      replicas: new Map([
+        ['a', 30],
+        ['b', 36],
+      ]),
+      position: 36,
+    });
+    expect(verdict).toEqual({ kind: 'confirmed', globalRevision: 36 });
+  });
+
+  it('sees another store: another cluster id, or a revision below what the region had reached', () => {
+    expect(judgeConfirmation({ ...base, listingClusterId: 'g2' })).toEqual({ kind: 'store_changed' });
+    expect(judgeConfirmation({ ...base, listingRevision: 20, listing: new Map() })).toEqual({
+      kind: 'store_changed',
+    });
+  });
+
+  it('waits for a watch that is making progress, gives up on one that is not or that went past the listing', () => {
+    const behind = { ...base, listing: new Map([['a', 33]]), listingRevision: 35, position: 31 };
+    expect(judgeConfirmation(behind)).toEqual({ kind: 'behind', stuck: false, names: ['a'] });
+    expect(judgeConfirmation({ ...behind, behindAt: 31 })).toEqual({
+      kind: 'behind',
+      stuck: true,
+      names: ['a'],
+    });
+    expect(judgeConfirmation({ ...behind, behindAt: 29 })).toEqual({
+      kind: 'behind',
+      stuck: false,
+      names: ['a'],
+    });
+    expect(judgeConfirmation({ ...behind, position: 35 })).toEqual({
+      kind: 'behind',
+      stuck: true,
+      names: ['a'],
+    });
   });
 });
