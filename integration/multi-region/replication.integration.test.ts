@@ -10,6 +10,8 @@ import {
   type ReplicationEvent,
   readMultiRegionStatus,
 } from '@ztap/cluster-multi-region';
+import { registerMultiRegionMetrics } from '@ztap/cluster-multi-region/metrics';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/etcd.ts';
 import {
@@ -245,6 +247,60 @@ describe('multi-region: global policies in every region', () => {
       });
     } finally {
       await regional?.restart();
+    }
+  });
+
+  it('exports global leadership, replication lag and replicated policy versions as metrics', async () => {
+    const cluster = uniqueCluster('metrics');
+    const nodes = nodesIn(cluster, { eu: ['eu-1'], us: ['us-1'] });
+    const registries = nodes.map((node) => {
+      const registry = new Registry();
+      return { node, registry, metrics: registerMultiRegionMetrics(node, { registry }) };
+    });
+    await Promise.all(nodes.map((node) => node.start()));
+    const leader = await globalLeaderAmong(nodes);
+    await using operator = globalOperator(shared.topology.region('us'), cluster);
+    const web = await operator.policies.push('web', 'v: 1\n');
+    await converged(nodes, { web: web.version }, 'web everywhere');
+    await eventually(
+      () => nodes.every((node) => node.replicationLagMs !== undefined),
+      20_000,
+      'a confirmation',
+    );
+    for (const { node, registry, metrics } of registries) {
+      const text = await registry.metrics();
+      const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1]);
+      expect(
+        value(
+          new RegExp(
+            `^ztap_region_global_leader\\{region="${node.region}",node="${node.nodeId}"\\} (\\d+)$`,
+            'm',
+          ),
+        ),
+      ).toBe(node === leader ? 1 : 0);
+      expect(
+        value(
+          new RegExp(
+            `^ztap_region_replicated_policy_version\\{region="${node.region}",policy="web"\\} (\\d+)$`,
+            'm',
+          ),
+        ),
+      ).toBe(web.version);
+      expect(
+        value(
+          new RegExp(`^ztap_region_replication_lag_seconds\\{region="${node.region}"\\} ([\\d.e-]+)$`, 'm'),
+        ),
+      ).toBeGreaterThanOrEqual(0);
+      expect(
+        value(
+          new RegExp(
+            `^ztap_region_replication_resyncs_total\\{region="${node.region}",reason="first"\\} (\\d+)$`,
+            'm',
+          ),
+        ),
+      ).toBe(1);
+      await metrics.dispose();
+      expect(await registry.metrics()).not.toMatch(/ztap_region_/);
     }
   });
 });
