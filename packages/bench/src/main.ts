@@ -17,6 +17,7 @@ import { dualLeadership } from './scenarios/dual-leadership.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { handover } from './scenarios/handover.ts';
 import { herd } from './scenarios/herd.ts';
+import { multiRegion } from './scenarios/multi-region.ts';
 import { scale } from './scenarios/scale.ts';
 import { renderTable } from './table.ts';
 import { nowMs } from './time.ts';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<string, (context: BenchContext) => Promise<ScenarioResul
   scale,
   herd,
   fanout,
+  'multi-region': multiRegion,
 };
 
 function parseArgs(argv: readonly string[]): { smoke: boolean; only: string[] } {
