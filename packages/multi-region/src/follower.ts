@@ -26,6 +26,8 @@ export type FollowerBatch =
       readonly revision: number;
       readonly clusterId: string;
       readonly keys: readonly ListedKey[];
+      /** When the (linearizable) list was asked for: the snapshot is current as of then. */
+      readonly askedAt: Date;
     }
   /** The changes of one watch response, in revision order. */
   | { readonly kind: 'changes'; readonly clusterId: string; readonly changes: readonly KeyChange[] };
@@ -39,6 +41,8 @@ export interface FollowerOptions {
   /** After a failed list or watch, the next try comes this much later. */
   readonly retryDelayMs: number;
   readonly onBatch: (batch: FollowerBatch) => void;
+  /** Wall-clock time, for {@link FollowerBatch} `askedAt`. */
+  readonly wallNow: () => Date;
 }
 
 const toListed = (kv: IKeyValue): ListedKey => ({
@@ -117,6 +121,7 @@ export class PrefixFollower {
     if (this.#stopped) return;
     await this.#closeWatch();
     const { client, calls, prefix, description } = this.#options;
+    const askedAt = this.#options.wallNow();
     try {
       const response = await calls.call(`list ${description}`, (options) =>
         client.kv.range({ key: Buffer.from(prefix), range_end: rangeEnd(prefix) }, options),
@@ -130,6 +135,7 @@ export class PrefixFollower {
         revision,
         clusterId: String(response.header.cluster_id),
         keys: response.kvs.map(toListed),
+        askedAt,
       });
       await this.#openWatch(revision + 1);
     } catch (error) {

@@ -158,6 +158,7 @@ export class ReplicatedPolicies implements AsyncDisposable {
       description: 'the replicated policies',
       retryDelayMs: DEFAULT_CONFIRM_INTERVAL_MS,
       onBatch: (batch) => this.#apply(batch),
+      wallNow: () => this.#clock.wallNow(),
     });
     this.#follower = follower;
     try {

@@ -202,6 +202,7 @@ class ReplicationRun {
       prefix: globalLayout.policiesPrefix,
       description: 'the global policies',
       retryDelayMs: confirmIntervalMs,
+      wallNow: () => this.#options.clock.wallNow(),
       onBatch: (batch) => {
         const epoch = this.#epoch;
         void this.#enqueue(() => (epoch === this.#epoch ? this.#onBatch(batch) : Promise.resolve()));
@@ -247,7 +248,13 @@ class ReplicationRun {
     if (batch.kind === 'snapshot') {
       const reason = this.#pendingResyncReason ?? 'compacted';
       this.#pendingResyncReason = undefined;
-      await this.#resync(batch.revision, batch.clusterId, this.#policiesOf(batch.keys), reason);
+      await this.#resync(
+        batch.revision,
+        batch.clusterId,
+        this.#policiesOf(batch.keys),
+        reason,
+        batch.askedAt,
+      );
       return;
     }
     if (checkpoint && batch.clusterId !== checkpoint.globalClusterId) {
@@ -279,17 +286,23 @@ class ReplicationRun {
     }));
   }
 
+  /**
+   * Makes the region equal a linearizable listing asked for at `askedAt`: once it lands, the region
+   * is known to have been current then, which is what its lag is measured from.
+   */
   async #resync(
     revision: number,
     clusterId: string,
     listing: readonly GlobalPolicyValue[],
     reason: ResyncReason,
+    askedAt: Date,
   ): Promise<void> {
     this.#options.events.fire({ type: 'resync', reason, globalRevision: revision });
     this.#deletedAt.clear();
     await this.#write(planResync(listing, this.#replicas), 'resync', {
       globalRevision: revision,
       globalClusterId: clusterId,
+      confirmedAt: askedAt.toISOString(),
     });
   }
 
@@ -302,14 +315,18 @@ class ReplicationRun {
   async #write(
     ops: readonly ReplicaOp[],
     kind: 'changes' | 'resync',
-    target: { globalRevision: number; globalClusterId: string },
+    target: { globalRevision: number; globalClusterId: string; confirmedAt?: string },
   ): Promise<void> {
     const groups = chunkOps(ops, TXN_LIMITS);
     for (const [index, group] of groups.entries()) {
       const last = index === groups.length - 1;
       const before = this.#checkpoint;
       const checkpoint: Checkpoint = last
-        ? this.#checkpointFor(target.globalRevision, target.globalClusterId, before?.confirmedAt)
+        ? this.#checkpointFor(
+            target.globalRevision,
+            target.globalClusterId,
+            target.confirmedAt ?? before?.confirmedAt,
+          )
         : {
             ...this.#checkpointFor(
               before?.globalRevision ?? 0,
