@@ -3,6 +3,7 @@
  * (three regional etcds and a global etcd with a member in each region).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/etcd.ts';
 import { uniqueCluster, useWanTopology } from '../support/multi-region.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
 
@@ -58,7 +59,7 @@ describe('ztap agent --region and ztap region status', () => {
     );
     for (const { agent } of running) await agent.json<LogLine>((line) => line.event === 'started');
 
-    const status = await ztap([
+    const args = [
       'region',
       'status',
       '--global-endpoints',
@@ -66,7 +67,19 @@ describe('ztap agent --region and ztap region status', () => {
       '--cluster',
       cluster,
       '--json',
-    ]);
+    ];
+    // Each regional leader registers its region in the global store; until all have, fewer rows.
+    let status = await ztap(args);
+    await eventually(
+      async () => {
+        status = await ztap(args);
+        return (
+          status.code === 0 && (JSON.parse(status.stdout) as { regions: unknown[] }).regions.length === 3
+        );
+      },
+      20_000,
+      'every region in the directory',
+    );
     expect(status.code, status.stderr).toBe(0);
     const parsed = JSON.parse(status.stdout) as {
       global: { leader: { region: string; term: number } };

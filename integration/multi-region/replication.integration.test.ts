@@ -19,6 +19,7 @@ import {
   globalLeaderAmong,
   globalOperator,
   globalPolicies,
+  pushWhenWritable,
   regionNode,
   regionPolicies,
   uniqueCluster,
@@ -136,8 +137,9 @@ describe('multi-region: global policies in every region', () => {
     const ap = nodes.filter((node) => node.region === 'ap');
     shared.topology.isolate('ap');
     try {
-      const changed = await operator.policies.push('web', 'v: 2\n');
-      const added = await operator.policies.push('db', 'v: 1\n');
+      // If ap's member led the global etcd's raft, the others elect a new raft leader first.
+      const changed = await pushWhenWritable(operator, 'web', 'v: 2\n');
+      const added = await pushWhenWritable(operator, 'db', 'v: 1\n');
       await converged(
         [nodes[0] as MultiRegionNode],
         { db: added.version, web: changed.version },
@@ -186,11 +188,28 @@ describe('multi-region: global policies in every region', () => {
       endpoints: [shared.topology.region('eu').globalEndpoint],
       requestTimeout: 3000,
     });
+    const local = createEtcdClient({
+      endpoints: [shared.topology.region('ap').globalEndpoint],
+      requestTimeout: 3000,
+    });
     try {
       const { header } = await client.kv.range({ key: Buffer.from('/') });
       await client.kv.compact({ revision: header.revision, physical: true });
+      // Every member applies the compaction on its own: wait until ap's has, or a watch there could
+      // still replay the history (no resync needed then, which is fine, but not what this tests).
+      const before = String(Number(header.revision) - 1);
+      await eventually(
+        () =>
+          local.kv.range({ key: Buffer.from('/'), revision: before }).then(
+            () => false,
+            (error: unknown) => /compacted/.test(String(error)),
+          ),
+        20_000,
+        "ap's global member to apply the compaction",
+      );
     } finally {
       client.close();
+      local.close();
     }
     const [returned] = nodesIn(cluster, { ap: ['ap-2'] });
     const events = recordReplication(returned as MultiRegionNode);
@@ -215,11 +234,22 @@ describe('multi-region: global policies in every region', () => {
       20_000,
       'every region to confirm once',
     );
-    const status = await readMultiRegionStatus({
-      cluster,
-      global: { endpoints: [shared.topology.region('us').globalEndpoint] },
-      requestTimeout: 3000,
-    });
+    const read = () =>
+      readMultiRegionStatus({
+        cluster,
+        global: { endpoints: [shared.topology.region('us').globalEndpoint] },
+        requestTimeout: 3000,
+      });
+    // Each regional leader registers its region in the global store once it campaigns there.
+    let status = await read();
+    await eventually(
+      async () => {
+        status = await read();
+        return status.regions.length === 3 && status.global.leader !== undefined;
+      },
+      20_000,
+      'every region in the directory',
+    );
     expect(status.global).toMatchObject({
       reachable: true,
       leader: { node: `${leader.nodeId}@${leader.region}`, region: leader.region, term: leader.globalTerm },

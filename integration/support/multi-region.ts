@@ -3,7 +3,7 @@
  * member in each region, 30-80 ms apart), nodes with test timings, an operator on the global store,
  * and reads of what each region really holds.
  */
-import { createEtcdClient, EtcdClusterClient } from '@ztap/cluster-etcd';
+import { createEtcdClient, EtcdClusterClient, isEtcdUnavailableError } from '@ztap/cluster-etcd';
 import {
   globalEtcdFlags,
   MultiRegionNode,
@@ -78,6 +78,21 @@ export function globalOperator(region: WanRegion, cluster: string): EtcdClusterC
     prefix: `/ztap/global/${cluster}/`,
     requestTimeout: 3000,
   });
+}
+
+/**
+ * Pushes a global policy, trying again while the global etcd has no raft leader (a partition or a
+ * member's loss is followed by an election): an operator's push is not retried by itself.
+ */
+export async function pushWhenWritable(operator: EtcdClusterClient, name: string, document: string) {
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    try {
+      return await operator.policies.push(name, document);
+    } catch (error) {
+      if (!isEtcdUnavailableError(error) || performance.now() > deadline) throw error;
+    }
+  }
 }
 
 /** Name → version of every policy in the global store, read from etcd. */

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '@ztap/cluster';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import type { GlobalLeadership } from './global-leadership.ts';
+import { pause } from './pause.ts';
 
 export interface CandidacyOptions {
   readonly regional: EtcdElection;
@@ -12,8 +13,6 @@ export interface CandidacyOptions {
   readonly clock: Clock;
   /** After a failed start of the global election, the next try comes this much later. */
   readonly retryDelayMs: number;
-  /** Writes this region's entry in the global store's directory (best effort). */
-  readonly registerRegion: () => Promise<void>;
   readonly onError: (error: Error) => void;
 }
 
@@ -38,7 +37,6 @@ export async function runCandidacy(options: CandidacyOptions, regionalSignal: Ab
   try {
     started = await startGlobal(options, regionalSignal);
     if (!started) return;
-    await options.registerRegion().catch((error: unknown) => options.onError(error as Error));
     const handBack =
       options.homeRegion !== undefined && options.homeRegion !== options.region
         ? followHome(options, options.homeRegion, regionalSignal)
@@ -66,15 +64,7 @@ async function startGlobal(options: CandidacyOptions, regionalSignal: AbortSigna
     } catch (error) {
       if (regionalSignal.aborted) return false;
       options.onError(error as Error);
-      await new Promise<void>((resolve) => {
-        const timer = clock.setTimeout(done, options.retryDelayMs);
-        function done() {
-          clock.clearTimeout(timer);
-          regionalSignal.removeEventListener('abort', done);
-          resolve();
-        }
-        regionalSignal.addEventListener('abort', done, { once: true });
-      });
+      await pause(clock, options.retryDelayMs, regionalSignal);
     }
   }
   return false;

@@ -27,6 +27,7 @@ import {
   requestTimeoutOf,
   resolveMultiRegionOptions,
 } from './options.ts';
+import { pause } from './pause.ts';
 import { encodeRegion, type GlobalLeaderRecord } from './records.ts';
 import { ReplicatedPolicies } from './replicated-policies.ts';
 import { type ReplicationEvent, Replicator } from './replicator.ts';
@@ -336,7 +337,6 @@ export class MultiRegionNode implements AsyncDisposable {
           handBackDelayMs: options.handBackDelayMs,
           clock: options.clock,
           retryDelayMs: options.confirmIntervalMs,
-          registerRegion: () => this.#registerRegion(),
           onError: (error) => {
             this.#lastError = error;
           },
@@ -344,11 +344,15 @@ export class MultiRegionNode implements AsyncDisposable {
         signal,
       ),
       this.#replicator.run(term, signal),
+      this.#registerRegion(signal),
     ]);
   }
 
-  /** This region's entry in the global store's directory, for `ztap region status`. */
-  async #registerRegion(): Promise<void> {
+  /**
+   * This region's entry in the global store's directory, for `ztap region status`: written once per
+   * regional leadership, retried until it lands or the leadership ends (the global etcd may be away).
+   */
+  async #registerRegion(signal: AbortSignal): Promise<void> {
     const { client, calls } = this.#globalConnection;
     const key = Buffer.from(this.#globalLayout.regionKey(this.region));
     const value = encodeRegion({
@@ -357,9 +361,22 @@ export class MultiRegionNode implements AsyncDisposable {
       regionalPrefix: this.#options.regionalPrefix,
       replicaPrefix: this.#options.replicaPrefix,
     });
-    await calls.call('register the region', (attempt) =>
-      client.kv.put({ key, value: Buffer.from(value) }, attempt),
-    );
+    while (!signal.aborted) {
+      try {
+        await calls.call(
+          'register the region',
+          (attempt) => client.kv.put({ key, value: Buffer.from(value) }, attempt),
+          {
+            signal,
+          },
+        );
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#lastError = error as Error;
+        await pause(this.#options.clock, this.#options.confirmIntervalMs, signal);
+      }
+    }
   }
 
   #globalLeaderInView(): GlobalLeaderRecord | undefined {

@@ -5,6 +5,7 @@ import type { EtcdCalls } from './calls.ts';
 import type { Emitter } from './emitter.ts';
 import { type FollowerBatch, PrefixFollower } from './follower.ts';
 import { type GlobalLayout, type ReplicaLayout, rangeEnd } from './layout.ts';
+import { pause } from './pause.ts';
 import {
   type Checkpoint,
   decodeCheckpoint,
@@ -539,16 +540,6 @@ class ReplicationRun {
 
   /** Waits `ms` on the injected clock, or less if the run ends. */
   #pause(ms: number): Promise<void> {
-    if (!this.#active || ms <= 0) return Promise.resolve();
-    const { clock } = this.#options;
-    return new Promise((resolve) => {
-      const done = () => {
-        clock.clearTimeout(timer);
-        this.#signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = clock.setTimeout(done, ms);
-      this.#signal.addEventListener('abort', done, { once: true });
-    });
+    return this.#active ? pause(this.#options.clock, ms, this.#signal) : Promise.resolve();
   }
 }
