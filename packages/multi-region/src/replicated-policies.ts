@@ -61,7 +61,7 @@ interface Replica {
  * makes it list again, so a watch stuck on an isolated regional etcd member cannot hide news.
  */
 export class ReplicatedPolicies implements AsyncDisposable {
-  readonly layout: ReplicaLayout;
+  readonly #layout: ReplicaLayout;
   readonly #clock: Clock;
   readonly #calls: EtcdCalls;
   readonly #ownsClient: boolean;
@@ -92,7 +92,7 @@ export class ReplicatedPolicies implements AsyncDisposable {
       options.prefix !== undefined
         ? checkPrefix('prefix', options.prefix)
         : defaultPrefixes(options.cluster ?? 'default').replica;
-    this.layout = new ReplicaLayout(prefix);
+    this.#layout = new ReplicaLayout(prefix);
     this.#clock = options.clock ?? systemClock;
     const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
     this.#calls = new EtcdCalls(endpoints, { requestTimeout, maxRetries: options.maxRetries ?? 3 });
@@ -100,6 +100,11 @@ export class ReplicatedPolicies implements AsyncDisposable {
     this.#ownsClient = given === undefined;
     this.#createClient = () =>
       given ?? createEtcdClient({ endpoints, requestTimeout, tls: options.tls, auth: options.auth });
+  }
+
+  /** The replica prefix this reader follows (ends in `/`). */
+  get prefix(): string {
+    return this.#layout.prefix;
   }
 
   /** Every replicated policy, sorted by name. */
@@ -154,7 +159,7 @@ export class ReplicatedPolicies implements AsyncDisposable {
     const follower = new PrefixFollower({
       client: this.#client,
       calls: this.#calls,
-      prefix: this.layout.prefix,
+      prefix: this.#layout.prefix,
       description: 'the replicated policies',
       retryDelayMs: DEFAULT_CONFIRM_INTERVAL_MS,
       onBatch: (batch) => this.#apply(batch),
@@ -216,7 +221,7 @@ export class ReplicatedPolicies implements AsyncDisposable {
     this.#replicas.clear();
     let checkpointSeen = false;
     for (const entry of keys) {
-      if (entry.key === this.layout.checkpointKey) {
+      if (entry.key === this.#layout.checkpointKey) {
         this.#takeCheckpoint(entry.value, entry.modRevision);
         checkpointSeen = true;
       } else this.#putReplica(entry.key, entry.value);
@@ -229,12 +234,12 @@ export class ReplicatedPolicies implements AsyncDisposable {
     // The checkpoint written with a delete says how far the global store had come: the version of
     // the deletion as subscribers see it.
     for (const change of changes) {
-      if (change.key === this.layout.checkpointKey)
+      if (change.key === this.#layout.checkpointKey)
         this.#takeCheckpoint(change.type === 'put' ? change.value : undefined, change.revision);
     }
     for (const change of changes) {
-      if (change.key === this.layout.checkpointKey) continue;
-      const name = change.key.slice(this.layout.policiesPrefix.length);
+      if (change.key === this.#layout.checkpointKey) continue;
+      const name = change.key.slice(this.#layout.policiesPrefix.length);
       const before = this.#replicas.get(name);
       if (change.type === 'put') {
         const policy = this.#putReplica(change.key, change.value);
@@ -250,8 +255,8 @@ export class ReplicatedPolicies implements AsyncDisposable {
   }
 
   #putReplica(key: string, value: string): Policy | undefined {
-    if (!key.startsWith(this.layout.policiesPrefix)) return undefined;
-    const name = key.slice(this.layout.policiesPrefix.length);
+    if (!key.startsWith(this.#layout.policiesPrefix)) return undefined;
+    const name = key.slice(this.#layout.policiesPrefix.length);
     const record = decodeReplica(value);
     const policy = record && policyFromValue(name, record.globalVersion, record.value);
     this.#replicas.set(name, { globalVersion: record?.globalVersion ?? -1, policy });
