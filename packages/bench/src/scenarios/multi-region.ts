@@ -83,12 +83,15 @@ async function steady(running: Running): Promise<MultiRegionNode> {
   return leader as MultiRegionNode;
 }
 
-/** Moves the global etcd's raft leadership to the member of `region`, or away from it. */
-async function placeRaftLeader(topology: WanTopology, region: WanRegion, inside: boolean): Promise<void> {
+/**
+ * Moves the global etcd's raft leadership to the member of `region`, or away from it; resolves
+ * whether it moved (a new raft leader extends every lease by its election timeout).
+ */
+async function placeRaftLeader(topology: WanTopology, region: WanRegion, inside: boolean): Promise<boolean> {
   const leader = await topology.global.leader();
   const leaderRegion = topology.regions.find((candidate) => candidate.globalMember === leader);
   const wanted = inside ? region : topology.regions.find((candidate) => candidate !== region);
-  if (!wanted || leaderRegion === wanted || (!inside && leaderRegion !== region)) return;
+  if (!wanted || leaderRegion === wanted || (!inside && leaderRegion !== region)) return false;
   const client = createEtcdClient({ endpoints: [leader.clientUrl], requestTimeout: 5000 });
   try {
     const { members } = await client.cluster.memberList({});
@@ -103,6 +106,7 @@ async function placeRaftLeader(topology: WanTopology, region: WanRegion, inside:
     'the raft leader to move',
     20_000,
   );
+  return true;
 }
 
 export async function multiRegion(context: BenchContext): Promise<ScenarioResult> {
@@ -219,7 +223,10 @@ export async function multiRegion(context: BenchContext): Promise<ScenarioResult
         for (const inside of [false, true]) {
           const leader = await steady(running);
           const region = topology.region(leader.region);
-          await placeRaftLeader(topology, region, inside);
+          // A raft leader promoted just now has extended every lease by its election timeout: let that
+          // pass, or the failover would measure the move rather than the loss of the region.
+          if (await placeRaftLeader(topology, region, inside))
+            await sleep(wan.electionTimeout + wan.etcdElectionTimeoutMs + 1000);
           context.log(
             `multi-region failover trial ${trial + 1}/${failoverTrials}: ${region.name} lost, raft leader ${inside ? 'inside' : 'elsewhere'}`,
           );
@@ -234,7 +241,8 @@ export async function multiRegion(context: BenchContext): Promise<ScenarioResult
           const observed = (async () => {
             for await (const change of observer.watch({ signal: watching.signal })) {
               if (change.type === 'leader_lost') etcdSaw.lostAt ??= nowMs();
-              if (change.type === 'leader_elected' && etcdSaw.lostAt !== undefined) etcdSaw.electedAt ??= nowMs();
+              if (change.type === 'leader_elected' && etcdSaw.lostAt !== undefined)
+                etcdSaw.electedAt ??= nowMs();
             }
           })().catch(() => {});
           await sleep(200);
