@@ -10,6 +10,12 @@ export default defineConfig({
     // integration suite beside etcd, Podman and Chromium) vitest's 5 s default fails tests that pass.
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    include: ['packages/*/test/**/*.test.ts', 'integration/**/*.test.ts', 'examples/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'integration/**/*.test.ts',
+      'examples/test/**/*.test.ts',
+      // The example tests docs/testing-your-service.md shows, run as a user's vitest would run them.
+      'examples/src/testing/*.test.ts',
+    ],
   },
 });

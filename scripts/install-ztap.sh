@@ -18,7 +18,9 @@ trap 'rm -rf "$tarballs"' EXIT
 echo "building the packages" >&2
 pnpm --silent build
 for dir in packages/*/; do
-  # Private packages (testkit, bench, docs) are not shipped.
+  # Private packages (testkit, bench, docs) are not shipped; the testing kit is for a service's tests,
+  # not for the command.
+  [ "$dir" = packages/testing/ ] && continue
   node -e 'process.exit(require(process.argv[1]).private ? 1 : 0)' "$PWD/$dir/package.json" || continue
   (cd "$dir" && pnpm pack --pack-destination "$tarballs" >/dev/null)
 done

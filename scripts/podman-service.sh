@@ -4,8 +4,8 @@
 #   eval "$(scripts/podman-service.sh start)"   # start it; prints the exports Testcontainers needs
 #   scripts/podman-service.sh env               # print those exports again
 #   scripts/podman-service.sh status            # is it running and answering?
-#   scripts/podman-service.sh stop              # remove the testkit's containers, end the service
-#   scripts/podman-service.sh stop-containers   # only remove the testkit's containers
+#   scripts/podman-service.sh stop              # remove the containers startEtcd() started, end the service
+#   scripts/podman-service.sh stop-containers   # only remove those containers
 #
 # Needs podman and runc (Debian: apt-get install podman runc). Everything lives in one directory,
 # $ZTAP_PODMAN_DIR (default: $TMPDIR/ztap-podman-<uid>): the socket, the service's pid and log, and a
@@ -13,8 +13,8 @@
 # ulimits at what this process may hand out (Podman's default, nofile=1048576, fails in sandboxes
 # with lower hard limits). Messages go to stderr; only the exports go to stdout.
 #
-# `stop` removes only containers carrying the testkit's label (ztap.testkit), and ends only the
-# service it started, by the pid it recorded.
+# `stop` removes only containers carrying the label startEtcd() puts on them (ztap.cluster-testing),
+# and ends only the service it started, by the pid it recorded.
 set -euo pipefail
 
 dir="${ZTAP_PODMAN_DIR:-${TMPDIR:-/tmp}/ztap-podman-$(id -u)}"
@@ -22,8 +22,9 @@ socket="$dir/podman.sock"
 pidfile="$dir/service.pid"
 logfile="$dir/service.log"
 conf="$dir/containers.conf"
-# The label the testkit puts on every container it starts (packages/testkit/src/etcd/container.ts).
-label="ztap.testkit"
+# The label @ztap/cluster-testing puts on every container it starts (CONTAINER_LABEL in
+# packages/testing/src/etcd/container.ts).
+label="ztap.cluster-testing"
 start_timeout="${ZTAP_PODMAN_START_TIMEOUT:-30}"
 
 say() { echo "podman-service: $*" >&2; }

@@ -6,7 +6,7 @@
 #
 # Starts Podman's Docker API (scripts/podman-service.sh) unless it already runs, builds the etcd image
 # from the local etcd binary (scripts/etcd-image.sh), runs `pnpm test` with Testcontainers pointed at
-# them, and at the end removes the testkit's containers and ends the service if it started it.
+# them, and at the end removes the containers startEtcd() started and ends the service if it started it.
 # Needs podman, runc and etcd (Debian/Ubuntu: apt-get install podman runc etcd-server etcd-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,7 @@
 import type { HealthCheck, LeaderElection } from '@ztap/cluster';
 import { createEtcdClient, EtcdElection } from '@ztap/cluster-etcd';
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
-import { type EtcdHandle, startEtcd, TcpProxy } from '@ztap/testkit';
+import { cutOffProxy, type EtcdHandle, type EtcdLink, startEtcd } from '@ztap/cluster-testing';
 
 /** A failure the demo injects into the leader, and how it is described. */
 export interface DemoFault {
@@ -94,16 +94,16 @@ async function etcdBackend(
   where: string,
 ): Promise<DemoBackend> {
   const cluster = `demo-${process.pid}`;
-  const proxies = new Map<string, TcpProxy>();
+  const links = new Map<string, EtcdLink>();
   return {
     description: `etcd: ${where} (cluster "${cluster}", lease TTL 2 s)`,
     createNode: async (nodeId, healthCheck) => {
-      const proxy = await TcpProxy.start(endpoints[0] as string);
-      proxies.set(nodeId, proxy);
+      const link = await cutOffProxy(endpoints);
+      links.set(nodeId, link);
       return new EtcdElection({
         nodeId,
         nodeAddress: addressOf(nodeId),
-        endpoints: [proxy.url],
+        endpoints: [...link.endpoints],
         cluster,
         heartbeatInterval: 500,
         electionTimeout: 2000,
@@ -115,11 +115,10 @@ async function etcdBackend(
     fault: {
       description:
         'it is cut off from etcd (a network partition): it must step down before its lease expires',
-      inject: async (nodeId) => proxies.get(nodeId)?.cut(),
+      inject: async (nodeId) => links.get(nodeId)?.cut(),
     },
     close: async () => {
-      for (const proxy of proxies.values()) proxy.restore();
-      await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
+      await Promise.all([...links.values()].map((link) => link.close()));
       await handle?.stop();
     },
   };

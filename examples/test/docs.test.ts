@@ -8,11 +8,11 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEtcdClient } from '@ztap/cluster-etcd';
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The TLS test PKI of the integration suite (openssl): one place makes test certificates.
 import { createTestPki } from '../../integration/support/tls-certs.ts';
-import { ExampleProcess } from './support/child.ts';
+import { ExampleProcess, freePort } from './support/child.ts';
 
 const repository = new URL('../../', import.meta.url);
 const examples = new URL('../src/', import.meta.url);
@@ -47,12 +47,19 @@ describe('programs in README.md and docs/', () => {
     expect(shown).toEqual([
       'README.md: on-etcd.ts',
       'README.md: quickstart.ts',
+      'docs/dashboard.md: docs/dashboard-server.ts',
       'docs/getting-started.md: docs/billing-service.ts',
       'docs/getting-started.md: docs/memory-failover.ts',
       'docs/metrics.md: docs/metrics.ts',
       'docs/multi-region.md: docs/multi-region.ts',
       'docs/operations.md: docs/tls.ts',
       'docs/policies.md: docs/policies.ts',
+      'docs/telemetry.md: docs/otel.ts',
+      'docs/telemetry.md: docs/logging.ts',
+      'docs/testing-your-service.md: testing/billing.ts',
+      'docs/testing-your-service.md: testing/billing.unit.test.ts',
+      'docs/testing-your-service.md: testing/billing.integration.test.ts',
+      'docs/testing-your-service.md: testing/billing.integration.node-test.ts',
     ]);
   });
 
@@ -140,6 +147,55 @@ describe('programs in README.md and docs/', () => {
         expect(example.stdout[0]).toBe('NotLeaderError');
         expect(example.stdout).toContain('ztap_cluster_nodes_total{state="healthy"} 1');
         expect(example.stdout).toContain('ztap_cluster_policy_sync_failures_total{reason="not_leader"} 1');
+      });
+    }, 30_000);
+
+    it('dashboard: the page is served under /dashboard/ of your own server; SIGTERM exits 0', async () => {
+      await run(
+        'dashboard-server.ts',
+        async (example) => {
+          const url = (await example.waitFor(/^dashboard on http:/)).replace('dashboard on ', '');
+          const page = await fetch(url);
+          expect(page.status).toBe(200);
+          expect(await page.text()).toContain('ZTAP cluster');
+          expect((await fetch(url.replace('/dashboard/', '/elsewhere'))).status).toBe(404);
+          expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        },
+        { env: { PORT: '0' } },
+      );
+    }, 30_000);
+
+    it('telemetry: OpenTelemetry on the global MeterProvider, served by the Prometheus exporter; SIGTERM exits 0', async () => {
+      const port = await freePort();
+      await run(
+        'otel.ts',
+        async (example) => {
+          await example.waitFor(/^metrics on http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+          const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          expect(scrape).toMatch(
+            /^ztap_cluster_nodes_total\{state="healthy",otel_scope_name="@ztap\/cluster-otel",[^}]*\} 1$/m,
+          );
+          expect(scrape).toMatch(/^ztap_cluster_is_leader\{node="node-1",[^}]*\} [01]$/m);
+          expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        },
+        { env: { METRICS_PORT: String(port) } },
+      );
+    }, 30_000);
+
+    it('telemetry: pino hears the leadership gained and resigned, bound to the node and its prefix', async () => {
+      await run('logging.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        const lines = example.stdout
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(lines.map(({ event, reason }) => [event, reason])).toEqual([
+          ['leadership_gained', undefined],
+          ['leadership_lost', 'resigned'],
+          ['leadership_gained', undefined],
+          ['leadership_lost', 'stopped'],
+        ]);
+        for (const line of lines)
+          expect(line).toMatchObject({ level: 30, nodeId: 'node-1', prefix: '/ztap/clusters/logging/' });
       });
     }, 30_000);
 

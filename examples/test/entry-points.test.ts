@@ -1,5 +1,5 @@
 import { createEtcdClient } from '@ztap/cluster-etcd';
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExampleProcess, eventually, freePort } from './support/child.ts';
 

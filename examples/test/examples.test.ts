@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startEtcd } from '@ztap/testkit';
+import { startEtcd } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);

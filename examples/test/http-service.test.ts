@@ -1,5 +1,5 @@
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { close, createStatusServer, health, listen } from '../src/http-service/server.ts';

@@ -1,5 +1,5 @@
 import type { Policy, PolicyUpdate } from '@ztap/cluster';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeChange, followPolicies, PolicySet } from '../src/policy-follower/follower.ts';
 import { publishWhileLeader } from '../src/policy-follower/publisher.ts';

@@ -1,5 +1,5 @@
 import { isFencedWriteError } from '@ztap/cluster';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JobRun, runScheduledJob } from '../src/scheduled-job/job.ts';
 import { sleep } from '../src/shared/sleep.ts';

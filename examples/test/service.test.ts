@@ -1,5 +1,5 @@
 import type { PolicySync } from '@ztap/cluster';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Service, startService } from '../src/service/app.ts';
 import { logLines, type MemoryNode, memoryNodes } from './support/memory.ts';

@@ -3,7 +3,7 @@
  * optionally behind its own TCP proxies, so it can be cut off alone), the final checks of every
  * trial, and the figures reported at the end.
  */
-import { type EtcdCluster, startEtcdCluster, TcpProxy } from '@ztap/testkit';
+import { cutOffProxy, type EtcdCluster, type EtcdLink, startEtcdCluster } from '@ztap/cluster-testing';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { eventually, uniqueCluster, within } from '../support/etcd.ts';
@@ -33,7 +33,7 @@ export interface ChaosEtcd {
 export function useEtcdCluster(extraArgs: string[] = []): ChaosEtcd {
   const shared = {} as ChaosEtcd;
   beforeAll(async () => {
-    shared.cluster = await startEtcdCluster(3, { extraArgs });
+    shared.cluster = await startEtcdCluster({ members: 3, extraArgs });
     shared.client = new Etcd3({ hosts: [...shared.cluster.endpoints] });
     console.info(`[chaos] etcd: ${shared.cluster.description}`);
   }, 60_000);
@@ -64,7 +64,7 @@ export class Trial {
   readonly cluster: string;
   readonly nodes: TrialNode[] = [];
   readonly #etcd: ChaosEtcd;
-  readonly #proxies: TcpProxy[] = [];
+  readonly #links: EtcdLink[] = [];
   /** Nodes that were frozen at some point: their "lost" instants are recorded late, on resumption. */
   readonly frozen = new Set<string>();
 
@@ -76,11 +76,10 @@ export class Trial {
 
   async node(nodeId: string, options: NodeOptions = {}): Promise<TrialNode> {
     let endpoints = [...this.#etcd.cluster.endpoints];
-    const proxies: TcpProxy[] = [];
-    if (options.behindProxy) {
-      for (const endpoint of endpoints) proxies.push(await TcpProxy.start(endpoint));
-      this.#proxies.push(...proxies);
-      endpoints = proxies.map((proxy) => proxy.url);
+    const link = options.behindProxy ? await cutOffProxy(this.#etcd.cluster) : undefined;
+    if (link) {
+      this.#links.push(link);
+      endpoints = [...link.endpoints];
     }
     const process = new NodeProcess({
       nodeId,
@@ -96,12 +95,8 @@ export class Trial {
     });
     const node: TrialNode = {
       process,
-      cut: () => {
-        for (const proxy of proxies) proxy.cut();
-      },
-      restore: () => {
-        for (const proxy of proxies) proxy.restore();
-      },
+      cut: () => link?.cut(),
+      restore: () => link?.heal(),
     };
     this.nodes.push(node);
     await within(process.started(), 20_000, `${nodeId} to start`);
@@ -194,7 +189,7 @@ export class Trial {
   /** Kills this trial's processes and closes its proxies; safe to call twice, also after a failure. */
   async dispose(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.process.kill()));
-    await Promise.all(this.#proxies.splice(0).map((proxy) => proxy.close()));
+    await Promise.all(this.#links.splice(0).map((link) => link.close()));
   }
 
   #exited(node: TrialNode): boolean {

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, useEtcd } from '../support/etcd.ts';
 import { fillUntilNoSpace, RBAC_USERS, startRbacEtcd, startSmallQuotaEtcd } from '../support/special-etcd.ts';
@@ -27,22 +27,26 @@ function expectOneLine(result: ZtapResult, code: number, pattern: RegExp): void 
 
 describe('usage errors exit 2', () => {
   it.each([
-    [['cluster', 'bogus'], /unknown command 'bogus' \(see ztap --help\)/],
+    [
+      ['cluster', 'bogus'],
+      /unknown command "bogus" for "ztap cluster" \(commands: .*\); see ztap cluster --help/,
+    ],
+    [['cluster', 'list', '--frobnicate'], /unknown option '--frobnicate' \(see ztap cluster list --help\)/],
     [['cluster', 'join', 'only-id'], /missing required argument 'address'/],
     [['--frobnicate', 'cluster', 'list'], /unknown option '--frobnicate'/],
     [['cluster', 'join', 'a/b', '10.0.0.1:1'], /<id> must not contain "\/" \(got "a\/b"\)/],
     [['cluster', 'join', 'n1', '10.0.0.1'], /<address> must be host:port/],
     [['cluster', 'join', 'n1', '10.0.0.1:70000'], /port must be a number from 1 to 65535/],
     [['cluster', 'join', 'n1', '10.0.0.1:1', '--meta', 'novalue'], /--meta must be key=value/],
-    [['--timeout', 'soon', 'cluster', 'list'], /--timeout must be a duration like 500ms, 5s or 2m/],
-    [['--cert', 'c.pem', 'cluster', 'list'], /--cert and --key go together/],
+    [['--timeout', 'soon', 'cluster', 'list'], /--timeout must be a duration like 500ms, 5s, 2m or 1m30s/],
+    [['--cert', 'c.pem', 'cluster', 'list'], /--cert needs --key too/],
     [
       ['--cacert', '/nonexistent/ca.pem', 'cluster', 'list'],
       /cannot read --cacert \/nonexistent\/ca.pem: ENOENT/,
     ],
     [
       ['--user', 'bob', 'cluster', 'list'],
-      /--user bob needs the password in the ZTAP_ETCD_PASSWORD environment variable/,
+      /--user bob needs a password: set ZTAP_ETCD_PASSWORD \(or ETCDCTL_PASSWORD\)/,
     ],
     [['agent', '--id', 'n1'], /required option '--address <host:port>' not specified/],
     [
@@ -64,6 +68,12 @@ describe('usage errors exit 2', () => {
       /--heartbeat must be at most a third of --election-timeout/,
     ],
     [['run', '--id', 'n1'], /missing required argument 'command'/],
+    [
+      ['agent', '--id', 'n1', '--address', '127.0.0.1:1', '--log-format', 'xml'],
+      /--log-format must be one of text, json \(got "xml"\)/,
+    ],
+    [['--json', 'dashboard', '--log-format', 'text'], /--json and --log-format text disagree: give one/],
+    [['run', '--id', 'n1', '--log-format', 'yaml', '--', 'true'], /--log-format must be one of text, json/],
   ])('ztap %j', async (args, pattern) => {
     expectOneLine(await ztap([...target(), ...args]), 2, pattern);
   });

@@ -3,7 +3,7 @@
  * etcd (a local process where the test freezes it with SIGSTOP).
  */
 
-import { startEtcd } from '@ztap/testkit';
+import { startEtcd } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { ZtapProcess } from '../support/ztap.ts';

@@ -75,6 +75,58 @@ describe('ztap policy', () => {
     expect((await ztap([...target(cluster), 'policy', 'list'])).stdout).toBe('no policies\n');
   });
 
+  it('pushing the document the policy already holds writes nothing and says so, exit 0', async () => {
+    const cluster = uniqueCluster('cli-policy-same');
+    const file = await yamlFile('same.yaml', '# web tier\nallow:\n  - port: 443\n');
+    const first = await ztap([...target(cluster), '--json', 'policy', 'push', 'web', file]);
+    const { version, changed } = JSON.parse(first.stdout) as { version: number; changed: boolean };
+    expect(changed).toBe(true);
+    const again = await ztap([...target(cluster), 'policy', 'push', 'web', file]);
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: `unchanged: policy web is already at version ${version}\n`,
+      stderr: '',
+    });
+    const asJson = await ztap([...target(cluster), '-o', 'json', 'policy', 'push', 'web', file]);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ name: 'web', version, changed: false });
+    const got = JSON.parse((await ztap([...target(cluster), '--json', 'policy', 'get', 'web'])).stdout);
+    expect(got.version).toBe(version);
+  });
+
+  it.each([
+    [
+      'bytes that are not UTF-8',
+      'latin1.yaml',
+      Buffer.concat([Buffer.from('allow:\n  - name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]),
+      /latin1\.yaml is not valid UTF-8 at byte offset 20 \(line 2\): 0xe9; save it as UTF-8\n$/,
+    ],
+    [
+      'only a comment',
+      'comments.yaml',
+      Buffer.from('# to do: write the rules\n'),
+      /comments\.yaml holds only comments: there is no policy document in it\n$/,
+    ],
+    [
+      'two documents',
+      'two.yaml',
+      Buffer.from('allow: [443]\n---\ndeny: [22]\n'),
+      /two\.yaml holds more than one YAML document \(a "---" line at line 2 starts another\): a policy is one document\n$/,
+    ],
+  ])(
+    'refuses a file holding %s with one line that names it, and writes nothing',
+    async (_case, file, bytes, message) => {
+      const cluster = uniqueCluster('cli-policy-file');
+      const path = join(dir, file);
+      await writeFile(path, bytes);
+      const pushed = await ztap([...target(cluster), 'policy', 'push', 'web', path]);
+      expect(pushed.code).toBe(2);
+      expect(pushed.stderr).toMatch(/^ztap: [^\n]*\n$/);
+      expect(pushed.stderr).toMatch(message);
+      expect(pushed.stderr).not.toMatch(/parseAllDocuments|YAML\.\w+\(/);
+      expect((await ztap([...target(cluster), 'policy', 'list'])).stdout).toBe('no policies\n');
+    },
+  );
+
   it('two concurrent pushes with the same --if-version: exactly one wins', async () => {
     const cluster = uniqueCluster('cli-policy-cas');
     const base = await yamlFile('base.yaml', 'owner: nobody\n');

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { etcdctl } from '../support/etcdctl.ts';
+import { etcdctl, revokeCandidateLease } from '../support/etcdctl.ts';
 import { isRunning, ProcessTrees } from '../support/process-tree.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
 
@@ -76,15 +76,7 @@ describe('ztap run ends the whole process tree', { timeout: 20_000 }, () => {
     const { cluster, work, run } = await setup('run-revoke');
     const leader = run('r1', work.command('obey'));
     await within(leader.line(/^tree-started r1$/));
-    const keys = await etcdctl(
-      etcd.endpoints,
-      'get',
-      '--prefix',
-      '--keys-only',
-      `/ztap/clusters/${cluster}/election/`,
-    );
-    const leaseHex = keys.trim().split('/').at(-1) as string;
-    await etcdctl(etcd.endpoints, 'lease', 'revoke', leaseHex);
+    await revokeCandidateLease(etcd.endpoints, cluster);
 
     expect(await within(leader.exited)).toBe(1);
     expect(leader.stderr).toBe('ztap: leadership lost (lease_lost); stopped sh\n');

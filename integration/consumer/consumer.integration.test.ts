@@ -8,7 +8,10 @@
  * - loads every package from a CommonJS program (`require()` of ES modules, Node >= 22.12);
  * - type-checks a consumer file and the packages' README examples against the installed
  *   declarations with the workspace's TypeScript (module resolution nodenext, then bundler);
- * - runs the README examples as written.
+ * - runs the README examples as written;
+ * - runs a user's integration test with the testing kit (docs/testing-your-service.md's, copied as a
+ *   user copies it) under `node --test` and under vitest (installed from the registry), against etcd
+ *   in a container and against a local etcd binary.
  *
  * This catches what the workspace hides: a file missing from `files`, a dependency only the
  * workspace provides, an exports map that works only with our condition, a `workspace:` range left
@@ -18,7 +21,8 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import { copyFile, lstat, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { type EtcdHandle, linesOf, Recorder, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
+import { linesOf, Recorder } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -32,6 +36,9 @@ import {
 } from './packages.ts';
 
 const fixtures = new URL('app/', import.meta.url);
+/** The user's service and its tests, as docs/testing-your-service.md shows them. */
+const serviceFiles = new URL('../../examples/src/testing/', import.meta.url);
+const SERVICE_FILES = ['billing.ts', 'billing.integration.test.ts', 'billing.integration.node-test.ts'];
 const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /**
@@ -89,7 +96,9 @@ const README_OUTPUT: Readonly<Record<string, RegExp>> = {
     /^node-1 leads with fencing token 1 - node-2 sees node-1\nnode-2 leads with fencing token 2$/,
   '@ztap/cluster-etcd': /^ran the leader-only job with term \d+$/,
   '@ztap/cluster-metrics': /^ztap_cluster_is_leader\{node="node-1"\} 1$/,
+  '@ztap/cluster-otel': /^ztap\.cluster\.is_leader \{"node":"node-1"\} 1$/,
   '@ztap/cluster-dashboard': /^dashboard of \/ztap\/clusters\/payments\/$/,
+  '@ztap/cluster-testing': /^b took over from a: term \d+ > \d+ is true$/,
 };
 
 describe('the packed packages, installed with npm outside the workspace', () => {
@@ -110,8 +119,15 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     const packMs = performance.now() - started;
 
     const root = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
-    const metricsPeers = packed.find((one) => one.manifest.name === '@ztap/cluster-metrics')?.manifest
-      .peerDependencies as Record<string, string> | undefined;
+    const peersOf = (name: string) =>
+      (packed.find((one) => one.manifest.name === name)?.manifest.peerDependencies ?? {}) as Record<
+        string,
+        string
+      >;
+    const metricsPeers = peersOf('@ztap/cluster-metrics');
+    const otelPeers = peersOf('@ztap/cluster-otel');
+    const otelSdk = JSON.parse(await readFile(join(ROOT, 'packages/otel/package.json'), 'utf8'))
+      .devDependencies['@opentelemetry/sdk-metrics'];
     const manifest = {
       name: 'ztap-consumer',
       version: '1.0.0',
@@ -121,15 +137,26 @@ describe('the packed packages, installed with npm outside the workspace', () => 
         ...Object.fromEntries(packed.map((one) => [one.manifest.name, `file:${one.tarball}`])),
         // What the metrics README says to install with it (a peer dependency).
         'prom-client':
-          metricsPeers?.['prom-client'] ?? 'missing: @ztap/cluster-metrics has no prom-client peer',
+          metricsPeers['prom-client'] ?? 'missing: @ztap/cluster-metrics has no prom-client peer',
+        // What the OpenTelemetry README says to install with it, and the SDK its example records with.
+        '@opentelemetry/api':
+          otelPeers['@opentelemetry/api'] ?? 'missing: @ztap/cluster-otel has no @opentelemetry/api peer',
+        '@opentelemetry/sdk-metrics': otelSdk,
       },
-      devDependencies: { '@types/node': root.devDependencies['@types/node'] },
+      devDependencies: {
+        '@types/node': root.devDependencies['@types/node'],
+        // What docs/testing-your-service.md has users install beside the kit.
+        vitest: root.devDependencies.vitest,
+      },
     };
     await mkdir(app);
     await writeFile(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     for (const file of ['election.mjs', 'consumer.ts']) {
       await copyFile(new URL(file, fixtures), join(app, file));
     }
+    // In a folder of its own: the service imports `./billing.ts`, which a plain tsconfig refuses.
+    await mkdir(join(app, 'service'));
+    for (const file of SERVICE_FILES) await copyFile(new URL(file, serviceFiles), join(app, 'service', file));
 
     const [install, handle] = await Promise.all([
       exec(
@@ -137,7 +164,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
         ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
         app,
         userEnv(),
-        75_000,
+        150_000,
       ),
       startEtcd({ provider: 'local' }),
     ]);
@@ -153,7 +180,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       `[consumer] packed ${packed.length} packages in ${Math.round(packMs)} ms, installed them with npm into ` +
         `${app} in ${Math.round(performance.now() - started - packMs)} ms; etcd: ${etcd.description}`,
     );
-  }, 120_000);
+  }, 200_000);
 
   afterAll(async () => {
     for (const child of children)
@@ -335,7 +362,10 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     const results = await Promise.all(
       Object.entries(README_OUTPUT).map(async ([name, output]) => {
         const file = `readme-${name.replace('@ztap/', '')}.ts`;
-        const env = userEnv({ ZTAP_ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+        const env = userEnv({
+          ZTAP_ETCD_ENDPOINTS: etcd.endpoints.join(','),
+          ZTAP_TEST_ETCD_ENDPOINTS: etcd.endpoints.join(','), // the testing kit's startEtcd() uses it
+        });
         return { name, output, result: await exec(process.execPath, [file], app, env) };
       }),
     );
@@ -344,4 +374,56 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       expect(result.stdout.trim(), name).toMatch(output);
     }
   }, 45_000);
+
+  describe("a user's integration test with the testing kit", () => {
+    const runners = {
+      'node:test': ['node', '--test', 'service/billing.integration.node-test.ts'],
+      vitest: [
+        'node',
+        'node_modules/vitest/vitest.mjs',
+        'run',
+        '--reporter=verbose',
+        'service/billing.integration.test.ts',
+      ],
+    } as const;
+    /** CI requires a container engine; elsewhere a machine without one must at least fail clearly. */
+    const engineRequired = process.env.ZTAP_TEST_ETCD_PROVIDER?.trim() === 'container';
+
+    for (const [runner, [, ...args]] of Object.entries(runners)) {
+      it(`passes under ${runner} against etcd in a container (with no engine here: fails saying how to get etcd)`, async () => {
+        const image = process.env.ZTAP_TEST_ETCD_IMAGE;
+        const env = userEnv({
+          ZTAP_TEST_ETCD_PROVIDER: 'container',
+          ...(image ? { ZTAP_TEST_ETCD_IMAGE: image } : {}),
+        });
+        const result = await exec(process.execPath, args, app, env, 150_000);
+        const output = result.stdout + result.stderr;
+        if (!engineRequired && /The container provider needs a container engine/.test(output)) {
+          // No engine answers here: the kit said so, with the ways to get an etcd, and the test failed.
+          expect(output).toContain('Tests that need etcd never skip');
+          expect(result.code, output).not.toBe(0);
+          console.info(
+            `[consumer] ${runner}: no container engine here; the test failed with the install hint`,
+          );
+          return;
+        }
+        expect(result.code, output).toBe(0);
+        expect(output).toMatch(/when the leader is cut off from etcd, it steps down/);
+        expect(output).not.toMatch(/\bskip(?:ped)?\b [1-9]/);
+      }, 180_000);
+
+      it(`passes under ${runner} against a local etcd binary`, async () => {
+        const result = await exec(
+          process.execPath,
+          args,
+          app,
+          userEnv({ ZTAP_TEST_ETCD_PROVIDER: 'local' }),
+          150_000,
+        );
+        const output = result.stdout + result.stderr;
+        expect(result.code, output).toBe(0);
+        expect(output).toMatch(/when the leader is cut off from etcd, it steps down/);
+      }, 180_000);
+    }
+  });
 });

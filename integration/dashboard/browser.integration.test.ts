@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import { EtcdClusterClient } from '@ztap/cluster-etcd';
-import { type EtcdHandle, type EtcdMember, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, type EtcdMember, startEtcd } from '@ztap/cluster-testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardProcess, launchChromium, testNode, waitForText } from '../support/dashboard.ts';

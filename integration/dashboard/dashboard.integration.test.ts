@@ -13,7 +13,7 @@ import {
   type WireSnapshot,
 } from '@ztap/cluster-dashboard';
 import { EtcdClusterClient, type EtcdElection } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testNode } from '../support/dashboard.ts';
 import { eventually, uniqueCluster, useEtcd } from '../support/etcd.ts';

@@ -9,7 +9,8 @@ import {
   isEtcdNoSpaceError,
   isEtcdPermissionError,
 } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
+import { waitUntilLeads } from '@ztap/cluster-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueCluster, within } from '../support/etcd.ts';
 import { fillUntilNoSpace, RBAC_USERS, startRbacEtcd, startSmallQuotaEtcd } from '../support/special-etcd.ts';
@@ -45,7 +46,7 @@ describe('database space exceeded (NOSPACE)', () => {
   it('is reported once, typed and explained; the leader keeps leading (keepalives are not writes)', async () => {
     const leader = node('a', { endpoints: [...etcd.endpoints], cluster: uniqueCluster('nospace') });
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     await fillUntilNoSpace(etcd);
 
     const requestsBefore = leader.requestCount;

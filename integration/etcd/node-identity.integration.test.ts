@@ -11,6 +11,7 @@ import {
   NodeIdInUseError,
 } from '@ztap/cluster';
 import { EtcdElection, type EtcdElectionOptions, encodeMember } from '@ztap/cluster-etcd';
+import { waitUntilLeads } from '@ztap/cluster-testing';
 import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -119,7 +120,7 @@ describe('one node id, one node (etcd)', () => {
       lease: reborn.leaseId,
       record: { address: '10.0.0.9:9090' },
     });
-    await within(reborn.waitForLeadership());
+    await waitUntilLeads(reborn);
     console.info(
       `[node-identity] restart waited ${waitedMs} ms for the predecessor's lease (TTL ${TEST_TTL_SECONDS} s)`,
     );
@@ -163,7 +164,7 @@ describe('one node id, one node (etcd)', () => {
     const cluster = uniqueCluster('id-taken');
     const first = node('node-1', cluster, { nodeAddress: '10.0.0.7:9090' });
     await first.start();
-    await within(first.waitForLeadership());
+    await waitUntilLeads(first);
     const signal = first.leadershipSignal;
     const standingAside =
       /^node id "node-1" is in use by a running node at 10\.0\.0\.8:9090 \(since [\dT:-]+Z\): this node stands aside until the id is free$/;
@@ -199,7 +200,7 @@ describe('one node id, one node (etcd)', () => {
     expect(reports.filter((report) => standingAside.test(report.reason ?? ''))).toHaveLength(1);
 
     await usurper.revoke();
-    await within(first.waitForLeadership());
+    await waitUntilLeads(first);
     expect(await recordOf(first, 'node-1')).toMatchObject({
       lease: first.leaseId,
       record: { address: '10.0.0.7:9090' },

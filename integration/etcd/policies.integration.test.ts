@@ -3,16 +3,17 @@
  */
 import { isFencedWriteError, isNotLeaderError, type Policy, type PolicyUpdate } from '@ztap/cluster';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
-import { Recorder, TcpProxy } from '@ztap/testkit';
+import { cutOffProxy, type EtcdLink, waitUntilLeads } from '@ztap/cluster-testing';
+import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 
 const etcd = useEtcd();
 const elections: EtcdElection[] = [];
-const proxies: TcpProxy[] = [];
+const links: EtcdLink[] = [];
 afterEach(async () => {
   await Promise.all(elections.splice(0).map((election) => election.stop()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  await Promise.all(links.splice(0).map((link) => link.close()));
 });
 
 function node(nodeId: string, cluster: string, endpoints = etcd.endpoints): EtcdElection {
@@ -50,7 +51,7 @@ describe('policy sync on etcd', () => {
     const cluster = uniqueCluster('policy-fence');
     const leader = node('a', cluster);
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     const policies = new EtcdPolicySync(leader);
     await policies.syncPolicy('web', 'allow: [80]\n');
     // Deposed behind its back: the campaign key goes. Whether or not it has noticed yet, the write
@@ -63,27 +64,27 @@ describe('policy sync on etcd', () => {
 
   it('a subscriber cut off while policies change and history is compacted ends with every policy at its latest version', async () => {
     const cluster = uniqueCluster('policy-compaction');
-    const proxy = await TcpProxy.start(etcd.endpoints[0] as string);
-    proxies.push(proxy);
+    const link = await cutOffProxy(etcd);
+    links.push(link);
     const leader = node('leader', cluster);
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     const policies = new EtcdPolicySync(leader);
     await policies.syncPolicy('keep', 'v: 0\n');
     await policies.syncPolicy('gone', 'v: 0\n');
 
-    const subscriberNode = node('subscriber', cluster, [proxy.url]);
+    const subscriberNode = node('subscriber', cluster, [...link.endpoints]);
     await subscriberNode.start();
     const updates = new Recorder(new EtcdPolicySync(subscriberNode).subscribePolicies());
     await within(updates.until((all) => replay(all).size === 2));
 
-    proxy.cut();
+    link.cut();
     for (let round = 1; round <= 20; round++) await policies.syncPolicy(`p${round % 5}`, `v: ${round}\n`);
     await policies.syncPolicy('keep', 'v: 99\n');
     await policies.deletePolicy('gone');
     const { header } = await etcd.client.get('/').exec();
     await etcd.client.kv.compact({ revision: header.revision, physical: true });
-    proxy.restore();
+    link.heal();
 
     const expected = await inEtcd(policies);
     expect([...expected.keys()].sort()).toEqual(['keep', 'p0', 'p1', 'p2', 'p3', 'p4']);
@@ -98,7 +99,7 @@ describe('policy sync on etcd', () => {
     const cluster = uniqueCluster('policy-slow');
     const leader = node('leader', cluster);
     await leader.start();
-    await within(leader.waitForLeadership());
+    await waitUntilLeads(leader);
     const policies = new EtcdPolicySync(leader);
     const stream = policies.subscribePolicies()[Symbol.asyncIterator]();
     expect((await stream.next()).value).toMatchObject({ type: 'snapshot', policies: [] });

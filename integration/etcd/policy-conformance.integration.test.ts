@@ -1,4 +1,5 @@
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
+import { waitUntilLeads } from '@ztap/cluster-testing';
 import { describePolicyConformance } from '@ztap/testkit';
 import { testNodeOptions, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 
@@ -19,7 +20,7 @@ describePolicyConformance('etcd', async () => {
   return {
     leader: async (nodeId) => {
       const created = await node(nodeId, true);
-      await within(created.election.waitForLeadership());
+      await waitUntilLeads(created.election);
       return created;
     },
     follower: (nodeId) => node(nodeId, false),

@@ -4,7 +4,7 @@
  */
 import { EtcdClusterClient } from '@ztap/cluster-etcd';
 import { MultiRegionNode, type ReplicationEvent } from '@ztap/cluster-multi-region';
-import { type EtcdCluster, startEtcdCluster } from '@ztap/testkit';
+import { type EtcdCluster, startEtcdCluster } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/etcd.ts';
 
@@ -14,9 +14,9 @@ describe('multi-region: the global store replaced', () => {
   let second: EtcdCluster;
   beforeAll(async () => {
     [regional, first, second] = await Promise.all([
-      startEtcdCluster(1),
-      startEtcdCluster(1),
-      startEtcdCluster(1),
+      startEtcdCluster({ members: 1 }),
+      startEtcdCluster({ members: 1 }),
+      startEtcdCluster({ members: 1 }),
     ]);
   }, 60_000);
   afterAll(async () => {

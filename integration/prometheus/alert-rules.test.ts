@@ -2,25 +2,9 @@
  * The alerting rules in deploy/prometheus are valid and behave as their promtool unit tests say.
  * promtool is required: without it this fails with an install hint (it never skips).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { promtool } from './promtool.ts';
 import { RULES_FILE, RULES_TEST_FILE, selectorsInRules } from './rules.ts';
-
-const run = promisify(execFile);
-const INSTALL_HINT =
-  'promtool is needed to test the alerting rules: apt-get install prometheus (Debian ships promtool in it), or put promtool on PATH';
-
-async function promtool(...args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await run('promtool', args, { timeout: 60_000 });
-    return `${stdout}${stderr}`;
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-    if (failure.code === 'ENOENT') throw new Error(INSTALL_HINT);
-    throw new Error(`promtool ${args.join(' ')} failed:\n${failure.stdout ?? ''}${failure.stderr ?? ''}`);
-  }
-}
 
 describe('deploy/prometheus/ztap-cluster.rules.yml', () => {
   it('passes promtool check rules', async () => {

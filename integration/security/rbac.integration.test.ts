@@ -9,7 +9,7 @@ import {
   type EtcdElectionOptions,
   isEtcdPermissionError,
 } from '@ztap/cluster-etcd';
-import type { EtcdHandle } from '@ztap/testkit';
+import type { EtcdHandle } from '@ztap/cluster-testing';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { within } from '../support/etcd.ts';
@@ -90,22 +90,28 @@ describe('a user whose role covers only its own cluster prefix', () => {
       maxRetries: 0,
     });
     clients.push(intruder);
-    const attempts: Record<string, () => Promise<unknown>> = {
-      'read the cluster': () => intruder.getState(),
-      'list policies': () => intruder.policies.list(),
-      'list the cluster prefix': () => intruder.watch({ includeExisting: true }).next(),
-      'register a node': () => intruder.registerNode({ id: 'mole', address: '10.6.6.6:1' }),
-      'deregister a node': () => intruder.deregisterNode('beta-1'),
-      'write a policy': () => intruder.policies.push('web', 'allow: all\n'),
-    };
-    for (const [operation, attempt] of Object.entries(attempts)) {
+    // What is attempted, and the request etcd refuses first.
+    const attempts: [string, string, () => Promise<unknown>][] = [
+      ['read the cluster', 'read the cluster', () => intruder.getState()],
+      ['list policies', 'list policies', () => intruder.policies.list()],
+      ['watch', 'list the cluster prefix', () => intruder.watch({ includeExisting: true }).next()],
+      [
+        'register a node',
+        'register a node',
+        () => intruder.registerNode({ id: 'mole', address: '10.6.6.6:1' }),
+      ],
+      ['deregister a node', 'deregister a node', () => intruder.deregisterNode('beta-1')],
+      // A push reads the current version first: an identical document writes nothing.
+      ['push a policy', 'read a policy', () => intruder.policies.push('web', 'allow: all\n')],
+    ];
+    for (const [attempted, refused, attempt] of attempts) {
       const error = await attempt().then(
-        () => new Error(`${operation} succeeded`),
+        () => new Error(`${attempted} succeeded`),
         (caught: Error) => caught,
       );
-      expect(isEtcdPermissionError(error), `${operation}: ${error.message}`).toBe(true);
+      expect(isEtcdPermissionError(error), `${attempted}: ${error.message}`).toBe(true);
       expect(error.message).toMatch(PERMISSION_DENIED);
-      expect(error.message).toContain(`denied permission to ${operation}`);
+      expect(error.message).toContain(`denied permission to ${refused}`);
     }
     expect(await snapshot('/ztap/clusters/beta/')).toEqual(before);
     expect(betaLeader.isLeader()).toBe(true);

@@ -1,5 +1,6 @@
 import { type EtcdElectionOptions, encodeMember, type KeyLayout } from '@ztap/cluster-etcd';
-import { confirmEtcdHandle, type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
+import { confirmEtcdHandle } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
 

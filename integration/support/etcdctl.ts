@@ -22,6 +22,18 @@ export async function etcdctl(endpoints: readonly string[], ...args: string[]): 
   }
 }
 
+/** Revokes the lease of the only candidate of `cluster`, as an operator with etcdctl would. */
+export async function revokeCandidateLease(endpoints: readonly string[], cluster: string): Promise<void> {
+  const keys = await etcdctl(
+    endpoints,
+    'get',
+    '--prefix',
+    '--keys-only',
+    `/ztap/clusters/${cluster}/election/`,
+  );
+  await etcdctl(endpoints, 'lease', 'revoke', keys.trim().split('/').at(-1) as string);
+}
+
 /**
  * `etcdctl elect -l <name>` observes an election and prints the leader's key and value, then keeps
  * watching; returns the first two lines and ends the process (by its PID).

@@ -1,4 +1,4 @@
-import { type EtcdHandle, startEtcd } from '@ztap/testkit';
+import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { Etcd3 } from 'etcd3';
 import { etcdctl } from './etcdctl.ts';
 import type { TestPki } from './tls-certs.ts';

@@ -1,5 +1,5 @@
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
-import type { ManualClock } from '@ztap/testkit';
+import type { ManualClock } from '@ztap/cluster-testing';
 import type { Cluster } from '../../src/shared/cluster.ts';
 import { memoryCluster } from '../../src/shared/memory.ts';
 

@@ -2,6 +2,7 @@
 // (`tsc --noEmit`, module resolution nodenext and bundler). Never run.
 import { type CliIO, createProgram, EXIT, main } from '@ztap/cli';
 import {
+  type ClusterLogger,
   DEFAULT_CONFIG,
   isFencedWriteError,
   type LeaderElection,
@@ -17,6 +18,18 @@ import {
 } from '@ztap/cluster-etcd';
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
 import { type ClusterMetrics, registerClusterMetrics } from '@ztap/cluster-metrics';
+import { type ClusterInstruments, registerClusterInstruments } from '@ztap/cluster-otel';
+import {
+  cutOffProxy,
+  type EtcdHandle,
+  type EtcdLink,
+  isNoEtcdError,
+  ManualClock,
+  startEtcd,
+  startEtcdCluster,
+  waitForLeader,
+  waitUntilLeads,
+} from '@ztap/cluster-testing';
 import { Registry } from 'prom-client';
 
 const options: EtcdElectionOptions = {
@@ -25,7 +38,9 @@ const options: EtcdElectionOptions = {
   endpoints: ['http://127.0.0.1:2379'],
   cluster: 'payments',
 };
-const etcd = new EtcdElection(options);
+// Any logger with pino's call shape; the console has it too.
+const logger: ClusterLogger = console;
+const etcd = new EtcdElection({ ...options, logger });
 const memory = new InMemoryElection({
   nodeId: 'node-2',
   nodeAddress: '127.0.0.1:9091',
@@ -61,6 +76,7 @@ export async function leaders(): Promise<(Node | undefined)[]> {
 }
 
 export const metrics: ClusterMetrics = registerClusterMetrics(etcd, { registry: new Registry() });
+export const instruments: ClusterInstruments = registerClusterInstruments(memory);
 export const client = new EtcdClusterClient({ endpoints: ['http://127.0.0.1:2379'] });
 export const heartbeat: 1000 = DEFAULT_CONFIG.heartbeatInterval;
 export const usage: 2 = EXIT.usage;
@@ -69,7 +85,33 @@ export function run(io: CliIO): Promise<number> {
   return main(['cluster', 'status'], io);
 }
 
+export async function testKit(): Promise<string> {
+  let etcd: EtcdHandle | undefined;
+  try {
+    etcd = await startEtcd({ provider: 'local', extraArgs: ['--quota-backend-bytes', '16777216'] });
+    const link: EtcdLink = await cutOffProxy(etcd);
+    const clock = new ManualClock();
+    const node = new InMemoryElection({
+      nodeId: 'n',
+      nodeAddress: '127.0.0.1:1',
+      clock,
+      hub: new MemoryHub({ clock }),
+    });
+    await node.start();
+    const { term } = await waitUntilLeads(node, { timeoutMs: 1000 });
+    link.cut();
+    await link.close();
+    return `${(await waitForLeader([node])).id} ${term} ${etcd.version}`;
+  } catch (error) {
+    return isNoEtcdError(error) ? error.reason : 'other';
+  } finally {
+    await etcd?.stop();
+  }
+}
+
 // The declarations are real types, not `any`: each line below must be an error.
+// @ts-expect-error members is a number
+startEtcdCluster({ members: '3' });
 // @ts-expect-error nodeId is a string
 new EtcdElection({ nodeId: 1, nodeAddress: '127.0.0.1:9090' });
 // @ts-expect-error term is a number or undefined

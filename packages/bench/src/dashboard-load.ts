@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EtcdElection } from '@ztap/cluster-etcd';
-import { linesOf, startEtcd } from '@ztap/testkit';
+import { startEtcd } from '@ztap/cluster-testing';
+import { linesOf } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { percentile } from './stats.ts';
 

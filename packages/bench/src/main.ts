@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { startEtcd } from '@ztap/testkit';
+import { startEtcd } from '@ztap/cluster-testing';
 import { killAllChildren } from './child-process.ts';
 import type { BenchContext } from './context.ts';
 import { type Row, type ScenarioResult, toRow } from './results.ts';

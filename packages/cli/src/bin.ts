@@ -7,3 +7,10 @@ import { main } from './program.ts';
 process.noDeprecation = true;
 
 process.exitCode = await main(process.argv.slice(2), processIO());
+// Once the command is done and its output is out, nothing is left to wait for. etcd3 keeps a channel
+// that is still connecting alive for another second after close() (its workaround for grpc-node
+// #1487), which would stretch a command --timeout bounds past its deadline.
+await Promise.all(
+  [process.stdout, process.stderr].map((stream) => new Promise((flushed) => stream.write('', flushed))),
+);
+process.exit();

@@ -1,4 +1,5 @@
 import {
+  hasErrorCode,
   isElectionStoppedError,
   isNodeExistsError,
   isNodeIdInUseError,
@@ -6,27 +7,34 @@ import {
   isValidationError,
   isZtapError,
   NodeIdInUseError,
+  ZtapError,
 } from '@ztap/cluster';
 import { CommanderError } from 'commander';
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
 
-/** A mistake in how the command was called: exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+/** A mistake in how the command was called (a flag, an argument, a variable): exit code 2. */
+export class UsageError extends ZtapError {
+  static readonly code = 'ZTAP_CLI_USAGE';
 
-/** An operational failure with a message already fit for the user: exit code 1. */
-export class CliFailure extends Error {
-  override readonly name = 'CliFailure';
+  constructor(message: string, options?: ErrorOptions) {
+    super(UsageError.code, message, options);
+  }
+}
+export const isUsageError = (error: unknown): error is UsageError => hasErrorCode(error, UsageError.code);
+
+/** An operational failure with a message already fit for the user: exit code 1 (or `exitCode`). */
+export class CliFailure extends ZtapError {
+  static readonly code = 'ZTAP_CLI_FAILURE';
   readonly exitCode: number;
 
   constructor(message: string, exitCode: number = EXIT.failure, options?: ErrorOptions) {
-    super(message, options);
+    super(CliFailure.code, message, options);
     this.exitCode = exitCode;
   }
 }
+export const isCliFailure = (error: unknown): error is CliFailure => hasErrorCode(error, CliFailure.code);
 
 /** One line for stderr and the exit code for any error a command can end with. */
 export function describeFailure(error: unknown): { message: string; exitCode: number } {
@@ -40,10 +48,10 @@ export function describeFailure(error: unknown): { message: string; exitCode: nu
       exitCode: EXIT.usage,
     };
   }
-  if (error instanceof UsageError || isValidationError(error)) {
+  if (isUsageError(error) || isValidationError(error)) {
     return { message: oneLine((error as Error).message), exitCode: EXIT.usage };
   }
-  if (error instanceof CliFailure) return { message: oneLine(error.message), exitCode: error.exitCode };
+  if (isCliFailure(error)) return { message: oneLine(error.message), exitCode: error.exitCode };
   // The library says "node id"; on the command line the id is --id.
   if (isNodeIdInUseError(error)) {
     const conflict = NodeIdInUseError.describe(error.nodeId, error.holder);

@@ -3,7 +3,11 @@
  * exported so the command can be embedded and tested without spawning a process.
  * @packageDocumentation
  */
-export { CliFailure, describeFailure, EXIT, UsageError } from './errors.ts';
+
+export { connectionFrom } from './connection.ts';
+export { parseDuration } from './duration.ts';
+export { CliFailure, describeFailure, EXIT, isCliFailure, isUsageError, UsageError } from './errors.ts';
 export { type CliIO, processIO } from './io.ts';
-export { connectionFrom, type GlobalOptions, parseDuration, parseMetadata } from './options.ts';
-export { createProgram, main, missingSubcommand, type Outcome } from './program.ts';
+export { type GlobalOptions, parseMetadata } from './options.ts';
+export { createProgram, main, type Outcome } from './program.ts';
+export { missingSubcommand } from './usage-errors.ts';

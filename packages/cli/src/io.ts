@@ -5,17 +5,26 @@ export interface CliIO {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Process signals the long-running commands (watch, agent, run) stop on. */
+  /**
+   * Process signals the long-running commands (watch, agent, run, dashboard) stop on: SIGINT, SIGTERM,
+   * SIGHUP (the terminal closed), and `SIGPIPE` when the reader of stdout went away.
+   */
   readonly onShutdown: (listener: (signal: NodeJS.Signals) => void) => () => void;
 }
 
+/**
+ * A closed terminal (SIGHUP) must not kill an agent without resigning, as Node's default would: the
+ * successor would wait out the lease TTL instead of taking over at once.
+ */
+const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export function processIO(): CliIO {
   const listeners = new Set<(signal: NodeJS.Signals) => void>();
-  // `ztap cluster list | head -3`: the reader went away. Like a program killed by SIGPIPE, stop
-  // quietly instead of crashing on an unhandled EPIPE; a long-running command shuts down cleanly
-  // (resigns, stops its command), and nothing more is written to the closed pipe.
+  // `ztap cluster list | head -3`: the reader went away (EPIPE; EIO once a terminal has closed). Like
+  // a program killed by SIGPIPE, stop quietly instead of crashing on an unhandled error; a
+  // long-running command shuts down cleanly (resigns, stops its command).
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
+    if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error;
     if (listeners.size === 0) process.exit(process.exitCode ?? 0);
     for (const listener of [...listeners]) listener('SIGPIPE');
   });
@@ -25,12 +34,10 @@ export function processIO(): CliIO {
     env: process.env,
     onShutdown: (listener) => {
       listeners.add(listener);
-      process.on('SIGINT', listener);
-      process.on('SIGTERM', listener);
+      for (const signal of SHUTDOWN_SIGNALS) process.on(signal, listener);
       return () => {
         listeners.delete(listener);
-        process.off('SIGINT', listener);
-        process.off('SIGTERM', listener);
+        for (const signal of SHUTDOWN_SIGNALS) process.off(signal, listener);
       };
     },
   };

@@ -1,10 +1,12 @@
-import { isValidationError } from '@ztap/cluster';
+import { type ClusterLogger, isValidationError } from '@ztap/cluster';
 import { EtcdElection, type EtcdElectionOptions } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
+import { connectionFrom } from './connection.ts';
+import { parseDuration } from './duration.ts';
 import { UsageError } from './errors.ts';
 import { healthCheckFrom } from './health-check.ts';
 import type { CliIO } from './io.ts';
-import { collect, connectionFrom, type GlobalOptions, parseDuration, parseMetadata } from './options.ts';
+import { collect, type GlobalOptions, parseMetadata } from './options.ts';
 
 /** Options of the commands that run a node (`agent`, `run`). */
 export interface NodeCommandOptions {
@@ -20,7 +22,10 @@ export interface NodeCommandOptions {
 
 /** Adds the node options to `command`. */
 export function nodeOptions(command: Command, addressDefault?: string): Command {
-  command.requiredOption('--id <id>', 'this node\'s id: 1-128 characters, no "/" or control characters');
+  command.requiredOption(
+    '--id <id>',
+    'this node\'s id: 1-128 characters, no "/", whitespace or control characters',
+  );
   if (addressDefault === undefined) command.requiredOption('--address <host:port>', 'where this node serves');
   else command.option('--address <host:port>', 'where this node serves (informational)', addressDefault);
   return command
@@ -44,10 +49,13 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   stepDownMargin: '--election-timeout',
 };
 
-/** Builds a node's election, reporting config errors in terms of the flags (exit code 2). */
-export function createNodeElection(command: Command, io: CliIO): EtcdElection {
+/**
+ * Builds a node's election, reporting config errors in terms of the flags (exit code 2). Its own
+ * events go to `logger` (the command's log).
+ */
+export function createNodeElection(command: Command, io: CliIO, logger?: ClusterLogger): EtcdElection {
   try {
-    return new EtcdElection(electionOptionsFrom(command, io));
+    return new EtcdElection({ ...electionOptionsFrom(command, io), ...(logger ? { logger } : {}) });
   } catch (error) {
     if (!isValidationError(error)) throw error;
     const message = error.message.replace(

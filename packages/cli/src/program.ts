@@ -9,12 +9,13 @@ import { registerRunCommand } from './commands/run.ts';
 import { describeFailure, EXIT } from './errors.ts';
 import type { CliIO } from './io.ts';
 import { DEFAULT_ENDPOINT, DEFAULT_TIMEOUT } from './options.ts';
+import { OUTPUT_FORMATS } from './output.ts';
+import { explainUsageErrors, missingSubcommand } from './usage-errors.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 
-/** Builds the `ztap` program; everything it does goes through `io`, so tests can drive it in-process. */
 /** What a run of the program reports back to main(). */
 export interface Outcome {
   exitCode: number;
@@ -22,29 +23,39 @@ export interface Outcome {
   helpOnError?: string;
 }
 
+/** Builds the `ztap` program; everything it does goes through `io`, so tests can drive it in-process. */
 export function createProgram(io: CliIO, outcome: Outcome = { exitCode: EXIT.ok }): Command {
   const program = new Command('ztap')
     .description('ZTAP cluster: leader election and membership on etcd')
     .version(version, '-v, --version', 'print the version')
     .option(
       '--endpoints <urls>',
-      `etcd endpoints, comma-separated (env: ZTAP_ETCD_ENDPOINTS, default: ${DEFAULT_ENDPOINT})`,
+      `etcd endpoints, comma-separated (env: ZTAP_ETCD_ENDPOINTS, ETCDCTL_ENDPOINTS; default: ${DEFAULT_ENDPOINT})`,
     )
     .option(
       '--cluster <name>',
-      'cluster name: keys under /ztap/clusters/<name>/ (env: ZTAP_CLUSTER, default: default)',
+      'cluster name: keys under /ztap/clusters/<name>/ (env: ZTAP_CLUSTER; default: default)',
     )
-    .option('--prefix <prefix>', 'key prefix instead of --cluster (e.g. /apps/payments/)')
-    .option('--cacert <file>', 'CA bundle to verify etcd (PEM); turns on TLS')
-    .option('--cert <file>', 'client certificate (PEM), with --key')
-    .option('--key <file>', 'client private key (PEM), with --cert')
+    .option('--prefix <prefix>', 'key prefix instead of --cluster, starting with "/" (env: ZTAP_PREFIX)')
+    .option(
+      '--cacert <file>',
+      'CA bundle to verify etcd (PEM); turns on TLS (env: ZTAP_ETCD_CACERT, ETCDCTL_CACERT)',
+    )
+    .option('--cert <file>', 'client certificate (PEM), with --key (env: ZTAP_ETCD_CERT, ETCDCTL_CERT)')
+    .option('--key <file>', 'client private key (PEM), with --cert (env: ZTAP_ETCD_KEY, ETCDCTL_KEY)')
     .option(
       '--user <name>',
-      'etcd user; the password comes from ZTAP_ETCD_PASSWORD, never from the command line',
+      'etcd user (env: ZTAP_ETCD_USER, ETCDCTL_USER, either may be user:password); the password from ZTAP_ETCD_PASSWORD or ETCDCTL_PASSWORD, never on the command line',
     )
-    .option('--timeout <duration>', 'deadline of each etcd request', DEFAULT_TIMEOUT)
-    .option('--json', 'machine-readable output (one JSON document; one object per line when streaming)')
+    .option(
+      '--timeout <duration>',
+      `deadline of a whole command, retries included; of each request for watch, agent, run (env: ZTAP_ETCD_TIMEOUT, ETCDCTL_COMMAND_TIMEOUT; default: ${DEFAULT_TIMEOUT})`,
+    )
+    .option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(', ')} (default: table)`)
+    .option('--json', 'same as -o json (one JSON document; one object per line when streaming)')
     .option('--no-color', 'no colour, even on a terminal (NO_COLOR is honoured too)')
+    // Every subcommand's help shows these too: they work after the subcommand as well.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       // With errors silenced below, commander writes here only the help it shows when a command
@@ -74,10 +85,7 @@ Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denie
   registerRunCommand(program, io, outcome);
   registerDashboardCommand(program, io);
   registerRegionCommands(program, io);
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+  explainUsageErrors(program);
   return program;
 }
 
@@ -96,14 +104,4 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     if (message) io.stderr.write(`ztap: ${message}\n`);
     return exitCode;
   }
-}
-
-/** "ztap cluster needs a command: status, list, ... (see ztap cluster --help)", from commander's help text. */
-export function missingSubcommand(help: string): string {
-  const usage = /Usage: (\S+(?: [a-z][\w-]*)*)/.exec(help)?.[1] ?? 'ztap';
-  const commands = (help.split(/^Commands:$/m)[1] ?? '')
-    .split('\n')
-    .map((line) => /^ {2}([a-z][\w-]*)/.exec(line)?.[1])
-    .filter((name): name is string => name !== undefined && name !== 'help');
-  return `${usage} needs a command: ${commands.join(', ')} (see ${usage} --help)`;
 }

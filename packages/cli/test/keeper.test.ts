@@ -1,4 +1,4 @@
-import { flushAsyncWork, ManualClock } from '@ztap/testkit';
+import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
 import { GROUP_POLL_MS, Keeper, type KeeperHost, KILL_WAIT_MS } from '../src/run/keeper.ts';
 import type { FromKeeper } from '../src/run/keeper-protocol.ts';

@@ -2,6 +2,7 @@ import { Broadcast } from './broadcast.ts';
 import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
 import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+import { attachLogger, type LeaseLoss } from './election-log.ts';
 import {
   AlreadyStartedError,
   ElectionStoppedError,
@@ -52,6 +53,7 @@ export abstract class BaseElection implements LeaderElection {
   readonly #livenessChanges = new EventEmitter<Liveness>();
   readonly #drains = new EventEmitter<DrainEvent>();
   readonly #workErrors = new EventEmitter<LeaderWorkErrorEvent>();
+  readonly #leaseLosses = new EventEmitter<LeaseLoss>();
   readonly telemetry: ElectionTelemetry = {
     onLeadership: this.#leadershipEvents.event,
     onHeartbeat: this.heartbeats.event,
@@ -77,6 +79,29 @@ export abstract class BaseElection implements LeaderElection {
     this.config = config;
     this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error' });
     this.#leadership = new LeadershipTracker(config.nodeId, (event) => this.#leadershipEvents.fire(event));
+    if (config.logger) {
+      attachLogger(this.telemetry, config.logger, {
+        bindings: () => ({ nodeId: config.nodeId, ...this.logBindings() }),
+        quiet: () => this.#lifecycle !== 'running',
+        onLeaseLost: this.#leaseLosses.event,
+      });
+    }
+  }
+
+  /**
+   * Backends call this when the store no longer knows this node's lease (etcd: a keepalive or a
+   * write answered "lease not found"; in memory: the record was removed), however they found out.
+   */
+  protected leaseLost(loss: LeaseLoss = {}): void {
+    this.#leaseLosses.fire(loss);
+  }
+
+  /**
+   * What the `logger` option's child is bound to besides `nodeId` (etcd: the key prefix). Asked
+   * once, at the first logged event, when the backend is fully constructed.
+   */
+  protected logBindings(): Record<string, unknown> {
+    return {};
   }
 
   /** Joins the store and begins campaigning; resolves once this node is a member. */

@@ -1,5 +1,7 @@
 import { type Clock, systemClock } from './clock.ts';
+import { describeValue } from './describe.ts';
 import { ValidationError } from './errors.ts';
+import { type ClusterLogger, validateLogger } from './logger.ts';
 import type { NodeMetadata } from './types.ts';
 import { validateAddress, validateMetadata, validateNodeId } from './validation.ts';
 
@@ -22,7 +24,7 @@ export type HealthCheck = (options: {
 
 /** The seed's `LeaderElectionConfig`, durations in milliseconds. Shared by every backend. */
 export interface LeaderElectionConfig {
-  /** This node's id, unique in the cluster (1-128 characters, no `/`, no control characters). */
+  /** This node's id, unique in the cluster (1-128 characters, no `/`, whitespace or control characters). */
   readonly nodeId: string;
   /** Where this node serves, `host:port`. */
   readonly nodeAddress: string;
@@ -46,6 +48,12 @@ export interface LeaderElectionConfig {
    * 0 releases at once; at most 300000 (5 minutes).
    */
   readonly drainTimeout?: number;
+  /**
+   * Where the election logs its few important events (leadership gained and lost, lease lost, watch
+   * resynced, etcd errors, drains that ran out, leader work errors, liveness changes): pino, or any
+   * logger with pino's call shape (`ClusterLogger`). Silent without one.
+   */
+  readonly logger?: ClusterLogger;
   /** Time source; defaults to the system clock. */
   readonly clock?: Clock;
 }
@@ -62,6 +70,7 @@ export interface ResolvedConfig {
   readonly healthCheck: HealthCheck | undefined;
   readonly watchBufferSize: number;
   readonly drainTimeout: number;
+  readonly logger: ClusterLogger | undefined;
   readonly clock: Clock;
 }
 
@@ -83,14 +92,7 @@ export const MAX_DRAIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 
-/** A value as error messages show it: never throws, whatever it is (no prototype, a Symbol, ...). */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || value === undefined) return String(value);
-  return `a ${typeof value}`;
-}
+export { describeValue };
 
 function integerInRange(field: string, value: unknown, min: number, max: number, unit: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -179,6 +181,7 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     healthCheck: config.healthCheck,
     watchBufferSize,
     drainTimeout,
+    logger: validateLogger(config.logger),
     clock: config.clock ?? systemClock,
   });
 }

@@ -93,6 +93,13 @@ export interface LeaderChangeEvent {
  */
 export type DrainOutcome = 'settled' | 'timeout' | 'deadline' | 'lease_lost';
 
+export const DRAIN_OUTCOMES: readonly DrainOutcome[] = Object.freeze([
+  'settled',
+  'timeout',
+  'deadline',
+  'lease_lost',
+]);
+
 /** `resign()` or `stop()` waited for this node's leader work before releasing leadership in the store. */
 export interface DrainEvent {
   /** The term stepped down from. */

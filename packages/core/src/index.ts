@@ -24,11 +24,13 @@ export {
   resolveConfig,
 } from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+export type { LeaseLoss } from './election-log.ts';
 export * from './errors.ts';
 export {
   BACKEND_ERROR_KINDS,
   type BackendErrorKind,
   type Disposable,
+  DRAIN_OUTCOMES,
   type DrainEvent,
   type DrainOutcome,
   type ElectionTelemetry,
@@ -44,7 +46,25 @@ export {
 export { runHealthCheck } from './health.ts';
 export { LeadershipTracker } from './leadership.ts';
 export { LIVE, type Liveness, notLive } from './liveness.ts';
+export {
+  type ClusterLogger,
+  LOG_LEVELS,
+  type LogLevel,
+  type LogMethod,
+  validateLogger,
+} from './logger.ts';
+export {
+  type ClusterMeasurement,
+  type ClusterMeasurementSink,
+  HEARTBEAT_LATENCY_BUCKETS,
+  measureCluster,
+  POLICY_SYNC_FAILURE_REASONS,
+  type PolicySyncFailureReason,
+  policySyncFailureReason,
+  reportPolicySyncFailures,
+} from './measurements.ts';
 export * from './policy.ts';
+export { MAX_POLICY_BYTES, validatePolicyDocument } from './policy-document.ts';
 export { PolicyFeed } from './policy-feed.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export * from './types.ts';

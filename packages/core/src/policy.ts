@@ -1,9 +1,6 @@
-import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import { ValidationError, ZtapError } from './errors.ts';
 
 export const MAX_POLICY_NAME_LENGTH = 128;
-/** Documents are YAML text of at most this many UTF-8 bytes (etcd's default request limit is 1.5 MiB). */
-export const MAX_POLICY_BYTES = 256 * 1024;
 
 /** A versioned policy document. */
 export interface Policy {
@@ -15,6 +12,21 @@ export interface Policy {
   readonly updatedAt: Date;
   /** Who wrote it: a node id (leader writes) or `operator`. */
   readonly updatedBy: string;
+}
+
+/**
+ * A policy document as a writer gives it: YAML text, or the bytes of a file holding it (checked to be
+ * UTF-8, so a file in another encoding is refused rather than stored with replacement characters).
+ */
+export type PolicyDocument = string | Uint8Array;
+
+/** What a write resolves with: the policy as stored, and whether this write changed it. */
+export interface PolicyWriteResult extends Policy {
+  /**
+   * `false` when the document was identical to the current version: nothing was written (no new
+   * version, no update for subscribers) and `version` is that current version.
+   */
+  readonly changed: boolean;
 }
 
 /** One step in a policy subscription. */
@@ -41,8 +53,16 @@ export interface PolicyWriteOptions {
  * (or `NotLeaderError` if it already knows) and writes nothing.
  */
 export interface PolicySync {
-  /** Publishes `document` (YAML) as policy `name`; resolves with the stored policy and its new version. */
-  syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy>;
+  /**
+   * Publishes `document` (YAML text, or its UTF-8 bytes) as policy `name`; resolves with the stored
+   * policy and its new version. A document identical to the current version writes nothing and
+   * resolves with that version (`changed: false`); the write is still fenced.
+   */
+  syncPolicy(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions,
+  ): Promise<PolicyWriteResult>;
   /** Deletes a policy; resolves false if there was none. Fenced like `syncPolicy`. */
   deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean>;
   /** The current version of `name`, or undefined if there is no such policy. */
@@ -91,66 +111,4 @@ export function validatePolicyName(name: unknown, field = 'policy name'): string
     );
   }
   return name;
-}
-
-/** The first key that a mapping repeats (scalar keys, compared as text), if any. */
-function firstDuplicateKey(parsed: ReturnType<typeof parseDocument>): string | undefined {
-  let duplicate: string | undefined;
-  visit(parsed, {
-    Map(_, map) {
-      if (!isMap(map)) return;
-      const seen = new Set<string>();
-      for (const pair of map.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
-        if (key === undefined) continue;
-        if (seen.has(key)) {
-          duplicate = key;
-          return visit.BREAK;
-        }
-        seen.add(key);
-      }
-    },
-  });
-  return duplicate;
-}
-
-/**
- * Checks that `document` is YAML worth storing: a string of at most {@link MAX_POLICY_BYTES}, that a
- * real YAML parser reads without errors, and that is not empty. Returns it unchanged: the text is
- * stored as pushed (comments and formatting are the author's).
- */
-export function validatePolicyDocument(document: unknown, field = 'document'): string {
-  if (typeof document !== 'string')
-    throw new ValidationError(field, `must be YAML text (got ${typeof document})`);
-  const bytes = Buffer.byteLength(document);
-  if (bytes > MAX_POLICY_BYTES)
-    throw new ValidationError(field, `must be at most ${MAX_POLICY_BYTES} bytes (got ${bytes})`);
-  // uniqueKeys is checked below in linear time: the parser's own check is quadratic per mapping.
-  const parsed = parseDocument(document, { prettyErrors: true, uniqueKeys: false });
-  const error = parsed.errors[0];
-  if (error) {
-    const line = error.linePos?.[0];
-    const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?\s*$/, '');
-    throw new ValidationError(
-      field,
-      `is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${reason}`,
-    );
-  }
-  const duplicate = firstDuplicateKey(parsed);
-  if (duplicate !== undefined)
-    throw new ValidationError(
-      field,
-      `is not valid YAML: map keys must be unique (${JSON.stringify(duplicate)} repeats)`,
-    );
-  let value: unknown;
-  try {
-    // Resolves aliases: an unknown one, or an "alias bomb" that would expand without bound, throws.
-    value = parsed.toJS({ maxAliasCount: 100 });
-  } catch (cause) {
-    throw new ValidationError(field, `is not valid YAML: ${(cause as Error).message}`, { cause });
-  }
-  if (parsed.contents === null || value === null || value === undefined) {
-    throw new ValidationError(field, 'must not be empty');
-  }
-  return document;
 }

@@ -16,7 +16,7 @@ export type NodeMetadata = Readonly<Record<string, string>>;
 
 /** A member of the cluster, as seen at one moment. Objects handed out are frozen snapshots. */
 export interface Node {
-  /** Unique within the cluster: 1-128 characters, no `/`, no control characters. */
+  /** Unique within the cluster: 1-128 characters, no `/`, whitespace or control characters. */
   readonly id: string;
   /** Where the node serves, `host:port`. */
   readonly address: string;

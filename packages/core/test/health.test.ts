@@ -1,5 +1,5 @@
 import { type HealthCheck, oneLine, runHealthCheck } from '@ztap/cluster';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
 
 describe('runHealthCheck', () => {

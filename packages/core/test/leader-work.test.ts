@@ -1,4 +1,4 @@
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
 import { LeaderWork } from '../src/leader-work.ts';
 

@@ -11,6 +11,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { firstInvalidUtf8 } from '../src/policy-document.ts';
 import { anyText, anyValue, outcomeOf, RUNS } from './arbitraries.ts';
 
 describe('policy names', () => {
@@ -135,6 +136,52 @@ describe('policy documents', () => {
         expect(() => validatePolicyDocument(over)).toThrow(`must be at most ${MAX_POLICY_BYTES} bytes`);
       }),
       { numRuns: 4 },
+    );
+  });
+});
+
+describe('policy documents as bytes', () => {
+  const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const decodes = (bytes: Uint8Array) => {
+    try {
+      strict.decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Mostly UTF-8 with a stray byte here and there: the interesting cases are near-misses.
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 24 }),
+    fc
+      .tuple(fc.string({ unit: 'binary', maxLength: 12 }), fc.uint8Array({ maxLength: 3 }), fc.string())
+      .map(([before, stray, after]) => Buffer.concat([Buffer.from(before), stray, Buffer.from(after)])),
+  );
+
+  it('the first bad sequence is found exactly where UTF-8 stops: everything before it decodes', () => {
+    fc.assert(
+      fc.property(bytes, (input) => {
+        const { offset, length } = firstInvalidUtf8(input);
+        expect(offset === input.length).toBe(decodes(input));
+        expect(decodes(input.subarray(0, offset))).toBe(true);
+        if (offset < input.length) {
+          expect(length).toBeGreaterThan(0);
+          expect(decodes(input.subarray(offset, offset + length))).toBe(false);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('bytes are accepted as the text they decode to, or rejected naming the document and never decoded loosely', () => {
+    fc.assert(
+      fc.property(bytes, (input) => {
+        const outcome = outcomeOf(() => validatePolicyDocument(input, 'web.yaml'));
+        if (outcome.accepted) expect(outcome.value).toBe(strict.decode(input));
+        else expect(outcome.error.field).toBe('web.yaml');
+        if (!decodes(input)) expect(outcome.accepted || outcome.error.message).toMatch(/is not valid UTF-8/);
+      }),
+      RUNS,
     );
   });
 });

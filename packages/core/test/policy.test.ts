@@ -54,6 +54,47 @@ describe('policy validation', () => {
     expect(() => validatePolicyName(name)).toThrow('policy name must be 1-128 lowercase letters');
   });
 
+  it('takes UTF-8 bytes as the text they hold, byte order mark included', () => {
+    const text = '\ufeff# café\nallow: [443]\n';
+    expect(validatePolicyDocument(Buffer.from(text))).toBe(text);
+    expect(validatePolicyDocument(new TextEncoder().encode(text))).toBe(text);
+  });
+
+  it('refuses bytes that are not UTF-8, naming the byte offset and line, instead of storing U+FFFD', () => {
+    const latin1 = Buffer.concat([Buffer.from('a: 1\nname: caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    expect(() => validatePolicyDocument(latin1, 'web.yaml')).toThrow(
+      'web.yaml is not valid UTF-8 at byte offset 14 (line 2): 0xe9; save it as UTF-8',
+    );
+    const cut = Buffer.from([0x61, 0x3a, 0x20, 0xf0, 0x9f]);
+    expect(() => validatePolicyDocument(cut)).toThrow('at byte offset 3 (line 1): 0xf0 0x9f;');
+    const surrogate = Buffer.from([0x61, 0x3a, 0x20, 0xed, 0xa0, 0x80]);
+    expect(() => validatePolicyDocument(surrogate)).toThrow('at byte offset 3 (line 1): 0xed;');
+  });
+
+  it('refuses text with a lone surrogate, which has no UTF-8 form', () => {
+    expect(() => validatePolicyDocument('a: "x\ud800"\n')).toThrow(
+      'document must be valid Unicode text: a lone surrogate (U+D800) at index 5 has no UTF-8 form',
+    );
+  });
+
+  it.each([
+    ['', 'document is empty: there is no policy document in it'],
+    ['\n  \n', 'document is empty: there is no policy document in it'],
+    ['---\n', 'document is empty: there is no policy document in it'],
+    ['# only a comment\n', 'document holds only comments: there is no policy document in it'],
+    ['--- # start\n# a comment\n...\n', 'document holds only comments: there is no policy document in it'],
+    ['~\n', 'document holds only an empty (null) value: a policy document needs content'],
+    ['# note\nnull\n', 'document holds only an empty (null) value: a policy document needs content'],
+  ])('says why %j has no content', (text, message) => {
+    expect(() => validatePolicyDocument(text)).toThrow(message);
+  });
+
+  it('says a file with several YAML documents is not one policy, in its own words', () => {
+    expect(() => validatePolicyDocument('a: 1\n---\nb: 2\n', 'web.yaml')).toThrow(
+      /^web\.yaml holds more than one YAML document \(a "---" line at line 2 starts another\): a policy is one document$/,
+    );
+  });
+
   it('reports where YAML is broken', () => {
     expect(() => validatePolicyDocument('a: [1, 2\nb: 3\n')).toThrow(
       /document is not valid YAML \(line \d+, column \d+\)/,

@@ -28,7 +28,7 @@ function isValidId(id: unknown): boolean {
     id.length <= MAX_NODE_ID_LENGTH &&
     !id.includes('/') &&
     !CONTROL.test(id) &&
-    id.trim() === id
+    !/\s/u.test(id)
   );
 }
 

@@ -19,7 +19,10 @@ describe('node ids', () => {
     ['a/b', 'must not contain "/"'],
     ['bell\u0007', 'control characters'],
     ['line\nbreak', 'control characters'],
-    [' padded', 'whitespace'],
+    [' padded', 'must not contain whitespace'],
+    ['two words', 'must not contain whitespace'],
+    ['no\u00a0break', 'must not contain whitespace'],
+    ['ideographic\u3000space', 'must not contain whitespace'],
     [42, 'must be a string'],
   ])('rejects %j: %s', (id, rule) => {
     expect(() => validateNodeId(id)).toThrow(rule);

@@ -1,4 +1,4 @@
-import { flushAsyncWork, ManualClock } from '@ztap/testkit';
+import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveFeed } from '../src/live-feed.ts';
 import { DashboardModel } from '../src/model.ts';

@@ -1,10 +1,21 @@
 import type { BackendErrorKind } from '@ztap/cluster';
 import { ExponentialBackoff, handleWhen, type RetryPolicy, retry } from 'cockatiel';
-import { isTransientEtcdError, translateEtcdError } from './errors.ts';
+import { EtcdUnavailableError, isTransientEtcdError, translateEtcdError } from './errors.ts';
 
 /** gRPC call options carrying the per-attempt deadline. */
 export interface CallDeadline {
   readonly deadline: Date;
+}
+
+/** How long a one-shot request to etcd (a read, an operator's write) may take, and how to abandon it. */
+export interface CallOptions {
+  /** Abandons the call at once, retries included: it rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * When the whole call, retries included, must be over. No attempt's own deadline goes past it;
+   * when it passes, the call fails with `EtcdUnavailableError` ("no answer before the deadline").
+   */
+  readonly deadline?: Date | undefined;
 }
 
 /**
@@ -42,9 +53,10 @@ export class EtcdCaller {
     return this.#attempts;
   }
 
-  /** The deadline options for one attempt started now. */
-  deadline(): CallDeadline {
-    return { deadline: new Date(Date.now() + this.#requestTimeout) };
+  /** The deadline options for one attempt started now: the request timeout, cut to `until`. */
+  deadline(until?: Date): CallDeadline {
+    const own = Date.now() + this.#requestTimeout;
+    return { deadline: new Date(until === undefined ? own : Math.min(own, until.getTime())) };
   }
 
   /**
@@ -70,30 +82,60 @@ export class EtcdCaller {
 
   /**
    * Runs `attempt` under the retry policy. `operation` names it in errors ("publish the member
-   * record"). Pass `retry: false` for writes that must not be repeated blindly.
+   * record"). Pass `retry: false` for writes that must not be repeated blindly. `signal` abandons
+   * the call (rejecting with its reason); `deadline` bounds it as a whole (see {@link CallOptions}).
    */
   async call<T>(
     operation: string,
     attempt: (options: CallDeadline) => Promise<T>,
     signal?: AbortSignal,
-    options: { retry?: boolean } = {},
+    options: { retry?: boolean; deadline?: Date | undefined } = {},
   ): Promise<T> {
+    signal?.throwIfAborted();
+    const { deadline } = options;
+    const remaining = deadline === undefined ? undefined : deadline.getTime() - Date.now();
+    if (remaining !== undefined && remaining <= 0) throw this.#outOfTime(undefined);
+    const expired = remaining === undefined ? undefined : AbortSignal.timeout(remaining);
+    const stop = signal && expired ? AbortSignal.any([signal, expired]) : (signal ?? expired);
     try {
       const counted = () => {
         this.#attempts++;
-        return attempt(this.deadline());
+        return attempt(this.deadline(deadline));
       };
-      if (options.retry === false) return await counted();
-      return await this.#policy.execute(counted, signal);
+      const work = options.retry === false ? counted() : this.#policy.execute(counted, stop);
+      // The retry policy looks at the signal only between attempts; a waiting attempt is left behind
+      // at once (its own deadline, cut to `deadline`, ends it on the wire).
+      return await (stop ? untilAborted(work, stop) : work);
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      // An attempt's own deadline may fire a moment before the timer: both mean "out of time".
+      const late = deadline !== undefined && Date.now() >= deadline.getTime();
+      if ((expired?.aborted && error === expired.reason) || (late && isTransientEtcdError(error)))
+        throw this.#outOfTime(error);
       throw this.#failed(translateEtcdError(error, operation, this.#endpoints));
     }
+  }
+
+  #outOfTime(cause: unknown): Error {
+    return this.#failed(
+      new EtcdUnavailableError(this.#endpoints, 'no answer before the deadline', { cause }),
+    );
   }
 
   #failed(error: Error): Error {
     this.#onError?.(errorKind(error), error);
     return error;
   }
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 const KIND_OF_CODE: Readonly<Record<string, BackendErrorKind>> = {

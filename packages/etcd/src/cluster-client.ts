@@ -8,14 +8,16 @@ import {
   type MemberRecord,
   type NodeRegistration,
   type Policy,
+  type PolicyDocument,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
   systemClock,
   ValidationError,
   type WatchOptions,
 } from '@ztap/cluster';
 import type { Etcd3 } from 'etcd3';
-import { EtcdCaller } from './calls.ts';
+import { type CallOptions, EtcdCaller } from './calls.ts';
 import { createEtcdClient } from './client.ts';
 import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
 import { KeyLayout } from './keys.ts';
@@ -39,7 +41,7 @@ export interface EtcdClusterClientOptions extends EtcdConnectionOptions {
   readonly clock?: Clock;
 }
 
-export interface GetStateOptions {
+export interface GetStateOptions extends CallOptions {
   /**
    * Ask etcd for each member's lease, so `lastSeen` is when its last keepalive arrived (to the
    * second) rather than when its record last changed. One extra request per member.
@@ -78,9 +80,10 @@ export class EtcdClusterClient implements AsyncDisposable {
     this.#records = new MemberRecords(() => this.client, this.keys, this.#caller, this.#clock);
     this.policies = new OperatorPolicies(
       new EtcdPolicyStore(() => this.client, this.keys, this.#caller, this.#clock, this.#requestTimeout),
-      (txn) =>
-        this.#caller.call('write a policy', (options) => this.client.kv.txn(txn, options), undefined, {
+      (txn, call) =>
+        this.#caller.call('write a policy', (options) => this.client.kv.txn(txn, options), call.signal, {
           retry: false,
+          deadline: call.deadline,
         }),
       options.auth ? `operator:${options.auth.username}` : 'operator',
     );
@@ -106,9 +109,9 @@ export class EtcdClusterClient implements AsyncDisposable {
     return this.#client;
   }
 
-  /** The cluster as etcd holds it now (one linearizable read). */
+  /** The cluster as etcd holds it now (one linearizable read; `deadline` covers the lease reads too). */
   async getState(options: GetStateOptions = {}): Promise<ClusterState> {
-    const { entries } = await this.#list();
+    const { entries } = await this.#list(options);
     const now = this.#clock.wallNow();
     let members = membersFrom(entries, this.keys, now);
     if (options.leaseTimes) {
@@ -117,7 +120,7 @@ export class EtcdClusterClient implements AsyncDisposable {
       );
       members = await Promise.all(
         members.map(async (member) =>
-          this.#withLeaseTime(member, leases.get(this.keys.memberKey(member.id)), now),
+          this.#withLeaseTime(member, leases.get(this.keys.memberKey(member.id)), now, options),
         ),
       );
     }
@@ -132,12 +135,12 @@ export class EtcdClusterClient implements AsyncDisposable {
     return view.state;
   }
 
-  async registerNode(node: NodeRegistration): Promise<void> {
-    await this.#records.register(node);
+  async registerNode(node: NodeRegistration, options: CallOptions = {}): Promise<void> {
+    await this.#records.register(node, options);
   }
 
-  async deregisterNode(nodeId: string): Promise<void> {
-    await this.#records.deregister(nodeId);
+  async deregisterNode(nodeId: string, options: CallOptions = {}): Promise<void> {
+    await this.#records.deregister(nodeId, options);
   }
 
   /**
@@ -200,21 +203,33 @@ export class EtcdClusterClient implements AsyncDisposable {
     return this.close();
   }
 
-  async #list(): Promise<{ entries: MirrorEntry[]; revision: number }> {
-    const response = await this.#caller.call('read the cluster', (options) =>
-      this.client.kv.range(
-        { key: Buffer.from(this.prefix), range_end: prefixRangeEnd(this.prefix) },
-        options,
-      ),
+  async #list(call: CallOptions): Promise<{ entries: MirrorEntry[]; revision: number }> {
+    const response = await this.#caller.call(
+      'read the cluster',
+      (options) =>
+        this.client.kv.range(
+          { key: Buffer.from(this.prefix), range_end: prefixRangeEnd(this.prefix) },
+          options,
+        ),
+      call.signal,
+      { deadline: call.deadline },
     );
     const entries = response.kvs.map(toEntry);
     return { entries, revision: Number(response.header.revision) };
   }
 
-  async #withLeaseTime(member: MemberRecord, lease: string | undefined, now: Date): Promise<MemberRecord> {
+  async #withLeaseTime(
+    member: MemberRecord,
+    lease: string | undefined,
+    now: Date,
+    call: CallOptions,
+  ): Promise<MemberRecord> {
     if (!lease || lease === '0') return member;
-    const answer = await this.#caller.call('read a lease', (options) =>
-      this.client.leaseClient.leaseTimeToLive({ ID: lease }, options),
+    const answer = await this.#caller.call(
+      'read a lease',
+      (options) => this.client.leaseClient.leaseTimeToLive({ ID: lease }, options),
+      call.signal,
+      { deadline: call.deadline },
     );
     const remaining = Number(answer.TTL);
     const granted = Number(answer.grantedTTL);
@@ -240,20 +255,25 @@ export class OperatorPolicies {
     this.#updatedBy = updatedBy;
   }
 
-  push(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+  /** Publishes a policy; an identical document writes nothing and resolves with `changed: false`. */
+  push(
+    name: string,
+    document: PolicyDocument,
+    options: PolicyWriteOptions & CallOptions = {},
+  ): Promise<PolicyWriteResult> {
     return this.#store.put(name, document, this.#updatedBy, this.#txn, options);
   }
 
-  delete(name: string, options?: PolicyWriteOptions): Promise<boolean> {
+  delete(name: string, options: PolicyWriteOptions & CallOptions = {}): Promise<boolean> {
     return this.#store.delete(name, this.#txn, options);
   }
 
-  get(name: string): Promise<Policy | undefined> {
-    return this.#store.get(name);
+  get(name: string, options: CallOptions = {}): Promise<Policy | undefined> {
+    return this.#store.get(name, options);
   }
 
-  list(): Promise<Policy[]> {
-    return this.#store.list();
+  list(options: CallOptions = {}): Promise<Policy[]> {
+    return this.#store.list(options);
   }
 
   subscribe(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {

@@ -9,7 +9,7 @@ import {
   validateRegistration,
 } from '@ztap/cluster';
 import type { Etcd3 } from 'etcd3';
-import type { EtcdCaller } from './calls.ts';
+import type { CallOptions, EtcdCaller } from './calls.ts';
 import { decodeMember, encodeMember, type KeyLayout } from './keys.ts';
 import type { MirrorEntry } from './mirror.ts';
 
@@ -54,7 +54,7 @@ export class MemberRecords {
   }
 
   /** Adds a member; `NodeExistsError` if the id is taken. Returns the revision of the write. */
-  async register(node: NodeRegistration): Promise<number> {
+  async register(node: NodeRegistration, call: CallOptions = {}): Promise<number> {
     const registration = validateRegistration(node);
     const key = bytes(this.#keys.memberKey(registration.id));
     const value = encodeMember({
@@ -62,25 +62,32 @@ export class MemberRecords {
       metadata: registration.metadata ?? {},
       joinedAt: this.#clock.wallNow().toISOString(),
     });
-    const response = await this.#caller.call('register a node', (options) =>
-      this.#client().kv.txn(
-        {
-          compare: [{ key, target: 'Create', result: 'Equal', create_revision: '0' }],
-          success: [{ request_put: { key, value: bytes(value) } }],
-          failure: [],
-        },
-        options,
-      ),
+    const response = await this.#caller.call(
+      'register a node',
+      (options) =>
+        this.#client().kv.txn(
+          {
+            compare: [{ key, target: 'Create', result: 'Equal', create_revision: '0' }],
+            success: [{ request_put: { key, value: bytes(value) } }],
+            failure: [],
+          },
+          options,
+        ),
+      call.signal,
+      { deadline: call.deadline },
     );
     if (!response.succeeded) throw new NodeExistsError(registration.id);
     return Number(response.header.revision);
   }
 
   /** Removes a member; `NodeNotFoundError` if there is none. Returns the revision of the write. */
-  async deregister(nodeId: string): Promise<number> {
+  async deregister(nodeId: string, call: CallOptions = {}): Promise<number> {
     const id = validateNodeId(nodeId);
-    const response = await this.#caller.call('deregister a node', (options) =>
-      this.#client().kv.deleteRange({ key: bytes(this.#keys.memberKey(id)) }, options),
+    const response = await this.#caller.call(
+      'deregister a node',
+      (options) => this.#client().kv.deleteRange({ key: bytes(this.#keys.memberKey(id)) }, options),
+      call.signal,
+      { deadline: call.deadline },
     );
     if (Number(response.deleted) === 0) throw new NodeNotFoundError(id);
     return Number(response.header.revision);

@@ -97,7 +97,9 @@ export function isTransientEtcdError(error: unknown): boolean {
 function connectionDetail(message: string): string {
   // grpc-js says only "Failed to connect (<timestamp>)" when the server hangs up during the handshake.
   if (/Failed to connect \(/.test(message)) return 'the server closed the connection during the handshake';
-  const lastError = /Last error: (.*)$/m.exec(message)?.[1];
+  // grpc-js says "Last error: null" when it retries a channel still backing off from the real error.
+  const lastError = /Last error: (.*)$/m.exec(message)?.[1]?.replace(/^null\.? ?Resolution note:.*$/, '');
+  if (lastError === '') return 'no connection could be established';
   // grpc-js wraps it as "Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ...".
   if (lastError)
     return lastError

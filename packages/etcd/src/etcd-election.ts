@@ -132,6 +132,10 @@ export class EtcdElection extends BaseElection {
     return this.#keys.prefix;
   }
 
+  protected override logBindings(): Record<string, unknown> {
+    return { prefix: this.prefix };
+  }
+
   /** The keys this election uses. */
   get keys(): KeyLayout {
     return this.#keys;
@@ -492,6 +496,7 @@ export class EtcdElection extends BaseElection {
 
   #onLeaseLost(session: LeaseSession): void {
     if (this.#session !== session) return;
+    this.leaseLost({ leaseId: session.id });
     this.interruptDrain('lease_lost');
     this.#retiredLeaseIds.add(session.id);
     session.orphan();

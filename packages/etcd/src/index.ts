@@ -3,7 +3,7 @@
  * etcd's Go `concurrency` layout, step-down before lease expiry, and fenced writes.
  * @packageDocumentation
  */
-export { type CallDeadline, EtcdCaller, errorKind } from './calls.ts';
+export { type CallDeadline, type CallOptions, EtcdCaller, errorKind } from './calls.ts';
 export { createEtcdClient } from './client.ts';
 export {
   EtcdClusterClient,
@@ -41,6 +41,7 @@ export {
   type ResolvedEtcdOptions,
   resolveConnection,
   resolveEtcdOptions,
+  validateEndpoint,
 } from './options.ts';
 export { EtcdPolicyStore, type PolicyTxn, policyFrom } from './policy-store.ts';
 export { EtcdPolicySync } from './policy-sync.ts';

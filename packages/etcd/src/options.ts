@@ -53,8 +53,12 @@ export interface ResolvedEtcdOptions {
 
 export const DEFAULT_ENDPOINTS: readonly string[] = Object.freeze(['http://127.0.0.1:2379']);
 
-function validateEndpoint(endpoint: unknown, index: number): string {
-  const field = `endpoints[${index}]`;
+/**
+ * Checks an endpoint and returns it as `scheme://host:port`: a trailing `/` is dropped (it is no
+ * path), anything else after the port is refused. `field` names it in errors (`endpoints[0]`,
+ * `--endpoints`). Credentials in the URL are refused without repeating them.
+ */
+export function validateEndpoint(endpoint: unknown, field: string): string {
   if (typeof endpoint !== 'string') throw new ValidationError(field, 'must be a string URL');
   let url: URL;
   try {
@@ -65,12 +69,19 @@ function validateEndpoint(endpoint: unknown, index: number): string {
       `must be a URL like http://127.0.0.1:2379 (got ${JSON.stringify(endpoint)})`,
     );
   }
+  if (url.username !== '' || url.password !== '')
+    throw new ValidationError(field, 'must not carry a user or password: give them as auth instead');
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ValidationError(field, `must start with http:// or https:// (got ${JSON.stringify(endpoint)})`);
   }
   if (!url.port)
     throw new ValidationError(field, `must name a port, e.g. :2379 (got ${JSON.stringify(endpoint)})`);
-  return endpoint;
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '')
+    throw new ValidationError(
+      field,
+      `must be scheme://host:port, without a path (got ${JSON.stringify(endpoint)})`,
+    );
+  return `${url.protocol}//${url.host}`;
 }
 
 /** Where and how to reach a cluster in etcd, checked. */
@@ -99,7 +110,9 @@ export function resolveConnection(
   if (options.client !== undefined && typeof (options.client as { watch?: unknown }).watch !== 'function') {
     throw new ValidationError('client', 'must be an Etcd3 client from the etcd3 package');
   }
-  const endpoints = (options.endpoints ?? DEFAULT_ENDPOINTS).map(validateEndpoint);
+  const endpoints = (options.endpoints ?? DEFAULT_ENDPOINTS).map((endpoint, index) =>
+    validateEndpoint(endpoint, `endpoints[${index}]`),
+  );
   if (endpoints.length === 0) throw new ValidationError('endpoints', 'must list at least one endpoint');
   if (options.tls && endpoints.some((endpoint) => endpoint.startsWith('http:'))) {
     throw new ValidationError('endpoints', 'must use https:// when tls is given');

@@ -1,15 +1,17 @@
 import {
   type Clock,
   type Policy,
+  type PolicyDocument,
   PolicyFeed,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
   validatePolicyDocument,
   validatePolicyName,
 } from '@ztap/cluster';
 import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
-import type { EtcdCaller } from './calls.ts';
+import type { CallOptions, EtcdCaller } from './calls.ts';
 import type { KeyLayout } from './keys.ts';
 import { acquireMirror, type MirrorEntry, prefixRangeEnd, toEntry } from './mirror.ts';
 
@@ -20,11 +22,14 @@ interface StoredPolicy {
 }
 
 /** Runs a write transaction; the leader's version is fenced by its term, an operator's is not. */
-export type PolicyTxn = (txn: {
-  compare: ICompare[];
-  success: IRequestOp[];
-  failure: IRequestOp[];
-}) => Promise<ITxnResponse>;
+export type PolicyTxn = (
+  txn: {
+    compare: ICompare[];
+    success: IRequestOp[];
+    failure: IRequestOp[];
+  },
+  call: CallOptions,
+) => Promise<ITxnResponse>;
 
 const bytes = (text: string) => Buffer.from(text);
 
@@ -71,56 +76,99 @@ export class EtcdPolicyStore {
     this.#progressIntervalMs = progressIntervalMs;
   }
 
+  /**
+   * Writes a policy through `txn`. A document identical to the current version writes nothing: a
+   * transaction that only compares (so the leader's fence still applies) confirms the version is
+   * still current, and that version is returned with `changed: false`.
+   */
   async put(
     name: string,
-    document: string,
+    document: PolicyDocument,
     updatedBy: string,
     txn: PolicyTxn,
-    options: PolicyWriteOptions = {},
-  ): Promise<Policy> {
+    options: PolicyWriteOptions & CallOptions = {},
+  ): Promise<PolicyWriteResult> {
     validatePolicyName(name);
-    validatePolicyDocument(document);
+    const text = validatePolicyDocument(document);
     const key = bytes(this.#keys.policyKey(name));
+    const current = await this.get(name, options);
+    const sameVersion = options.ifVersion === undefined || options.ifVersion === current?.version;
+    if (current?.document === text && sameVersion) {
+      const unchanged = await txn(
+        {
+          compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: String(current.version) }],
+          success: [],
+          failure: [],
+        },
+        options,
+      );
+      if (unchanged.succeeded) return Object.freeze({ ...current, changed: false });
+      // Written in between: from here on this is an ordinary write.
+    }
     const updatedAt = this.#clock.wallNow();
     const value = JSON.stringify({
-      document,
+      document: text,
       updatedAt: updatedAt.toISOString(),
       updatedBy,
     } satisfies StoredPolicy);
-    const response = await txn({
-      compare: this.#versionCompare(key, options),
-      success: [{ request_put: { key, value: bytes(value) } }],
-      failure: [{ request_range: { key } }],
-    });
+    const response = await txn(
+      {
+        compare: this.#versionCompare(key, options),
+        success: [{ request_put: { key, value: bytes(value) } }],
+        failure: [{ request_range: { key } }],
+      },
+      options,
+    );
     if (!response.succeeded) throw this.#conflict(name, options, response);
-    return Object.freeze({ name, version: Number(response.header.revision), document, updatedAt, updatedBy });
+    return Object.freeze({
+      name,
+      version: Number(response.header.revision),
+      document: text,
+      updatedAt,
+      updatedBy,
+      changed: true,
+    });
   }
 
-  async delete(name: string, txn: PolicyTxn, options: PolicyWriteOptions = {}): Promise<boolean> {
+  async delete(
+    name: string,
+    txn: PolicyTxn,
+    options: PolicyWriteOptions & CallOptions = {},
+  ): Promise<boolean> {
     validatePolicyName(name);
     const key = bytes(this.#keys.policyKey(name));
-    const response = await txn({
-      compare: this.#versionCompare(key, options),
-      success: [{ request_delete_range: { key } }],
-      failure: [{ request_range: { key } }],
-    });
+    const response = await txn(
+      {
+        compare: this.#versionCompare(key, options),
+        success: [{ request_delete_range: { key } }],
+        failure: [{ request_range: { key } }],
+      },
+      options,
+    );
     if (!response.succeeded) throw this.#conflict(name, options, response);
     return Number(response.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   }
 
-  async get(name: string): Promise<Policy | undefined> {
+  async get(name: string, call: CallOptions = {}): Promise<Policy | undefined> {
     const key = this.#keys.policyKey(validatePolicyName(name));
-    const response = await this.#caller.call('read a policy', (options) =>
-      this.#client().kv.range({ key: bytes(key) }, options),
+    const response = await this.#caller.call(
+      'read a policy',
+      (options) => this.#client().kv.range({ key: bytes(key) }, options),
+      call.signal,
+      { deadline: call.deadline },
     );
     const kv = response.kvs[0];
     return kv ? policyFrom(toEntry(kv), this.#keys) : undefined;
   }
 
-  async list(): Promise<Policy[]> {
+  async list(call: CallOptions = {}): Promise<Policy[]> {
     const prefix = this.#keys.policiesPrefix;
-    const response = await this.#caller.call('list policies', (options) =>
-      this.#client().kv.range({ key: bytes(prefix), range_end: prefixRangeEnd(prefix) }, options),
+    const response = await this.#caller.call(
+      'list policies',
+      (options) =>
+        this.#client().kv.range({ key: bytes(prefix), range_end: prefixRangeEnd(prefix) }, options),
+      call.signal,
+      { deadline: call.deadline },
     );
     return response.kvs
       .map((kv) => policyFrom(toEntry(kv), this.#keys))

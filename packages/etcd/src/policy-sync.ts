@@ -2,9 +2,11 @@ import {
   FencedWriteError,
   NotLeaderError,
   type Policy,
+  type PolicyDocument,
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
 } from '@ztap/cluster';
 import { EtcdCaller } from './calls.ts';
 import type { EtcdElection } from './etcd-election.ts';
@@ -29,7 +31,11 @@ export class EtcdPolicySync implements PolicySync {
     this.#store = new EtcdPolicyStore(() => election.client, election.keys, caller, election.clock, 5000);
   }
 
-  async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+  async syncPolicy(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions,
+  ): Promise<PolicyWriteResult> {
     return this.#store.put(
       name,
       document,

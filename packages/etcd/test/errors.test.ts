@@ -35,6 +35,19 @@ describe('etcd error translation', () => {
     expect(error.cause).toBeInstanceOf(GRPCUnavailableError);
   });
 
+  it('says no connection could be made when grpc-js, retrying, has only "Last error: null"', () => {
+    const error = translateEtcdError(
+      new GRPCUnavailableError(
+        '14 UNAVAILABLE: No connection established. Last error: null. Resolution note: ',
+      ),
+      'read the cluster',
+      endpoints,
+    );
+    expect(error.message).toBe(
+      'etcd at http://127.0.0.1:2379 is unreachable (no connection could be established) — is etcd running, and are the endpoints right?',
+    );
+  });
+
   it('explains NOSPACE, which etcd3 itself treats as transient', () => {
     const error = translateEtcdError(nospace(), 'publish the member record', endpoints);
     expect(isEtcdNoSpaceError(error)).toBe(true);
@@ -164,6 +177,59 @@ describe('EtcdCaller', () => {
     });
     expect(deadlines[0]).toBeGreaterThan(900);
     expect(deadlines[0]).toBeLessThanOrEqual(1000);
+  });
+
+  it("cuts every attempt's deadline to the deadline of the whole call", async () => {
+    const deadline = new Date(Date.now() + 300);
+    const seen: Date[] = [];
+    await caller(0).call(
+      'read',
+      async (options) => {
+        seen.push(options.deadline);
+      },
+      undefined,
+      { deadline },
+    );
+    expect(seen).toEqual([deadline]);
+  });
+
+  it('ends a call that outlives its deadline, retries included, as "no answer before the deadline"', async () => {
+    // The attempt never answers (a silent server): only the deadline can end the call.
+    const etcd = caller(5);
+    const error = await etcd
+      .call('read', () => new Promise<never>(() => {}), undefined, { deadline: new Date(Date.now() + 100) })
+      .catch((caught: unknown) => caught);
+    expect(isEtcdUnavailableError(error)).toBe(true);
+    expect((error as Error).message).toContain('is unreachable (no answer before the deadline)');
+    expect(etcd.attempts).toBe(1);
+  });
+
+  it('makes no attempt once the deadline has passed', async () => {
+    const etcd = caller(5);
+    const error = await etcd
+      .call('read', async () => 'answered', undefined, { deadline: new Date(Date.now() - 1) })
+      .catch((caught: unknown) => caught);
+    expect(isEtcdUnavailableError(error)).toBe(true);
+    expect(etcd.attempts).toBe(0);
+  });
+
+  it('stops retrying and rejects with the reason as soon as the signal aborts', async () => {
+    const controller = new AbortController();
+    const reason = new Error('interrupted');
+    let attempts = 0;
+    const outcome = caller(5)
+      .call(
+        'read',
+        () => {
+          attempts++;
+          if (attempts === 2) controller.abort(reason);
+          return attempts === 1 ? Promise.reject(unavailable()) : new Promise<never>(() => {});
+        },
+        controller.signal,
+      )
+      .catch((error: unknown) => error);
+    expect(await outcome).toBe(reason);
+    expect(attempts).toBe(2);
   });
 
   it('does not repeat writes marked as not retryable', async () => {

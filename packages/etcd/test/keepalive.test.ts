@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KeepaliveChannel, type KeepaliveHandler } from '../src/keepalive.ts';

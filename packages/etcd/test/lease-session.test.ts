@@ -1,5 +1,5 @@
 import type { HeartbeatEvent } from '@ztap/cluster';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import type { Etcd3 } from 'etcd3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EtcdCaller } from '../src/calls.ts';

@@ -54,6 +54,20 @@ describe('EtcdElection options', () => {
     expect(message).toContain(rule);
   });
 
+  it('takes an endpoint with a trailing slash as the endpoint, and refuses any other path', () => {
+    expect(resolve({ endpoints: ['http://127.0.0.1:2379/', 'https://[::1]:2379'] }).endpoints).toEqual([
+      'http://127.0.0.1:2379',
+      'https://[::1]:2379',
+    ]);
+    expect(fieldOf({ endpoints: ['http://127.0.0.1:2379/v3'] })).toEqual({
+      field: 'endpoints[0]',
+      message: 'endpoints[0] must be scheme://host:port, without a path (got "http://127.0.0.1:2379/v3")',
+    });
+    const credentials = fieldOf({ endpoints: ['http://root:hunter2@127.0.0.1:2379'] });
+    expect(credentials.message).toContain('must not carry a user or password');
+    expect(credentials.message).not.toContain('hunter2');
+  });
+
   it('adds the trailing slash a prefix needs, so cluster "a" never matches "ab"', () => {
     expect(resolve({ prefix: '/apps/a' }).prefix).toBe('/apps/a/');
     expect(resolve({ cluster: 'prod.eu-1' }).prefix).toBe('/ztap/clusters/prod.eu-1/');

@@ -194,6 +194,7 @@ export class InMemoryElection extends BaseElection {
       // The hub no longer holds our record (an operator deregistered this running node): the
       // heartbeat failed like a keepalive for a lost lease. The node is alive, so it joins again.
       this.heartbeats.fire({ ok: false, latencySeconds, failure: 'lease_lost' });
+      this.leaseLost();
       this.#rejoin(token);
     }
     this.livenessMayHaveChanged();

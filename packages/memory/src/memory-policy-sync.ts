@@ -1,9 +1,11 @@
 import {
   NotLeaderError,
   type Policy,
+  type PolicyDocument,
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
 } from '@ztap/cluster';
 import type { InMemoryElection } from './memory-election.ts';
 
@@ -18,7 +20,11 @@ export class InMemoryPolicySync implements PolicySync {
     this.#election = election;
   }
 
-  async syncPolicy(name: string, document: string, options?: PolicyWriteOptions): Promise<Policy> {
+  async syncPolicy(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions,
+  ): Promise<PolicyWriteResult> {
     return this.#election.hub.policies.put(
       name,
       document,

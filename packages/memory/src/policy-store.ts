@@ -2,10 +2,12 @@ import {
   type Clock,
   FencedWriteError,
   type Policy,
+  type PolicyDocument,
   PolicyFeed,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
   validatePolicyDocument,
   validatePolicyName,
 } from '@ztap/cluster';
@@ -33,20 +35,29 @@ export class MemoryPolicyStore {
     this.#currentTerm = currentTerm;
   }
 
-  put(name: string, document: string, writer: PolicyWriter, options: PolicyWriteOptions = {}): Policy {
+  /** Writes a policy; a document identical to the current one writes nothing (`changed: false`). */
+  put(
+    name: string,
+    document: PolicyDocument,
+    writer: PolicyWriter,
+    options: PolicyWriteOptions = {},
+  ): PolicyWriteResult {
     validatePolicyName(name);
-    validatePolicyDocument(document);
+    const text = validatePolicyDocument(document);
+    // Fenced and compared first, as on etcd: "unchanged" is only ever the answer to a valid write.
     this.#checkWrite(name, writer, options);
+    const current = this.#policies.get(name);
+    if (current?.document === text) return Object.freeze({ ...current, changed: false });
     const policy: Policy = Object.freeze({
       name,
       version: ++this.#revision,
-      document,
+      document: text,
       updatedAt: this.#clock.wallNow(),
       updatedBy: writer.updatedBy,
     });
     this.#policies.set(name, policy);
     this.#publish({ type: 'updated', policy });
-    return policy;
+    return Object.freeze({ ...policy, changed: true });
   }
 
   delete(name: string, writer: PolicyWriter, options: PolicyWriteOptions = {}): boolean {

@@ -1,5 +1,6 @@
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
-import { describeConformance, ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
+import { describeConformance } from '@ztap/testkit';
 
 describeConformance('memory', async () => {
   const clock = new ManualClock();

@@ -1,5 +1,5 @@
 import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '@ztap/cluster-memory';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, beforeEach } from 'vitest';
 
 export const HEARTBEAT_MS = 1000;

@@ -1,5 +1,6 @@
 import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
-import { describePolicyConformance, ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
+import { describePolicyConformance } from '@ztap/testkit';
 
 describePolicyConformance('memory', async () => {
   const clock = new ManualClock();

@@ -4,7 +4,7 @@
  */
 import { isValidationError, type NodeRegistration } from '@ztap/cluster';
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
-import { ManualClock } from '@ztap/testkit';
+import { ManualClock } from '@ztap/cluster-testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

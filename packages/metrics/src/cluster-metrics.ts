@@ -1,13 +1,15 @@
 import {
   BACKEND_ERROR_KINDS,
-  type ClusterStateChange,
-  type Disposable,
+  DRAIN_OUTCOMES,
   HEARTBEAT_FAILURE_KINDS,
-  isZtapError,
+  HEARTBEAT_LATENCY_BUCKETS,
   LEADERSHIP_LOSS_REASONS,
   type LeaderElection,
+  measureCluster,
   NODE_STATES,
+  POLICY_SYNC_FAILURE_REASONS,
   type PolicySync,
+  reportPolicySyncFailures,
 } from '@ztap/cluster';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -28,15 +30,6 @@ export interface ClusterMetrics extends AsyncDisposable {
   dispose(): Promise<void>;
 }
 
-/** The `reason` label of a failed policy write, by error code; anything else is `backend`. */
-const FAILURE_REASONS: Record<string, string> = {
-  ZTAP_NOT_LEADER: 'not_leader',
-  ZTAP_FENCED: 'fenced',
-  ZTAP_POLICY_VERSION_CONFLICT: 'conflict',
-  ZTAP_VALIDATION: 'invalid',
-};
-const POLICY_FAILURE_REASONS = [...Object.values(FAILURE_REASONS), 'backend'];
-
 /**
  * A labelled counter exports nothing for a label value until its first increment, so `increase()`
  * cannot see that first event (there is no earlier sample). Every value starts at 0 instead.
@@ -44,8 +37,6 @@ const POLICY_FAILURE_REASONS = [...Object.values(FAILURE_REASONS), 'backend'];
 function startAtZero<L extends string>(counter: Counter<L>, label: L, values: readonly string[]): void {
   for (const value of values) counter.inc({ [label]: value } as Partial<Record<L, string>>, 0);
 }
-
-const HEARTBEAT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /**
  * Registers the cluster metrics of `election` on `options.registry` (see docs/metrics.md). Gauges are
@@ -91,12 +82,11 @@ export function registerClusterMetrics(
   track(
     new Gauge({
       name: 'ztap_cluster_term',
-      help: "The current leader's term (fencing token); absent while there is no leader.",
+      help: "The current leader's term (fencing token); 0 while there is no leader.",
       registers,
       collect() {
-        const term = election.getState().term;
-        this.reset();
-        if (term !== undefined) this.set(term);
+        // Terms start at 1, so 0 cannot be mistaken for one (and an unlabelled gauge is never absent).
+        this.set(election.getState().term ?? 0);
       },
     }),
     'ztap_cluster_term',
@@ -129,7 +119,7 @@ export function registerClusterMetrics(
     new Histogram({
       name: 'ztap_cluster_heartbeat_latency_seconds',
       help: 'Heartbeat round trips (on etcd: lease keepalive request to answer).',
-      buckets: HEARTBEAT_BUCKETS,
+      buckets: [...HEARTBEAT_LATENCY_BUCKETS],
       registers,
     }),
     'ztap_cluster_heartbeat_latency_seconds',
@@ -172,12 +162,16 @@ export function registerClusterMetrics(
     'ztap_cluster_etcd_errors_total',
   );
   startAtZero(backendErrors, 'kind', BACKEND_ERROR_KINDS);
-  const policyVersions = track(
+  track(
     new Gauge({
       name: 'ztap_cluster_policy_version',
       help: 'Current version of each policy.',
       labelNames: ['policy'],
       registers,
+      collect() {
+        this.reset();
+        for (const [policy, version] of measurement.policyVersions) this.set({ policy }, version);
+      },
     }),
     'ztap_cluster_policy_version',
   );
@@ -190,84 +184,45 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_policy_sync_failures_total',
   );
-  startAtZero(policyFailures, 'reason', POLICY_FAILURE_REASONS);
-
-  const stop = new AbortController();
-  const subscriptions: Disposable[] = [
-    election.telemetry.onHeartbeat((event) => {
-      if (event.ok) heartbeat.observe(event.latencySeconds);
-      else heartbeatFailures.inc({ kind: event.failure });
+  startAtZero(policyFailures, 'reason', POLICY_SYNC_FAILURE_REASONS);
+  const drains = track(
+    new Counter({
+      name: 'ztap_cluster_drains_total',
+      help: 'Step-downs that waited for leader work still running, by outcome (settled, timeout, deadline, lease_lost).',
+      labelNames: ['outcome'],
+      registers,
     }),
-    election.telemetry.onLeaderChange(() => leaderChanges.inc()),
-    election.telemetry.onBackendError(({ kind }) => backendErrors.inc({ kind })),
-    election.telemetry.onResync(() => resyncs.inc()),
-    election.telemetry.onLeadership((event) => {
-      if (!event.leading) losses.inc({ reason: event.reason ?? 'unknown' });
-    }),
-  ];
-  const countChange = (change: ClusterStateChange) => {
-    if (change.type === 'leader_elected') elections.inc();
-    if (change.type === 'node_joined') joins.inc();
-  };
-  const following = [followChanges(election, stop.signal, countChange)];
-  if (options.policies) following.push(followPolicies(options.policies, stop.signal, policyVersions));
+    'ztap_cluster_drains_total',
+  );
+  startAtZero(drains, 'outcome', DRAIN_OUTCOMES);
 
+  const measurement = measureCluster(
+    election,
+    {
+      leaderElected: () => elections.inc(),
+      leaderChanged: () => leaderChanges.inc(),
+      nodeJoined: () => joins.inc(),
+      heartbeat: (latencySeconds) => heartbeat.observe(latencySeconds),
+      heartbeatFailed: (kind) => heartbeatFailures.inc({ kind }),
+      leadershipLost: (reason) => losses.inc({ reason }),
+      resynced: () => resyncs.inc(),
+      backendError: (kind) => backendErrors.inc({ kind }),
+      drained: (outcome) => drains.inc({ outcome }),
+    },
+    { policies: options.policies },
+  );
+
+  let disposed = false;
   const dispose = async () => {
-    if (stop.signal.aborted) return;
-    stop.abort();
-    for (const subscription of subscriptions) subscription.dispose();
-    await Promise.allSettled(following);
+    if (disposed) return;
+    disposed = true;
+    await measurement.stop();
     for (const name of names) options.registry.removeSingleMetric(name);
   };
   return {
-    instrumentPolicySync: (policies) => instrument(policies, (reason) => policyFailures.inc({ reason })),
+    instrumentPolicySync: (policies) =>
+      reportPolicySyncFailures(policies, (reason) => policyFailures.inc({ reason })),
     dispose,
     [Symbol.asyncDispose]: dispose,
-  };
-}
-
-/** Counts changes across restarts of the election: a stopped election ends its streams, so follow anew. */
-async function followChanges(
-  election: LeaderElection,
-  signal: AbortSignal,
-  onChange: (change: ClusterStateChange) => void,
-) {
-  while (!signal.aborted) {
-    for await (const change of election.watch({ signal })) onChange(change);
-  }
-}
-
-async function followPolicies(policies: PolicySync, signal: AbortSignal, versions: Gauge<'policy'>) {
-  try {
-    for await (const update of policies.subscribePolicies({ signal })) {
-      if (update.type === 'snapshot') {
-        versions.reset();
-        for (const policy of update.policies) versions.set({ policy: policy.name }, policy.version);
-      } else if (update.type === 'updated')
-        versions.set({ policy: update.policy.name }, update.policy.version);
-      else versions.remove({ policy: update.name });
-    }
-  } catch {
-    // The subscription failed (backend gone): the gauges keep their last values until disposed.
-  }
-}
-
-function instrument(policies: PolicySync, onFailure: (reason: string) => void): PolicySync {
-  const counted = async <T>(write: () => Promise<T>): Promise<T> => {
-    try {
-      return await write();
-    } catch (error) {
-      const code = isZtapError(error) ? error.code : '';
-      onFailure(FAILURE_REASONS[code] ?? 'backend');
-      throw error;
-    }
-  };
-  return {
-    syncPolicy: (name, document, options) => counted(() => policies.syncPolicy(name, document, options)),
-    deletePolicy: (name, options) => counted(() => policies.deletePolicy(name, options)),
-    getPolicyVersion: (name) => policies.getPolicyVersion(name),
-    getPolicy: (name) => policies.getPolicy(name),
-    listPolicies: () => policies.listPolicies(),
-    subscribePolicies: (options) => policies.subscribePolicies(options),
   };
 }

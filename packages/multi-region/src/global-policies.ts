@@ -1,9 +1,11 @@
 import {
   NotLeaderError,
   type Policy,
+  type PolicyDocument,
   type PolicySync,
   type PolicyUpdate,
   type PolicyWriteOptions,
+  type PolicyWriteResult,
 } from '@ztap/cluster';
 import type { GlobalLeadership } from './global-leadership.ts';
 
@@ -25,7 +27,11 @@ export class GlobalPolicies implements PolicySync {
     this.#nodeId = nodeId;
   }
 
-  async syncPolicy(name: string, document: string, options: PolicyWriteOptions = {}): Promise<Policy> {
+  async syncPolicy(
+    name: string,
+    document: PolicyDocument,
+    options: PolicyWriteOptions = {},
+  ): Promise<PolicyWriteResult> {
     return this.#store.syncPolicy(name, document, this.#fenced('write global policies', options));
   }
 

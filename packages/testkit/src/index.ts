@@ -1,34 +1,26 @@
 /**
- * `@ztap/testkit` (private): what ZTAP cluster's own tests share — the `LeaderElection` conformance
- * suite, a manual clock, a recorder for async streams and a journal for events a test writes down,
- * and an etcd launcher (a container, local processes, or an external etcd) for integration tests,
- * chaos tests and benchmarks.
+ * `@ztap/testkit` (private): what ZTAP cluster's own tests share beyond the published
+ * `@ztap/cluster-testing` (which they import directly for etcd, the manual clock, cutting nodes off and
+ * the leader waits): the `LeaderElection`, policy and leader-work conformance suites (vitest), a
+ * recorder for async streams and a journal for events a test writes down, `eventually`, `linesOf`, and
+ * a check that an etcd handle is what it says.
  * @packageDocumentation
  */
+export { confirmEtcdHandle } from './confirm.ts';
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
 export { DelayingProxy, type DelayingProxyOptions, dialerPid } from './delaying-proxy.ts';
-export { confirmEtcdHandle } from './etcd/confirm.ts';
-export { CONTAINER_LABEL, DEFAULT_ETCD_IMAGE } from './etcd/container.ts';
-export { ETCD_INSTALL_HINT, EtcdUnavailableError } from './etcd/errors.ts';
-export { startEtcdCluster } from './etcd/local-cluster.ts';
-export { startEtcd } from './etcd/start-etcd.ts';
-export type {
-  EtcdCluster,
-  EtcdClusterOptions,
-  EtcdContainerInfo,
-  EtcdHandle,
-  EtcdMember,
-  EtcdProvider,
-  EtcdServerTls,
-  RestartOptions,
-  StartEtcdOptions,
-} from './etcd/types.ts';
 export { eventually } from './eventually.ts';
+export { type Sample, samplesOf, sampleValue, typesOf } from './exposition.ts';
 export { linesOf } from './lines.ts';
-export { flushAsyncWork, ManualClock } from './manual-clock.ts';
+export {
+  describeMetricsConformance,
+  type MemoryBackend,
+  type MetricsUnderTest,
+  type RegisterMetrics,
+} from './metrics-conformance.ts';
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Journal, Recorder } from './recorder.ts';
-export { TcpProxy } from './tcp-proxy.ts';
+export { type StubbornWork, startStubbornWork } from './stubborn-work.ts';
 export {
   startWanTopology,
   type WanRegion,

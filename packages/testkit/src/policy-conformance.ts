@@ -94,7 +94,25 @@ export function describePolicyConformance(
       ['a name with a slash', 'a/b', DOCUMENT, /policy name must be/],
       ['invalid YAML', 'web', 'rules: [unclosed\n', /document is not valid YAML \(line \d+, column \d+\)/],
       ['duplicate keys', 'web', 'a: 1\na: 2\n', /document is not valid YAML/],
-      ['an empty document', 'web', '# only a comment\n', /document must not be empty/],
+      [
+        'a document of comments only',
+        'web',
+        '# only a comment\n',
+        /^document holds only comments: there is no policy document in it$/,
+      ],
+      [
+        'several documents',
+        'web',
+        'a: 1\n---\nb: 2\n',
+        /^document holds more than one YAML document \(a "---" line at line 2 starts another\)/,
+      ],
+      [
+        'bytes that are not UTF-8',
+        'web',
+        Buffer.from([0x61, 0x3a, 0x20, 0xe9, 0x0a]),
+        /^document is not valid UTF-8 at byte offset 3 \(line 1\): 0xe9/,
+      ],
+      ['text with a lone surrogate', 'web', 'a: "\ud800"\n', /^document must be valid Unicode text/],
       [
         'an oversized document',
         'web',
@@ -107,6 +125,44 @@ export function describePolicyConformance(
       expect(isValidationError(error)).toBe(true);
       expect((error as Error).message).toMatch(message);
       expect(await policies.listPolicies()).toEqual([]);
+    });
+
+    it('writing the current document again writes nothing and resolves with its version', async () => {
+      const { policies } = await fixture.leader('leader');
+      const updates = new Recorder<PolicyUpdate>(policies.subscribePolicies());
+      await fixture.settle(updates.until((all) => all.length >= 1));
+      const first = await policies.syncPolicy('web', DOCUMENT);
+      expect(first.changed).toBe(true);
+      const again = await policies.syncPolicy('web', DOCUMENT);
+      expect(again).toMatchObject({ version: first.version, document: DOCUMENT, changed: false });
+      expect(again.updatedAt).toEqual(first.updatedAt);
+      const asBytes = await policies.syncPolicy('web', new TextEncoder().encode(DOCUMENT), {
+        ifVersion: first.version,
+      });
+      expect(asBytes).toMatchObject({ version: first.version, changed: false });
+      expect(await policies.getPolicyVersion('web')).toBe(first.version);
+      // Subscribers heard of the first write only: the next update is the next real change.
+      const changed = await policies.syncPolicy('web', `${DOCUMENT}# v2\n`);
+      const all = await fixture.settle(updates.until((items) => items.length >= 3));
+      expect(all.slice(1).map((u) => (u.type === 'updated' ? u.policy.version : u.type))).toEqual([
+        first.version,
+        changed.version,
+      ]);
+    });
+
+    it('the same document is still a write: compare-and-set and fencing apply to it', async () => {
+      const { election, policies } = await fixture.leader('leader');
+      const term = election.term as number;
+      const first = await policies.syncPolicy('web', DOCUMENT, { term });
+      const error = await policies
+        .syncPolicy('web', DOCUMENT, { ifVersion: first.version + 1000 })
+        .catch((e: unknown) => e);
+      expect(isPolicyVersionConflictError(error) && error.actual).toBe(first.version);
+      await election.resign();
+      await fixture.settle(election.waitForLeadership());
+      await expect(policies.syncPolicy('web', DOCUMENT, { term })).rejects.toSatisfy(isFencedWriteError);
+      const { policies: follower } = await fixture.follower('follower');
+      await expect(follower.syncPolicy('web', DOCUMENT)).rejects.toSatisfy(isNotLeaderError);
     });
 
     it('a subscriber gets a snapshot first, then every change in order', async () => {

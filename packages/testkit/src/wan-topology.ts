@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { type EtcdCluster, type EtcdMember, startEtcdCluster } from '@ztap/cluster-testing';
 import { DelayingProxy, dialerPid } from './delaying-proxy.ts';
-import { startEtcdCluster } from './etcd/local-cluster.ts';
-import type { EtcdCluster, EtcdMember } from './etcd/types.ts';
 
 export interface WanTopologyOptions {
   /** Region names; the global etcd gets one member per region. Default `['eu', 'us', 'ap']`. */
@@ -82,7 +81,8 @@ export async function startWanTopology(options: WanTopologyOptions = {}): Promis
   };
   const maxDelay = Math.max(0, ...names.flatMap((a) => names.map((b) => delay(a, b))));
   try {
-    global = await startEtcdCluster(names.length, {
+    global = await startEtcdCluster({
+      members: names.length,
       extraArgs: options.globalEtcdArgs ?? [],
       advertisePeerUrl: async ({ index, peerUrl }) => {
         const home = names[index] as string;
@@ -97,7 +97,7 @@ export async function startWanTopology(options: WanTopologyOptions = {}): Promis
         return proxy.url;
       },
     });
-    for (let index = 0; index < names.length; index++) regionals.push(await startEtcdCluster(1));
+    for (let index = 0; index < names.length; index++) regionals.push(await startEtcdCluster({ members: 1 }));
   } catch (error) {
     await Promise.all([global?.stop(), ...regionals.map((etcd) => etcd.stop())]);
     await Promise.all(proxies.map((proxy) => proxy.close()));

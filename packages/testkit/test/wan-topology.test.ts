@@ -1,8 +1,7 @@
 import { startWanTopology, type WanTopology } from '@ztap/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHealthy } from '../src/etcd/etcd-api.ts';
 import { eventually } from '../src/eventually.ts';
-import { get, memberNames, put } from './etcd-helpers.ts';
+import { get, isHealthy, memberNames, put } from './gateway.ts';
 
 describe('startWanTopology', () => {
   let topology: WanTopology;
@@ -64,7 +63,7 @@ describe('startWanTopology', () => {
     } finally {
       topology.rejoin('eu');
     }
-    await eu.globalMember.waitForHealth(20_000);
+    await eu.globalMember.waitForHealth({ timeoutMs: 20_000 });
     expect(await get(eu.globalEndpoint, 'written-while-eu-was-away')).toBe('yes');
   }, 60_000);
 });

@@ -7,7 +7,7 @@
  * before the successor was elected. A frozen process is thawed (SIGCONT) the moment the runner hears
  * the successor was elected: what it believes on waking is what it would act on.
  */
-import { TcpProxy } from '@ztap/testkit';
+import { cutOffProxy } from '@ztap/cluster-testing';
 import type { BenchContext } from '../context.ts';
 import { alternate, type Measure, MeasureBuilder, type ScenarioResult, targetOn } from '../results.ts';
 import { nowMs } from '../time.ts';
@@ -33,27 +33,27 @@ export async function dualLeadership(context: BenchContext): Promise<ScenarioRes
       for (const system of alternate(trial)) {
         context.log(`dual leadership (${fault}) trial ${trial + 1}/${trials}: ${system}`);
         const name = `${context.runId}-dual-${fault}-${trial}-${system}`;
-        const proxy = fault === 'cut' ? await TcpProxy.start(context.endpoint) : undefined;
+        const link = fault === 'cut' ? await cutOffProxy([context.endpoint]) : undefined;
         const pair = await startPair({
           system,
           name,
           ttlSeconds,
           endpoint: context.endpoint,
-          ...(proxy ? { leaderEndpoint: proxy.url } : {}),
+          ...(link ? { leaderEndpoint: link.endpoints[0] as string } : {}),
         }).catch(async (error: unknown) => {
-          await proxy?.close();
+          await link?.close();
           throw error;
         });
         try {
           const faultAt = nowMs();
-          if (proxy) proxy.cut();
+          if (link) link.cut();
           else pair.leader.signal('SIGSTOP');
           const elected = await pair.follower.waitFor(
             (event) => event.event === 'leader',
             ttlSeconds * 3000 + 5000,
             `is elected after the leader was ${fault === 'cut' ? 'cut off' : 'frozen'}`,
           );
-          if (!proxy) pair.leader.signal('SIGCONT');
+          if (!link) pair.leader.signal('SIGCONT');
           const boundMs = ttlSeconds * 3000 + 3000;
           const stepped = await pair.leader
             .waitFor(
@@ -83,7 +83,7 @@ export async function dualLeadership(context: BenchContext): Promise<ScenarioRes
           });
         } finally {
           await stopPair(pair);
-          await proxy?.close();
+          await link?.close();
         }
       }
     }

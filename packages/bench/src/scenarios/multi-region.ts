@@ -278,7 +278,7 @@ export async function multiRegion(context: BenchContext): Promise<ScenarioResult
             await observer.close();
             topology.rejoin(region.name);
           }
-          await region.globalMember.waitForHealth(30_000);
+          await region.globalMember.waitForHealth({ timeoutMs: 30_000 });
         }
       }
     } finally {

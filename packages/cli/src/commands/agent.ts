@@ -7,7 +7,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { UsageError } from '../errors.ts';
 import { serveHealth } from '../health-server.ts';
 import type { CliIO } from '../io.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { clusterLoggerFor } from '../library-log.ts';
+import { createLogger, type Logger, logFormat, logFormatOption } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
 import type { GlobalOptions } from '../options.ts';
 import { regionAgentOptions, regionSettings, runRegionAgent } from './region-agent.ts';
@@ -25,12 +26,14 @@ export function parseListen(text: string): { host: string; port: number } {
 
 export function registerAgentCommand(program: Command, io: CliIO): void {
   regionAgentOptions(
-    nodeOptions(
-      program
-        .command('agent')
-        .description(
-          'run a node: register, heartbeat, campaign; serve /healthz; resign cleanly on SIGTERM/SIGINT',
-        ),
+    logFormatOption(
+      nodeOptions(
+        program
+          .command('agent')
+          .description(
+            'run a node: register, heartbeat, campaign; serve /healthz; resign cleanly on SIGTERM/SIGINT',
+          ),
+      ),
     ),
   )
     .option(
@@ -42,7 +45,7 @@ export function registerAgentCommand(program: Command, io: CliIO): void {
       `
 Examples:
   $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 0.0.0.0:8080
-  $ ztap agent --id node-2 --address 10.0.0.8:9090 --health-url http://127.0.0.1:9090/ready --json
+  $ ztap agent --id node-2 --address 10.0.0.8:9090 --health-url http://127.0.0.1:9090/ready --log-format json
   $ ztap agent --id node-3 --address 10.0.1.7:9090 --endpoints http://10.0.1.5:2379 \
       --region eu --global-endpoints http://10.0.9.1:2379 --home-region eu
 
@@ -52,25 +55,20 @@ check passes. Otherwise 503 with {"status":"unhealthy","reason":...}, for follow
 alike; each change is also logged (events "unhealthy" with the reason, and "healthy").`,
     )
     .action(async (_options, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions & { listen?: string }>();
+      const globals = command.optsWithGlobals<GlobalOptions & { listen?: string; logFormat?: string }>();
       const listen = globals.listen === undefined ? undefined : parseListen(globals.listen);
+      const format = logFormat(globals);
+      const log = createLogger(io, format, globals.color !== false);
       // Multi-region: a regional election plus the global candidacy (docs/multi-region.md).
       const region = regionSettings(command, io);
       if (region) {
-        await runRegionAgent(
-          command,
-          io,
-          createLogger(io, globals.json === true, globals.color !== false),
-          listen,
-          region,
-        );
+        await runRegionAgent(command, io, log, format, listen, region);
         return;
       }
-      const election = createNodeElection(command, io);
+      const election = createNodeElection(command, io, clusterLoggerFor(log, format));
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
       const metrics = registerClusterMetrics(election, { registry, policies: new EtcdPolicySync(election) });
-      const log = createLogger(io, globals.json === true, globals.color !== false);
       // Metrics first: their policy subscription shares the election's etcd client.
       const shutdown = async () => {
         await metrics.dispose();
@@ -133,10 +131,16 @@ async function runAgent(
 export function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
   let unhealthy = !election.liveness.ok;
   if (unhealthy)
-    log('unhealthy', `unhealthy: ${election.liveness.reason}`, { reason: election.liveness.reason }, 'red');
+    log(
+      'unhealthy',
+      `unhealthy: ${election.liveness.reason}`,
+      { reason: election.liveness.reason },
+      'yellow',
+    );
   return election.telemetry.onLiveness((liveness) => {
     if (stopping()) return; // the shutdown says so itself
-    if (!liveness.ok) log('unhealthy', `unhealthy: ${liveness.reason}`, { reason: liveness.reason }, 'red');
+    if (!liveness.ok)
+      log('unhealthy', `unhealthy: ${liveness.reason}`, { reason: liveness.reason }, 'yellow');
     else if (unhealthy) log('healthy', 'healthy again', {}, 'green');
     unhealthy = !liveness.ok;
   });
@@ -155,11 +159,13 @@ export async function logLeadership(election: EtcdElection, log: Logger): Promis
       );
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       const reason = isLeadershipLostError(signal.reason) ? signal.reason.reason : 'unknown';
+      // Resigning or stopping is the operator's choice: news, not a warning.
+      const chosen = reason === 'resigned' || reason === 'stopped';
       log(
         'follower',
         `this node no longer leads (term ${term} ended: ${reason})`,
         { nodeId: election.nodeId, term, reason },
-        'yellow',
+        chosen ? undefined : 'yellow',
       );
     }
   } catch {

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { CliFailure } from '../errors.ts';
 import { ago, changeJson, countStates, listJson, metadataText, statusJson, table } from '../format.ts';
 import { type CliIO, painter, writeLine } from '../io.ts';
-import { clusterLabel, collect, parseMetadata } from '../options.ts';
-import { withClient } from '../with-client.ts';
+import { collect, parseMetadata } from '../options.ts';
+import { oneShot, streaming } from '../with-client.ts';
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
 
@@ -14,7 +14,7 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .description('inspect and change cluster membership')
     .addHelpText(
       'after',
-      examples(['ztap cluster status', 'ztap cluster list --json', 'ztap cluster watch']),
+      examples(['ztap cluster status', 'ztap cluster list -o yaml', 'ztap cluster watch']),
     );
 
   cluster
@@ -22,14 +22,13 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .description('current leader and term, and how many nodes are healthy, unhealthy or unknown')
     .addHelpText(
       'after',
-      `${examples(['ztap cluster status', 'ztap --cluster payments cluster status --json'])}
+      `${examples(['ztap cluster status', 'ztap --cluster payments cluster status -o yaml'])}
 Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
     )
     .action(async (_options, command: Command) =>
-      withClient(command, io, async (client, options) => {
-        const state = await client.getState();
-        const name = clusterLabel(options, io);
-        if (options.json) writeLine(io.stdout, JSON.stringify(statusJson(name, client.prefix, state)));
+      oneShot(command, io, async ({ client, options, output, cluster: name }, call) => {
+        const state = await client.getState(call);
+        if (output.structured) output.document(statusJson(name, client.prefix, state));
         else {
           const paint = painter(io, options.color !== false);
           const counts = countStates(state);
@@ -55,11 +54,10 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
     .description('every node: id, address, state, role, joined, last seen, metadata')
     .addHelpText('after', examples(['ztap cluster list', "ztap cluster list --json | jq '.nodes[].id'"]))
     .action(async (_options, command: Command) =>
-      withClient(command, io, async (client, options) => {
-        const state = await client.getState({ leaseTimes: true });
-        const name = clusterLabel(options, io);
-        if (options.json) {
-          writeLine(io.stdout, JSON.stringify(listJson(name, client.prefix, state)));
+      oneShot(command, io, async ({ client, options, output, cluster: name }, call) => {
+        const state = await client.getState({ leaseTimes: true, ...call });
+        if (output.structured) {
+          output.document(listJson(name, client.prefix, state));
           return;
         }
         if (state.nodes.length === 0) {
@@ -89,7 +87,7 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
   cluster
     .command('join')
     .description('register a node (it shows as "unknown" until a node with that id runs)')
-    .argument('<id>', 'node id: 1-128 characters, no "/" or control characters')
+    .argument('<id>', 'node id: 1-128 characters, no "/", whitespace or control characters')
     .argument('<address>', 'where the node serves, host:port')
     .option('--meta <key=value>', 'a metadata label (repeatable)', collect, [])
     .addHelpText(
@@ -100,17 +98,13 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
       ]),
     )
     .action(async (id: string, address: string, local: { meta: string[] }, command: Command) =>
-      withClient(command, io, async (client, options) => {
+      oneShot(command, io, async ({ client, output, cluster: name }, call) => {
         // Checked here so errors name the arguments as the user typed them.
         validateNodeId(id, '<id>');
         validateAddress(address, '<address>');
-        await client.registerNode({
-          id,
-          address,
-          metadata: validateMetadata(parseMetadata(local.meta), '--meta'),
-        });
-        const name = clusterLabel(options, io);
-        if (options.json) writeLine(io.stdout, JSON.stringify({ joined: id, address, cluster: name }));
+        const metadata = validateMetadata(parseMetadata(local.meta), '--meta');
+        await client.registerNode({ id, address, metadata }, call);
+        if (output.structured) output.document({ joined: id, address, cluster: name });
         else writeLine(io.stdout, `node ${id} joined cluster ${name} at ${address}`);
       }),
     );
@@ -121,10 +115,9 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
     .argument('<id>', 'node id')
     .addHelpText('after', examples(['ztap cluster leave node-2']))
     .action(async (id: string, _local, command: Command) =>
-      withClient(command, io, async (client, options) => {
-        await client.deregisterNode(validateNodeId(id, '<id>'));
-        const name = clusterLabel(options, io);
-        if (options.json) writeLine(io.stdout, JSON.stringify({ left: id, cluster: name }));
+      oneShot(command, io, async ({ client, output, cluster: name }, call) => {
+        await client.deregisterNode(validateNodeId(id, '<id>'), call);
+        if (output.structured) output.document({ left: id, cluster: name });
         else writeLine(io.stdout, `node ${id} left cluster ${name}`);
       }),
     );
@@ -141,7 +134,7 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
       ]),
     )
     .action(async (local: { existing: boolean }, command: Command) =>
-      withClient(command, io, async (client, options) => {
+      streaming(command, io, async ({ client, options, output }) => {
         const controller = new AbortController();
         const stopListening = io.onShutdown(() => controller.abort());
         const paint = painter(io, options.color !== false);
@@ -150,8 +143,8 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
             signal: controller.signal,
             includeExisting: local.existing,
           })) {
-            if (options.json) {
-              writeLine(io.stdout, JSON.stringify(changeJson(change)));
+            if (output.structured) {
+              output.item(changeJson(change));
               continue;
             }
             const style =

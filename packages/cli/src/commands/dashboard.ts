@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { isValidationError } from '@ztap/cluster';
 import type { Command } from 'commander';
+import { connectionSettingsFrom } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
-import { createLogger } from '../log.ts';
-import { clusterLabel, connectionFrom, type GlobalOptions } from '../options.ts';
+import { createLogger, logFormat, logFormatOption } from '../log.ts';
+import type { GlobalOptions } from '../options.ts';
 import { parseListen } from './agent.ts';
 
 interface DashboardCommandOptions {
@@ -21,18 +22,22 @@ function tokenFrom(option: string | true | undefined, io: CliIO): string | undef
 }
 
 export function registerDashboardCommand(program: Command, io: CliIO): void {
-  program
-    .command('dashboard')
-    .description('serve a live, read-only web dashboard of the cluster (leader, members, timeline, policies)')
-    .option(
-      '--listen <[host:]port>',
-      'where to serve it (a bare port listens on 127.0.0.1)',
-      '127.0.0.1:8080',
-    )
-    .option(
-      '--token [token]',
-      'require this token (at least 16 characters) on every request; bare: ZTAP_DASHBOARD_TOKEN or a random one. Required to listen beyond loopback',
-    )
+  logFormatOption(
+    program
+      .command('dashboard')
+      .description(
+        'serve a live, read-only web dashboard of the cluster (leader, members, timeline, policies)',
+      )
+      .option(
+        '--listen <[host:]port>',
+        'where to serve it (a bare port listens on 127.0.0.1)',
+        '127.0.0.1:8080',
+      )
+      .option(
+        '--token [token]',
+        'require this token (at least 16 characters) on every request; bare: ZTAP_DASHBOARD_TOKEN or a random one. Required to listen beyond loopback',
+      ),
+  )
     .addHelpText(
       'after',
       `
@@ -51,7 +56,8 @@ on the command line.`,
       const { assertSafeListen, createDashboard, isDashboardExposedError } = await import(
         '@ztap/cluster-dashboard'
       );
-      const globals = command.optsWithGlobals<GlobalOptions>();
+      const globals = command.optsWithGlobals<GlobalOptions & { logFormat?: string }>();
+      const log = createLogger(io, logFormat(globals), globals.color !== false);
       const listen = parseListen(local.listen);
       const token = tokenFrom(local.token, io);
       try {
@@ -63,14 +69,14 @@ on the command line.`,
           );
         throw error;
       }
-      const log = createLogger(io, globals.json === true, globals.color !== false);
+      const { connection, cluster } = connectionSettingsFrom(globals, io);
       let dashboard: ReturnType<typeof createDashboard>;
       try {
         dashboard = createDashboard({
-          connection: connectionFrom(globals, io),
+          connection,
           ...(token ? { token } : {}),
           onError: (error) =>
-            log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }),
+            log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }, 'red'),
         });
       } catch (error) {
         if (isValidationError(error) && error.field === 'token')
@@ -93,7 +99,7 @@ on the command line.`,
         // The token is printed only when this command made it up: the operator has no other way to learn it.
         const link =
           token && local.token === true && !io.env.ZTAP_DASHBOARD_TOKEN ? `${url}?token=${token}` : url;
-        log('listening', `dashboard of ${clusterLabel(globals, io)} on ${link}`, {
+        log('listening', `dashboard of ${cluster} on ${link}`, {
           url: link,
           prefix: dashboard.snapshot().prefix,
         });

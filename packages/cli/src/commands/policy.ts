@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { CliFailure, UsageError } from '../errors.ts';
 import { ago, table } from '../format.ts';
 import { type CliIO, painter, writeLine } from '../io.ts';
-import { withClient } from '../with-client.ts';
+import { oneShot, streaming } from '../with-client.ts';
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
 
@@ -28,12 +28,14 @@ function parseVersion(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-function readDocument(file: string): string {
+/** The file's bytes: the library checks they are UTF-8 (a decode here would hide bad bytes as U+FFFD). */
+function readDocument(file: string): Buffer {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    return readFileSync(file === '-' ? 0 : file);
   } catch (error) {
     throw new UsageError(
       `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
     );
   }
 }
@@ -57,36 +59,38 @@ elected leader writes, fenced by its term. See docs/policies.md.`,
     .option('--if-version <n>', 'write only if the policy is at version n (0: only if it does not exist yet)')
     .addHelpText(
       'after',
-      examples(['ztap policy push web ./web.yaml', 'ztap policy push web ./web.yaml --if-version 1843']),
+      `${examples(['ztap policy push web ./web.yaml', 'ztap policy push web ./web.yaml --if-version 1843'])}
+The file must be one UTF-8 YAML document. A document identical to the current version writes
+nothing: ztap says "unchanged" and exits 0.`,
     )
     .action(async (name: string, file: string, local: { ifVersion?: string }, command: Command) => {
       validatePolicyName(name, '<name>');
       const ifVersion = parseVersion(local.ifVersion);
       const document = validatePolicyDocument(readDocument(file), file === '-' ? 'standard input' : file);
-      await withClient(command, io, async (client, options) => {
-        const stored = await client.policies.push(
-          name,
-          document,
-          ifVersion === undefined ? {} : { ifVersion },
-        );
-        if (options.json) writeLine(io.stdout, JSON.stringify(policyJson(stored, false)));
-        else writeLine(io.stdout, `policy ${name} is at version ${stored.version}`);
+      await oneShot(command, io, async ({ client, output }, call) => {
+        const stored = await client.policies.push(name, document, {
+          ...(ifVersion === undefined ? {} : { ifVersion }),
+          ...call,
+        });
+        if (output.structured) output.document({ ...policyJson(stored, false), changed: stored.changed });
+        else if (stored.changed) writeLine(io.stdout, `policy ${name} is at version ${stored.version}`);
+        else writeLine(io.stdout, `unchanged: policy ${name} is already at version ${stored.version}`);
       });
     });
 
   policy
     .command('get')
-    .description('print a policy document (with --json: its version and who wrote it, too)')
+    .description('print a policy document (with -o json or -o yaml: its version and who wrote it, too)')
     .argument('<name>', 'policy name')
     .addHelpText(
       'after',
       examples(['ztap policy get web > web.yaml', 'ztap policy get web --json | jq .version']),
     )
     .action(async (name: string, _local, command: Command) =>
-      withClient(command, io, async (client, options) => {
-        const found = await client.policies.get(validatePolicyName(name, '<name>'));
+      oneShot(command, io, async ({ client, output }, call) => {
+        const found = await client.policies.get(validatePolicyName(name, '<name>'), call);
         if (!found) throw new CliFailure(`no policy ${JSON.stringify(name)} in this cluster`);
-        if (options.json) writeLine(io.stdout, JSON.stringify(policyJson(found)));
+        if (output.structured) output.document(policyJson(found));
         else io.stdout.write(found.document.endsWith('\n') ? found.document : `${found.document}\n`);
       }),
     );
@@ -94,15 +98,12 @@ elected leader writes, fenced by its term. See docs/policies.md.`,
   policy
     .command('list')
     .description('every policy with its version, when and by whom it was written')
-    .addHelpText('after', examples(['ztap policy list', 'ztap policy list --json']))
+    .addHelpText('after', examples(['ztap policy list', 'ztap policy list -o yaml']))
     .action(async (_local, command: Command) =>
-      withClient(command, io, async (client, options) => {
-        const policies = await client.policies.list();
-        if (options.json) {
-          writeLine(
-            io.stdout,
-            JSON.stringify({ prefix: client.prefix, policies: policies.map((p) => policyJson(p, false)) }),
-          );
+      oneShot(command, io, async ({ client, options, output }, call) => {
+        const policies = await client.policies.list(call);
+        if (output.structured) {
+          output.document({ prefix: client.prefix, policies: policies.map((p) => policyJson(p, false)) });
           return;
         }
         if (policies.length === 0) {
@@ -124,19 +125,19 @@ elected leader writes, fenced by its term. See docs/policies.md.`,
     .description('stream policy changes until interrupted: a snapshot first, then every change')
     .addHelpText('after', examples(['ztap policy watch', 'ztap policy watch --json']))
     .action(async (_local, command: Command) =>
-      withClient(command, io, async (client, options) => {
+      streaming(command, io, async ({ client, output }) => {
         const controller = new AbortController();
         const stopListening = io.onShutdown(() => controller.abort());
         try {
           for await (const update of client.policies.subscribe({ signal: controller.signal })) {
-            if (options.json) {
-              const json =
+            if (output.structured) {
+              output.item(
                 update.type === 'snapshot'
                   ? { type: 'snapshot', policies: update.policies.map((p) => policyJson(p, false)) }
                   : update.type === 'updated'
                     ? { type: 'updated', policy: policyJson(update.policy, false) }
-                    : update;
-              writeLine(io.stdout, JSON.stringify(json));
+                    : update,
+              );
             } else if (update.type === 'snapshot') {
               writeLine(
                 io.stdout,
@@ -164,14 +165,14 @@ elected leader writes, fenced by its term. See docs/policies.md.`,
     .option('--if-version <n>', 'delete only if the policy is at version n')
     .addHelpText('after', examples(['ztap policy delete web', 'ztap policy delete web --if-version 1843']))
     .action(async (name: string, local: { ifVersion?: string }, command: Command) =>
-      withClient(command, io, async (client, options) => {
+      oneShot(command, io, async ({ client, output }, call) => {
         const ifVersion = parseVersion(local.ifVersion);
-        const deleted = await client.policies.delete(
-          validatePolicyName(name, '<name>'),
-          ifVersion === undefined ? {} : { ifVersion },
-        );
+        const deleted = await client.policies.delete(validatePolicyName(name, '<name>'), {
+          ...(ifVersion === undefined ? {} : { ifVersion }),
+          ...call,
+        });
         if (!deleted) throw new CliFailure(`no policy ${JSON.stringify(name)} in this cluster`);
-        if (options.json) writeLine(io.stdout, JSON.stringify({ deleted: name }));
+        if (output.structured) output.document({ deleted: name });
         else writeLine(io.stdout, `policy ${name} deleted`);
       }),
     );

@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { type Disposable, isValidationError } from '@ztap/cluster';
+import { type ClusterLogger, type Disposable, isValidationError } from '@ztap/cluster';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import { MultiRegionNode } from '@ztap/cluster-multi-region';
 import { registerMultiRegionMetrics } from '@ztap/cluster-multi-region/metrics';
 import type { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { parseDuration } from '../duration.ts';
 import { UsageError } from '../errors.ts';
 import { serveHealth } from '../health-server.ts';
 import type { CliIO } from '../io.ts';
-import type { Logger } from '../log.ts';
+import { clusterLoggerFor } from '../library-log.ts';
+import type { LogFormat, Logger } from '../log.ts';
 import { electionOptionsFrom } from '../node-options.ts';
-import { type GlobalOptions, parseDuration } from '../options.ts';
+import type { GlobalOptions } from '../options.ts';
 import { logClusterLeaders, logLeadership, logLiveness } from './agent.ts';
 import { globalEndpointsFrom } from './region.ts';
 
@@ -104,7 +106,12 @@ const FLAG_FOR_FIELD: Record<string, string> = {
 };
 
 /** Builds the node from the agent's options; config errors exit 2, naming the flag. */
-export function createRegionNode(command: Command, io: CliIO, settings: RegionSettings): MultiRegionNode {
+export function createRegionNode(
+  command: Command,
+  io: CliIO,
+  settings: RegionSettings,
+  loggers: { regional?: ClusterLogger; global?: ClusterLogger } = {},
+): MultiRegionNode {
   const regional = electionOptionsFrom(command, io);
   const { nodeId, nodeAddress, metadata, cluster, prefix, endpoints, tls, auth, requestTimeout, ...timings } =
     regional;
@@ -124,6 +131,7 @@ export function createRegionNode(command: Command, io: CliIO, settings: RegionSe
         ...(auth ? { auth } : {}),
         ...(requestTimeout !== undefined ? { requestTimeout } : {}),
         ...(prefix !== undefined ? { prefix } : {}),
+        ...(loggers.regional ? { logger: loggers.regional } : {}),
       },
       global: {
         endpoints: globalEndpointsFrom(settings, io, tls !== undefined),
@@ -132,6 +140,7 @@ export function createRegionNode(command: Command, io: CliIO, settings: RegionSe
         electionTimeout: globalTtl,
         requestTimeout: Math.min(requestTimeout ?? 5000, Math.floor(globalTtl / 2)),
         ...(settings.globalPrefix !== undefined ? { prefix: settings.globalPrefix } : {}),
+        ...(loggers.global ? { logger: loggers.global } : {}),
       },
     });
   } catch (error) {
@@ -149,10 +158,15 @@ export async function runRegionAgent(
   command: Command,
   io: CliIO,
   log: Logger,
+  format: LogFormat,
   listen: { host: string; port: number } | undefined,
   settings: RegionSettings,
 ): Promise<void> {
-  const node = createRegionNode(command, io, settings);
+  // The library's own events go into the same log, in its format; the global election's say so.
+  const node = createRegionNode(command, io, settings, {
+    regional: clusterLoggerFor(log, format),
+    global: clusterLoggerFor(log, format, { election: 'global' }),
+  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const clusterMetrics = registerClusterMetrics(node.regional, { registry, policies: node.regionalPolicies });

@@ -4,10 +4,12 @@ import {
   readMultiRegionStatus,
 } from '@ztap/cluster-multi-region';
 import type { Command } from 'commander';
+import { connectionSettingsFrom } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 import { type CliIO, painter, writeLine } from '../io.ts';
-import { collect, connectionFrom, type GlobalOptions } from '../options.ts';
+import { collect, type GlobalOptions } from '../options.ts';
+import { outputFormat, outputTo } from '../output.ts';
 
 interface RegionStatusOptions extends GlobalOptions {
   readonly globalEndpoints?: string;
@@ -127,11 +129,14 @@ Exits 1 when the global store or any region cannot be read (after printing what 
     )
     .action(async (_options, command: Command) => {
       const options = command.optsWithGlobals<RegionStatusOptions>();
-      const connection = connectionFrom(options, io);
-      const regions = options.region.map(parseRegionAddress);
-      const cluster = options.cluster ?? io.env.ZTAP_CLUSTER;
       if (options.prefix !== undefined)
         throw new UsageError('--prefix does not apply to region status: use --cluster or --global-prefix');
+      const output = outputTo(io, outputFormat(options));
+      const { connection } = connectionSettingsFrom(options, io);
+      const regions = options.region.map(parseRegionAddress);
+      // --timeout bounds the whole command: half for the global store, half for the regions (read
+      // at once), one attempt each.
+      const phaseMs = Math.max(50, Math.floor((connection.requestTimeout ?? 5000) / 2));
       const status = await readMultiRegionStatus({
         global: {
           endpoints: globalEndpointsFrom(options, io, connection.tls !== undefined),
@@ -139,11 +144,12 @@ Exits 1 when the global store or any region cannot be read (after printing what 
           ...(connection.auth ? { auth: connection.auth } : {}),
           ...(options.globalPrefix !== undefined ? { prefix: options.globalPrefix } : {}),
         },
-        ...(cluster !== undefined ? { cluster } : {}),
+        ...(connection.cluster !== undefined ? { cluster: connection.cluster } : {}),
         regions,
-        ...(connection.requestTimeout !== undefined ? { requestTimeout: connection.requestTimeout } : {}),
+        requestTimeout: phaseMs,
+        maxRetries: 0,
       });
-      if (options.json) writeLine(io.stdout, JSON.stringify(status));
+      if (output.structured) output.document(status);
       else {
         const paint = painter(io, options.color !== false);
         for (const line of regionStatusLines(status, paint)) writeLine(io.stdout, line);

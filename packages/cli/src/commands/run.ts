@@ -1,21 +1,26 @@
 import { isElectionStoppedError, type Leadership } from '@ztap/cluster';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import type { Command } from 'commander';
+import { withoutCredentials } from '../credentials.ts';
+import { parseDuration } from '../duration.ts';
 import { CliFailure, UsageError } from '../errors.ts';
 import type { CliIO } from '../io.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { clusterLoggerFor } from '../library-log.ts';
+import { createLogger, type Logger, logFormat, logFormatOption } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
-import { type GlobalOptions, parseDuration } from '../options.ts';
+import type { GlobalOptions } from '../options.ts';
 import { isKeeperDiedError, KeeperProcess } from '../run/keeper-process.ts';
 import { superviseCommand } from '../run/supervise.ts';
 
 export function registerRunCommand(program: Command, io: CliIO, outcome: { exitCode: number }): void {
-  nodeOptions(
-    program
-      .command('run')
-      .description('run a command only while this node is the leader (like `consul lock`)')
-      .argument('<command...>', 'the command and its arguments, after --'),
-    '127.0.0.1:1',
+  logFormatOption(
+    nodeOptions(
+      program
+        .command('run')
+        .description('run a command only while this node is the leader (like `consul lock`)')
+        .argument('<command...>', 'the command and its arguments, after --'),
+      '127.0.0.1:1',
+    ),
   )
     .option(
       '--grace <duration>',
@@ -38,11 +43,12 @@ exits on its own, whatever it left running is stopped, then ztap resigns and exi
 SIGTERM or SIGINT to ztap stop the command the same way. Details and limits: docs/cli.md`,
     )
     .action(async (commandLine: string[], _local, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions & { grace: string }>();
+      const globals = command.optsWithGlobals<GlobalOptions & { grace: string; logFormat?: string }>();
       const grace = parseDuration(globals.grace, '--grace');
       if (commandLine.length === 0) throw new UsageError('give the command to run after --');
-      const election = createNodeElection(command, io);
-      const log = createLogger(io, globals.json === true, globals.color !== false);
+      const format = logFormat(globals);
+      const log = createLogger(io, format, globals.color !== false);
+      const election = createNodeElection(command, io, clusterLoggerFor(log, format));
       const status = await runWhileLeader(election, commandLine, grace, io, log);
       if (typeof status === 'string') throw new CliFailure(status);
       outcome.exitCode = status;
@@ -114,7 +120,7 @@ export function childEnvironment(
   env: Readonly<Record<string, string | undefined>>,
   extra: Record<string, string>,
 ): Record<string, string> {
-  const { ZTAP_ETCD_PASSWORD: _password, ...rest } = env;
+  const rest = withoutCredentials(env);
   const defined = Object.entries(rest).filter((entry): entry is [string, string] => entry[1] !== undefined);
   return { ...Object.fromEntries(defined), ...extra };
 }
