@@ -201,7 +201,10 @@ export class RegionTrial {
         },
         violations,
       );
-      expect(violations, `${scenario}: invariant violations`).toEqual([]);
+      expect(
+        violations,
+        `${scenario}: invariant violations; the nodes' last reports:\n  ${this.nodes.map((node) => `[${node.region}] ${node.process.describe(15)}`).join('\n  ')}`,
+      ).toEqual([]);
     } finally {
       await this.dispose();
     }

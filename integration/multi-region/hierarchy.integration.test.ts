@@ -5,35 +5,19 @@
  */
 import { isFencedWriteError, isNotLeaderError, type LeadershipLostError } from '@ztap/cluster';
 import type { MultiRegionNode } from '@ztap/cluster-multi-region';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/etcd.ts';
 import {
   GlobalLeadershipLog,
   globalLeaderAmong,
   globalOperator,
-  regionNode,
   uniqueCluster,
+  useRegionNodes,
   useWanTopology,
 } from '../support/multi-region.ts';
 
 const shared = useWanTopology();
-const running: MultiRegionNode[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((node) => node.stop()));
-});
-
-async function startNodes(
-  cluster: string,
-  layout: Record<string, string[]>,
-  overrides: Parameters<typeof regionNode>[3] = {},
-): Promise<MultiRegionNode[]> {
-  const nodes = Object.entries(layout).flatMap(([region, ids]) =>
-    ids.map((id) => regionNode(shared.topology.region(region), id, cluster, overrides)),
-  );
-  running.push(...nodes);
-  await Promise.all(nodes.map((node) => node.start()));
-  return nodes;
-}
+const { start: startNodes } = useRegionNodes(shared);
 
 describe('multi-region: one global leader among the regional leaders', () => {
   it('elects one global leader, which leads its region; every node learns which region leads', async () => {

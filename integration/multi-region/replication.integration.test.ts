@@ -12,7 +12,7 @@ import {
 } from '@ztap/cluster-multi-region';
 import { registerMultiRegionMetrics } from '@ztap/cluster-multi-region/metrics';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/etcd.ts';
 import {
   CONFIRM_INTERVAL_MS,
@@ -20,25 +20,14 @@ import {
   globalOperator,
   globalPolicies,
   pushWhenWritable,
-  regionNode,
   regionPolicies,
   uniqueCluster,
+  useRegionNodes,
   useWanTopology,
 } from '../support/multi-region.ts';
 
 const shared = useWanTopology();
-const running: MultiRegionNode[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((node) => node.stop()));
-});
-
-function nodesIn(cluster: string, layout: Record<string, string[]>): MultiRegionNode[] {
-  const nodes = Object.entries(layout).flatMap(([region, ids]) =>
-    ids.map((id) => regionNode(shared.topology.region(region), id, cluster)),
-  );
-  running.push(...nodes);
-  return nodes;
-}
+const { create: nodesIn } = useRegionNodes(shared);
 
 /** Every replication event of `node`, in order. */
 function recordReplication(node: MultiRegionNode): ReplicationEvent[] {

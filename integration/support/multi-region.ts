@@ -11,7 +11,7 @@ import {
   wanTiming,
 } from '@ztap/cluster-multi-region';
 import { startWanTopology, type WanRegion, type WanTopology } from '@ztap/testkit';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** The topology's largest round trip (eu↔ap, 2 × 80 ms): the global etcd's raft is sized for it. */
 export const TOPOLOGY_RTT_MS = 160;
@@ -38,6 +38,37 @@ export function useWanTopology(): { topology: WanTopology } {
     await shared.topology?.stop();
   });
   return shared;
+}
+
+/** Where a test puts nodes: region name → node ids. */
+export type NodeLayout = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Nodes for the tests of a file on `shared.topology`, each stopped after its test: `create` builds
+ * them (test timings, `overrides` win), `start` builds and starts them.
+ */
+export function useRegionNodes(shared: { topology: WanTopology }) {
+  const running: MultiRegionNode[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((node) => node.stop()));
+  });
+  const create = (cluster: string, layout: NodeLayout, overrides: Partial<MultiRegionNodeOptions> = {}) => {
+    const nodes = Object.entries(layout).flatMap(([region, ids]) =>
+      ids.map((id) => regionNode(shared.topology.region(region), id, cluster, overrides)),
+    );
+    running.push(...nodes);
+    return nodes;
+  };
+  const start = async (
+    cluster: string,
+    layout: NodeLayout,
+    overrides: Partial<MultiRegionNodeOptions> = {},
+  ) => {
+    const nodes = create(cluster, layout, overrides);
+    await Promise.all(nodes.map((node) => node.start()));
+    return nodes;
+  };
+  return { create, start };
 }
 
 let counter = 0;

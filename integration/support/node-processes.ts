@@ -29,7 +29,8 @@ export interface NodeEvent {
     | 'global-lost'
     | 'global-write'
     | 'replica-write'
-    | 'replica-resync';
+    | 'replica-resync'
+    | 'replica-error';
   readonly at: string;
   readonly term?: number;
   readonly reason?: string;

@@ -16,12 +16,10 @@
  */
 import { createInterface } from 'node:readline';
 import { MultiRegionNode } from '@ztap/cluster-multi-region';
+import { LeaderActs, report } from './leader-acts.ts';
 import type { RegionNodeConfig } from './region-node-config.ts';
 
 const config = JSON.parse(process.env.ZTAP_TEST_NODE ?? '{}') as RegionNodeConfig;
-const now = () => process.hrtime.bigint().toString();
-const report = (event: Record<string, unknown>) =>
-  process.stdout.write(`${JSON.stringify({ ...event, at: event.at ?? now() })}\n`);
 
 const node = new MultiRegionNode({
   nodeId: config.nodeId,
@@ -55,44 +53,10 @@ node.telemetry.onReplication((event) => {
       kind: event.kind,
     });
   else if (event.type === 'resync') report({ event: 'replica-resync', reason: event.reason });
+  else report({ event: 'replica-error', error: event.error.message });
 });
 
-let quiet = false;
-let acting = 0;
-const quietWaiters: (() => void)[] = [];
-
-/** Runs `act` every `everyMs` while this node leads globally; the instant is taken right after the check. */
-function whileGlobalLeader(
-  everyMs: number,
-  event: string,
-  act: (term: number) => Promise<Record<string, unknown>>,
-) {
-  let busy = false;
-  setInterval(async () => {
-    if (busy || quiet) return;
-    const term = node.globalTerm;
-    if (term === undefined || !node.isGlobalLeader()) return;
-    const actedAt = now();
-    busy = true;
-    acting++;
-    try {
-      report({ event, term, ok: true, at: actedAt, ...(await act(term)) });
-    } catch (error) {
-      report({
-        event,
-        term,
-        ok: false,
-        at: actedAt,
-        error: (error as Error).name,
-        code: (error as { code?: string }).code,
-      });
-    } finally {
-      busy = false;
-      acting--;
-      if (quiet && acting === 0) for (const wake of quietWaiters.splice(0)) wake();
-    }
-  }, everyMs);
-}
+const acts = new LeaderActs();
 
 let counter = 0;
 async function writeCounter(term: number) {
@@ -135,11 +99,7 @@ process.on('SIGTERM', () => void stop(0));
 createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
   if (command === 'stop') void stop(0);
-  if (command === 'quiet') {
-    quiet = true;
-    if (acting === 0) report({ event: 'quiet' });
-    else quietWaiters.push(() => report({ event: 'quiet' }));
-  }
+  if (command === 'quiet') void acts.quieten();
   if (command === 'dump') {
     report({
       event: 'view',
@@ -154,7 +114,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 
 await node.start();
 report({ event: 'started', pid: process.pid });
-if (config.globalWriteEveryMs > 0) whileGlobalLeader(config.globalWriteEveryMs, 'global-write', writeCounter);
+const leadingGlobally = () => (node.isGlobalLeader() ? node.globalTerm : undefined);
+if (config.globalWriteEveryMs > 0)
+  acts.every(config.globalWriteEveryMs, 'global-write', leadingGlobally, writeCounter);
 if (config.globalPolicyEveryMs > 0)
-  whileGlobalLeader(config.globalPolicyEveryMs, 'policy-write', publishPolicy);
+  acts.every(config.globalPolicyEveryMs, 'policy-write', leadingGlobally, publishPolicy);
 process.on('unhandledRejection', (error) => report({ event: 'follow-ended', error: String(error) }));

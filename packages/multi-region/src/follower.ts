@@ -72,8 +72,6 @@ export class PrefixFollower {
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastError: Error | undefined;
-  /** Retries begin once start() succeeded; until then a failure is the caller's to handle. */
-  #started = false;
 
   constructor(options: FollowerOptions) {
     this.#options = options;
@@ -92,7 +90,7 @@ export class PrefixFollower {
   /**
    * Begins following. With `fromRevision`, watches from that revision without listing (a consumer
    * resuming from where it stored it had come); otherwise lists first. Rejects if etcd cannot be
-   * reached; nothing is retried before a successful start.
+   * reached (call {@link stop} then: a retry is already scheduled).
    */
   async start(fromRevision?: number): Promise<void> {
     if (fromRevision === undefined) await this.relist();
@@ -100,7 +98,6 @@ export class PrefixFollower {
       this.#position = fromRevision - 1;
       await this.#openWatch(fromRevision);
     }
-    this.#started = true;
   }
 
   /** Lists the prefix now (delivered as a `snapshot`) and watches from after it. One at a time. */
@@ -148,41 +145,61 @@ export class PrefixFollower {
     if (this.#stopped) return;
     const { client, calls, prefix, description } = this.#options;
     const generation = ++this.#generation;
-    const creating = client.watch().prefix(prefix).startRevision(String(startRevision)).create();
-    let watcher: Watcher;
-    try {
-      watcher = await calls.within(`watch ${description}`, creating);
-    } catch (error) {
-      // Given up on: should it come up later, it must not live on unowned.
-      creating.then((late) => late.cancel()).catch(() => {});
-      // A watch refused at creation usually means its start revision was compacted: only a list helps.
-      this.#failed(error as Error, () => void this.relist().catch(() => {}));
-      throw error;
-    }
-    if (this.#stopped || generation !== this.#generation) {
-      await watcher.cancel().catch(() => {});
-      return;
-    }
-    this.#watcher = watcher;
-    this.#lastError = undefined;
+    // Built, not created, so the handlers are in place before etcd's first answer: etcd may confirm
+    // the watch and, in the same breath, send its first changes or cancel it (a compacted start
+    // revision); etcd3 emits those at once, and a handler added after `create()` resolved misses them.
+    const watcher = client.watch().prefix(prefix).startRevision(String(startRevision)).watcher();
+    const current = () => generation === this.#generation && !this.#stopped;
+    // Set the moment etcd confirms it (a cancel may follow in the same tick, before any await resumes).
+    let opened = false;
+    watcher.once('connected', () => {
+      opened = true;
+    });
     watcher.on('data', (response: IWatchResponse) => {
-      if (generation === this.#generation) this.#onResponse(response);
+      if (current()) this.#onResponse(response);
     });
     // The stream broke: resume ourselves from the last delivered change.
     watcher.on('disconnected', (error: Error) => {
-      if (generation !== this.#generation) return;
-      this.#generation++;
+      if (!current() || !opened) return;
       void this.#closeWatch();
       this.#failed(error, () => void this.#openWatch(this.#position + 1).catch(() => {}));
     });
     // Cancelled by etcd (compaction, or anything else): start over from a list. etcd3 has already
     // dropped it, and a cancel request for it would never be answered.
     watcher.on('error', (error: Error) => {
-      if (generation !== this.#generation) return;
+      if (!current() || !opened) return;
       this.#generation++;
       this.#watcher = undefined;
       this.#failed(error, () => void this.relist().catch(() => {}), 0);
     });
+    this.#watcher = watcher;
+    try {
+      await calls.within(
+        `watch ${description}`,
+        new Promise<void>((resolve, reject) => {
+          watcher.once('connected', () => resolve());
+          watcher.once('error', (error: Error) => {
+            if (!opened) reject(error);
+          });
+        }),
+      );
+    } catch (error) {
+      // Refused at creation (or given up on): it must not live on unowned, and only a list helps.
+      if (this.#watcher === watcher) this.#watcher = undefined;
+      if (generation === this.#generation) this.#generation++;
+      watcher.cancel().catch(() => {});
+      this.#failed(error as Error, () => void this.relist().catch(() => {}));
+      throw error;
+    }
+    if (!current()) {
+      // Replaced meanwhile; unless etcd already cancelled it (then nothing is left to cancel).
+      if (this.#watcher === watcher) {
+        this.#watcher = undefined;
+        await calls.within('stop watching', watcher.cancel()).catch(() => {});
+      }
+      return;
+    }
+    this.#lastError = undefined;
   }
 
   #onResponse(response: IWatchResponse): void {
@@ -202,10 +219,13 @@ export class PrefixFollower {
     this.#options.onBatch(batch);
   }
 
-  /** Records `error` and, once started, schedules `retry` (the follower never gives up by itself). */
+  /**
+   * Records `error` and schedules `retry`: the follower never gives up by itself. (A caller whose
+   * start() failed stops it, which cancels the retry.)
+   */
   #failed(error: Error, retry: () => void, delayMs = this.#options.retryDelayMs): void {
     this.#lastError = error;
-    if (this.#stopped || !this.#started) return;
+    if (this.#stopped) return;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(retry, delayMs);
   }

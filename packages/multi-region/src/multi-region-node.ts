@@ -274,11 +274,7 @@ export class MultiRegionNode implements AsyncDisposable {
     }
     const leading = new AbortController();
     this.#leading = leading;
-    this.#leadLoop = this.regional
-      .lead(({ term, signal }) => this.#leadRegion(term, signal), { signal: leading.signal })
-      .catch((error: unknown) => {
-        this.#lastError = error as Error;
-      });
+    this.#leadLoop = this.#leadEveryRegionalTerm(leading.signal);
     this.#lifecycle = 'running';
   }
 
@@ -324,8 +320,32 @@ export class MultiRegionNode implements AsyncDisposable {
   }
 
   /** One regional term: the global candidacy and the replication into the region, until it ends. */
+  /**
+   * The regional leadership's work, for every regional term until the node stops. `lead()` rejects
+   * when work fails while leading (after resigning); the node must stay a candidate for its region
+   * all the same, so it goes on leading the next terms.
+   */
+  async #leadEveryRegionalTerm(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        // Resolves when `signal` aborts, or when the regional election stopped.
+        await this.regional.lead(({ term, signal: leadership }) => this.#leadRegion(term, leadership), {
+          signal,
+        });
+        return;
+      } catch (error) {
+        this.#lastError = error as Error;
+        await pause(this.#options.clock, this.#options.confirmIntervalMs, signal);
+      }
+    }
+  }
+
   async #leadRegion(term: number, signal: AbortSignal): Promise<void> {
     const options = this.#options;
+    const report = (error: unknown) => {
+      this.#lastError = error as Error;
+    };
+    // None of these throws by design; a bug in one must not end the others' term or the lead loop.
     await Promise.all([
       runCandidacy(
         {
@@ -342,9 +362,9 @@ export class MultiRegionNode implements AsyncDisposable {
           },
         },
         signal,
-      ),
-      this.#replicator.run(term, signal),
-      this.#registerRegion(signal),
+      ).catch(report),
+      this.#replicator.run(term, signal).catch(report),
+      this.#registerRegion(signal).catch(report),
     ]);
   }
 
