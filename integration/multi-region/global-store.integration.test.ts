@@ -12,23 +12,25 @@ describe('multi-region: the global store replaced', () => {
   let regional: EtcdCluster;
   let first: EtcdCluster;
   let second: EtcdCluster;
+  let third: EtcdCluster;
   beforeAll(async () => {
-    [regional, first, second] = await Promise.all([
+    [regional, first, second, third] = await Promise.all([
+      startEtcdCluster({ members: 1 }),
       startEtcdCluster({ members: 1 }),
       startEtcdCluster({ members: 1 }),
       startEtcdCluster({ members: 1 }),
     ]);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([regional?.stop(), first?.stop(), second?.stop()]);
+    await Promise.all([regional?.stop(), first?.stop(), second?.stop(), third?.stop()]);
   });
 
-  const node = (nodeId: string, global: EtcdCluster) =>
+  const node = (nodeId: string, global: EtcdCluster, cluster = 'replaced') =>
     new MultiRegionNode({
       nodeId,
       nodeAddress: '127.0.0.1:9090',
       region: 'eu',
-      cluster: 'replaced',
+      cluster,
       regional: {
         endpoints: [...regional.endpoints],
         heartbeatInterval: 200,
@@ -43,8 +45,8 @@ describe('multi-region: the global store replaced', () => {
       },
       replication: { confirmInterval: 200 },
     });
-  const operator = (global: EtcdCluster) =>
-    new EtcdClusterClient({ endpoints: [...global.endpoints], prefix: '/ztap/global/replaced/' });
+  const operator = (global: EtcdCluster, cluster = 'replaced') =>
+    new EtcdClusterClient({ endpoints: [...global.endpoints], prefix: `/ztap/global/${cluster}/` });
   const held = (one: MultiRegionNode) =>
     Object.fromEntries(one.policies.list().map((policy) => [policy.name, [policy.version, policy.document]]));
 
@@ -75,6 +77,45 @@ describe('multi-region: the global store replaced', () => {
           JSON.stringify(held(successor)) === JSON.stringify({ db: [replaced.version, 'from: second\n'] }),
         20_000,
         'the region to hold what the second store holds, and only that',
+      );
+      expect(
+        events
+          .filter((event) => event.type === 'resync')
+          .map((event) => event.type === 'resync' && event.reason),
+      ).toEqual(['store_changed']);
+    } finally {
+      await successor.stop();
+    }
+  });
+
+  it('rebuilds the region from another store whose revisions are ahead of it (only its cluster id differs)', async () => {
+    const cluster = 'ahead';
+    await using before = operator(first, cluster);
+    const web = await before.policies.push('web', 'from: first\n');
+    const old = node('eu-3', first, cluster);
+    await old.start();
+    await eventually(
+      () => old.policies.get('web')?.version === web.version,
+      20_000,
+      'the first store replicated',
+    );
+    await old.stop();
+
+    // A store whose history runs past the region's checkpoint: resuming there would replay its
+    // changes on top of what the first store left, and keep "web" forever.
+    await using after = operator(third, cluster);
+    for (let round = 0; round < 10; round++) await after.policies.push('db', `round: ${round}\n`);
+    const db = await after.policies.push('db', 'from: third\n');
+    expect(db.version).toBeGreaterThan(web.version);
+    const successor = node('eu-4', third, cluster);
+    const events: ReplicationEvent[] = [];
+    successor.telemetry.onReplication((event) => events.push(event));
+    await successor.start();
+    try {
+      await eventually(
+        () => JSON.stringify(held(successor)) === JSON.stringify({ db: [db.version, 'from: third\n'] }),
+        20_000,
+        'the region to hold what the third store holds, and only that',
       );
       expect(
         events
