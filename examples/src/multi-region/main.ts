@@ -1,9 +1,9 @@
 /**
  * `pnpm demo:multi-region`: three regions on this machine (a one-member etcd per region and a global
  * etcd with a member in each, 30/50/80 ms apart through delaying proxies), two nodes per region. One
- * node leads globally; a global policy reaches every region; then the global leader's region is cut
- * off: it keeps serving its last policies (and says how stale they are), its leader steps down before
- * another region's is elected, and when the region returns it catches up and, being home, leads again.
+ * node of the home region leads globally; a global policy reaches every region; then the home region is
+ * cut off: it keeps serving its last policies (and says how stale they are), its leader steps down
+ * before another region's is elected, and when the region returns it catches up and leads again.
  */
 import { EtcdClusterClient } from '@ztap/cluster-etcd';
 import { globalEtcdFlags, type MultiRegionNode, wanTiming } from '@ztap/cluster-multi-region';
@@ -23,13 +23,20 @@ console.log(
   `one way between regions: eu-us ${topology.delayMs('eu', 'us')} ms, us-ap ${topology.delayMs('us', 'ap')} ms, eu-ap ${topology.delayMs('eu', 'ap')} ms; home region ${HOME}\n`,
 );
 const nodes = await startRegionNodes(topology, { cluster: 'demo', homeRegion: HOME, say });
-const operator = new EtcdClusterClient({
-  endpoints: [topology.region('us').globalEndpoint],
-  prefix: '/ztap/global/demo/',
-});
+// An operator pushes global policies through a member of the global etcd in a region that is not
+// cut off (a partitioned member answers nothing).
+const operators = new Map(
+  topology.regions.map((region) => [
+    region.name,
+    new EtcdClusterClient({ endpoints: [region.globalEndpoint], prefix: '/ztap/global/demo/' }),
+  ]),
+);
+const operatorOutside = (away?: string) =>
+  [...operators].find(([name]) => name !== away)?.[1] as EtcdClusterClient;
 
 try {
-  const leader = await globalLeader(nodes);
+  // Whichever region's leader was elected first hands global leadership to the home region's.
+  const leader = await globalLeader(nodes.filter((node) => node.region === HOME));
   say(`${leader.nodeId} leads region ${leader.region} and globally (global term ${leader.globalTerm})`);
 
   console.log('\nA global policy, pushed by an operator to the global store:');
@@ -38,7 +45,7 @@ try {
   // Every region has confirmed its copy at least once (so each knows how stale it is from here on).
   await until(() => nodes.every((node) => node.replicationLagMs !== undefined));
   const region = leader.region;
-  console.log(`\nRegion ${region} (the global leader's) is cut off from the other regions.`);
+  console.log(`\nRegion ${region} (the home region, the global leader's) is cut off from the other regions.`);
   const cutAt = performance.now();
   let steppedDownAt: number | undefined;
   leader.globalLeadershipSignal.addEventListener('abort', () => {
@@ -67,7 +74,7 @@ try {
 
   console.log(`\nRegion ${region} returns.`);
   topology.rejoin(region);
-  const version = (await operator.policies.get('web'))?.version;
+  const version = (await operatorOutside(region).policies.get('web'))?.version;
   await Promise.all(
     nodes
       .filter((node) => node.region === region)
@@ -75,17 +82,17 @@ try {
   );
   say(`${region} caught up: web@${version} everywhere`);
   const home = await globalLeader(nodes.filter((node) => node.region === HOME));
-  say(`${home.nodeId} of the home region ${HOME} leads globally (global term ${home.globalTerm})`);
+  say(`${home.nodeId} of the home region ${HOME} leads globally again (global term ${home.globalTerm})`);
 } finally {
   await Promise.all(nodes.map((node) => node.stop()));
-  await operator.close();
+  await Promise.all([...operators.values()].map((operator) => operator.close()));
   await topology.stop();
 }
 
 /** Pushes `document` as policy `web` and prints when each region's nodes see it. */
 async function timePropagation(document: string, except?: string): Promise<void> {
   const pushedAt = performance.now();
-  const pushed = await operator.policies.push('web', document);
+  const pushed = await operatorOutside(except).policies.push('web', document);
   say(`pushed web@${pushed.version}`);
   const regions = [...new Set(nodes.map((node) => node.region))].filter((name) => name !== except);
   await Promise.all(

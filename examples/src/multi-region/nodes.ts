@@ -32,7 +32,8 @@ export async function startRegionNodes(
   );
   for (const node of nodes) {
     node.telemetry.onGlobalLeadership((event) => {
-      if (!event.leading)
+      // (Not the end of the demo: every node stops then.)
+      if (!event.leading && event.reason !== 'stopped')
         options.say(`${node.nodeId} no longer leads globally (global term ${event.term}: ${event.reason})`);
     });
   }
