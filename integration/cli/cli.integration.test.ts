@@ -2,10 +2,9 @@
  * The `ztap` command as an operator uses it: the built binary, spawned, against a real etcd.
  */
 
-import { encodeMember } from '@ztap/cluster-etcd';
 import { cutOffProxy } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
+import { eventually, memberRecord, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
 import { ZtapProcess, ztap } from '../support/ztap.ts';
 
 const etcd = useEtcd();
@@ -331,11 +330,7 @@ describe('one node id, one node', () => {
     );
     const usurper = etcd.client.lease(2, { autoKeepAlive: true });
     await usurper.grant();
-    const record = encodeMember({
-      address: '127.0.0.1:9106',
-      metadata: {},
-      joinedAt: new Date().toISOString(),
-    });
+    const record = memberRecord({ address: '127.0.0.1:9106', joinedAt: new Date().toISOString() });
     await usurper.put(`/ztap/clusters/${cluster}/members/node-1`).value(record);
 
     const standingAside =

@@ -8,15 +8,21 @@
  * - Are The Types Wrong (`attw`) on the tarball, profile `esm-only`: the packages are ESM only, so
  *   the `node10` and `node16` from-CommonJS resolutions are not checked (a `require()` of an ES module
  *   is what they would report; Node >= 22.12, our `engines`, can do it for modules without top-level
- *   await, but attw's TypeScript 5.6 does not model that). `node16` from ESM and `bundler` must pass.
+ *   await, but attw's TypeScript 5.6 does not model that). `node16` from ESM and `bundler` must pass;
+ * - the API report (api-report.ts): what each entry point of the tarball exports, and with which
+ *   declarations, must equal `packages/<dir>/api-report.md`. An export nobody meant to add fails
+ *   here. After a deliberate change: `pnpm check:packages --update`, then review the report's diff;
+ * - unit tests import their package's source (`../src/…`), never the package by its own name: a test
+ *   that goes through the exports map keeps an accidental export alive.
  *
  * Prints every file of every tarball with its size. Exits 1 if anything fails.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { apiReport } from './api-report.ts';
 import {
   inspectPackage,
   kilobytes,
@@ -55,6 +61,47 @@ function listing(packed: PackedPackage): string {
   ].join('\n');
 }
 
+const update = process.argv.includes('--update');
+const unknownArguments = process.argv.slice(2).filter((arg) => arg !== '--update');
+if (unknownArguments.length > 0) {
+  console.error(`check:packages: unknown argument ${unknownArguments[0]} (expected --update or nothing)`);
+  process.exit(2);
+}
+
+/** Compares the tarball's API with the committed report (or rewrites the report with --update). */
+async function checkApi(packed: PackedPackage): Promise<string | undefined> {
+  const reportFile = join(packed.pkg.dir, 'api-report.md');
+  const report = apiReport(packed.root, packed.manifest.name, packed.manifest.exports);
+  if (update) {
+    await writeFile(reportFile, report);
+    return undefined;
+  }
+  const committed = await readFile(reportFile, 'utf8').catch(() => '');
+  if (committed === report) return undefined;
+  const before = new Set(committed.split('\n'));
+  const after = new Set(report.split('\n'));
+  const removed = [...before].filter((line) => line.startsWith('### ') && !after.has(line));
+  const added = [...after].filter((line) => line.startsWith('### ') && !before.has(line));
+  return [
+    `the API differs from ${reportFile}:`,
+    ...added.map((line) => `  + ${line.slice(4)}`),
+    ...removed.map((line) => `  - ${line.slice(4)}`),
+    '  (signatures may differ too.) If the change is meant: pnpm check:packages --update, and review the diff.',
+  ].join('\n');
+}
+
+/** The test files of `pkg` that import it by its own name (or a subpath of it). */
+async function selfImports(pkg: { readonly name: string; readonly dir: string }): Promise<string[]> {
+  const tests = join(pkg.dir, 'test');
+  const files = await readdir(tests, { recursive: true }).catch(() => [] as string[]);
+  const own = new RegExp(`from '${pkg.name}(/[^']*)?'`);
+  const found: string[] = [];
+  for (const file of files.filter((name) => /\.[cm]?tsx?$/.test(name)).sort()) {
+    if (own.test(await readFile(join(tests, file), 'utf8'))) found.push(relative(ROOT, join(tests, file)));
+  }
+  return found;
+}
+
 const packages = await publicPackages();
 console.log(`== building ${packages.map((pkg) => pkg.name).join(', ')}`);
 const build = await check(bin('tsc'), ['-b', ...packages.map((pkg) => pkg.dir)]);
@@ -72,9 +119,15 @@ try {
   for (const one of packed) {
     console.log(`\n== ${one.manifest.name}`);
     console.log(listing(one));
-    const problems = await inspectPackage(one, license);
+    const problems = [
+      ...(await inspectPackage(one, license)),
+      ...(await selfImports(one.pkg)).map(
+        (file) => `${file} imports ${one.manifest.name} by name: unit tests import ../src/`,
+      ),
+    ];
     const publint = await check(bin('publint'), ['run', one.tarball, '--strict']);
     const attw = await check(bin('attw'), [one.tarball, '--profile', 'esm-only', '--format', 'ascii']);
+    const api = await checkApi(one);
     console.log(
       problems.length === 0
         ? '  contents: ok'
@@ -84,7 +137,9 @@ try {
     if (!publint.ok || /warning|error|suggestion/i.test(publint.output)) console.log(publint.output);
     console.log(`  attw --profile esm-only: ${attw.ok ? 'ok' : 'FAILED'}`);
     if (!attw.ok) console.log(attw.output);
-    if (problems.length > 0 || !publint.ok || !attw.ok) failures++;
+    console.log(`  API report: ${update ? 'written' : api === undefined ? 'ok' : 'FAILED'}`);
+    if (api !== undefined) console.log(`  ${api}`);
+    if (problems.length > 0 || !publint.ok || !attw.ok || api !== undefined) failures++;
   }
 } finally {
   await rm(work, { recursive: true, force: true });

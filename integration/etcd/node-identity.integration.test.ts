@@ -10,11 +10,12 @@ import {
   type Liveness,
   NodeIdInUseError,
 } from '@ztap/cluster';
-import { EtcdElection, type EtcdElectionOptions, encodeMember } from '@ztap/cluster-etcd';
+import { EtcdElection, type EtcdElectionOptions } from '@ztap/cluster-etcd';
 import { waitUntilLeads } from '@ztap/cluster-testing';
 import { Recorder } from '@ztap/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  memberRecord,
   plantCrashedNode,
   TEST_TTL_SECONDS,
   testNodeOptions,
@@ -40,7 +41,7 @@ const leaseIds = async () =>
   new Set((await etcd.client.leaseClient.leaseLeases()).leases.map((lease) => String(lease.ID)));
 
 const recordOf = async (election: EtcdElection, nodeId: string) => {
-  const response = await etcd.client.kv.range({ key: Buffer.from(election.keys.memberKey(nodeId)) });
+  const response = await etcd.client.kv.range({ key: Buffer.from(`${election.prefix}members/${nodeId}`) });
   const kv = response.kvs[0];
   return kv
     ? { lease: String(kv.lease), record: JSON.parse(kv.value.toString()) as { address: string } }
@@ -110,7 +111,7 @@ describe('one node id, one node (etcd)', () => {
   it('a restarted node starts only after its crashed predecessor’s lease is gone', async () => {
     const cluster = uniqueCluster('id-restart');
     const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
-    const oldLease = await plantCrashedNode(etcd.client, reborn.keys, 'node-1', '10.0.0.7:9090');
+    const oldLease = await plantCrashedNode(etcd.client, reborn.prefix, 'node-1', '10.0.0.7:9090');
     const startedAt = performance.now();
     await reborn.start();
     const waitedMs = Math.round(performance.now() - startedAt);
@@ -134,7 +135,7 @@ describe('one node id, one node (etcd)', () => {
       await observer.start();
       const seen = new Recorder(observer.watch());
       const reborn = node('node-1', cluster, { nodeAddress: '10.0.0.9:9090' });
-      await plantCrashedNode(etcd.client, reborn.keys, 'node-1', '10.0.0.7:9090');
+      await plantCrashedNode(etcd.client, reborn.prefix, 'node-1', '10.0.0.7:9090');
       const controller = new AbortController();
       const ownView = new Recorder(reborn.watch());
       const starting = reborn.start({ signal: controller.signal });
@@ -178,12 +179,8 @@ describe('one node id, one node (etcd)', () => {
     // Another process with the same id takes the record onto its own lease, which it keeps alive.
     const usurper = etcd.client.lease(TEST_TTL_SECONDS, { autoKeepAlive: true });
     const usurperLease = await usurper.grant();
-    const record = encodeMember({
-      address: '10.0.0.8:9090',
-      metadata: {},
-      joinedAt: new Date().toISOString(),
-    });
-    await usurper.put(first.keys.memberKey('node-1')).value(record);
+    const record = memberRecord({ address: '10.0.0.8:9090', joinedAt: new Date().toISOString() });
+    await usurper.put(`${first.prefix}members/node-1`).value(record);
 
     await within(firstReport, 10_000, 'the conflict in its liveness');
     expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('lease_lost');
@@ -194,7 +191,7 @@ describe('one node id, one node (etcd)', () => {
       lease: usurperLease,
       record: { address: '10.0.0.8:9090' },
     });
-    const campaigns = await etcd.client.getAll().prefix(first.keys.electionPrefix).strings();
+    const campaigns = await etcd.client.getAll().prefix(`${first.prefix}election/`).strings();
     expect(Object.values(campaigns)).not.toContain('node-1');
     expect(first.liveness.reason).toMatch(standingAside);
     expect(reports.filter((report) => standingAside.test(report.reason ?? ''))).toHaveLength(1);

@@ -56,7 +56,7 @@ describe('policy sync on etcd', () => {
     await policies.syncPolicy('web', 'allow: [80]\n');
     // Deposed behind its back: the campaign key goes. Whether or not it has noticed yet, the write
     // must fail (NotLeaderError if it noticed, FencedWriteError from etcd if it had not).
-    await etcd.client.delete().key(leader.keys.campaignKey(leader.leaseId as string));
+    await etcd.client.delete().key(leader.campaignKey as string);
     const error = await policies.syncPolicy('web', 'allow: [80, 443]\n').catch((caught: unknown) => caught);
     expect(isFencedWriteError(error) || isNotLeaderError(error)).toBe(true);
     expect((await policies.getPolicy('web'))?.document).toBe('allow: [80]\n');

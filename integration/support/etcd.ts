@@ -1,4 +1,4 @@
-import { type EtcdElectionOptions, encodeMember, type KeyLayout } from '@ztap/cluster-etcd';
+import type { EtcdElectionOptions } from '@ztap/cluster-etcd';
 import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { confirmEtcdHandle } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
@@ -69,16 +69,34 @@ export function testNodeOptions(
  */
 export async function plantCrashedNode(
   client: Etcd3,
-  keys: KeyLayout,
+  prefix: string,
   nodeId: string,
   address: string,
 ): Promise<string> {
   const leaseId = String((await client.leaseClient.leaseGrant({ TTL: TEST_TTL_SECONDS })).ID);
-  const joinedAt = new Date().toISOString();
-  const record = encodeMember({ address, metadata: {}, joinedAt, health: 'healthy' });
-  await client.put(keys.memberKey(nodeId)).value(record).lease(leaseId).exec();
-  await client.put(keys.campaignKey(leaseId)).value(nodeId).lease(leaseId).exec();
+  const record = memberRecord({ address, joinedAt: new Date().toISOString(), health: 'healthy' });
+  await client.put(`${prefix}members/${nodeId}`).value(record).lease(leaseId).exec();
+  await client
+    .put(`${prefix}election/${BigInt(leaseId).toString(16)}`)
+    .value(nodeId)
+    .lease(leaseId)
+    .exec();
   return leaseId;
+}
+
+/** A member record as a node stores it (the JSON docs/architecture.md describes). */
+export function memberRecord(record: {
+  address: string;
+  joinedAt: string;
+  metadata?: Record<string, string>;
+  health?: 'healthy' | 'unhealthy';
+}): string {
+  return JSON.stringify({
+    address: record.address,
+    metadata: record.metadata ?? {},
+    joinedAt: record.joinedAt,
+    ...(record.health ? { health: record.health } : {}),
+  });
 }
 
 /** Waits for `promise`, failing with a clear message after `ms` instead of hanging the run. */

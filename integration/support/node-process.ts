@@ -30,10 +30,11 @@ const election = new EtcdElection({
   initialLeadership: 0,
   ...(config.requestTimeout ? { requestTimeout: config.requestTimeout } : {}),
 });
-const policies = new EtcdPolicySync(
-  election,
-  config.requestTimeout ? { requestTimeout: config.requestTimeout } : {},
-);
+const policies = new EtcdPolicySync(election);
+let resyncs = 0;
+election.telemetry.onResync(() => {
+  resyncs++;
+});
 const knownPolicies = new Map<string, number>();
 
 async function followLeadership(): Promise<void> {
@@ -121,7 +122,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       isLeader: election.isLeader(),
       leaseId: election.leaseId,
       lastError: election.lastError?.message,
-      resyncs: election.resyncCount,
+      resyncs,
       ...(config.watchPolicies ? { policies: Object.fromEntries(knownPolicies) } : {}),
     });
   }

@@ -37,19 +37,31 @@ const NOT_EXPORTED: Readonly<Record<string, readonly string[]>> = {};
 interface PublicPackage {
   readonly name: string;
   readonly dir: string;
+  /** The source of each entry point of its exports map (the `@ztap/source` condition). */
+  readonly entryPoints: readonly string[];
+}
+
+/** `./src/index.ts` and the like, from an exports map's `@ztap/source` conditions. */
+function sourceEntryPoints(dir: string, exports: unknown): string[] {
+  if (typeof exports !== 'object' || exports === null) return [join(dir, 'src/index.ts')];
+  return Object.values(exports)
+    .map((target) => (target as { '@ztap/source'?: unknown })['@ztap/source'])
+    .filter((source): source is string => typeof source === 'string')
+    .map((source) => join(dir, source));
 }
 
 async function publicPackages(): Promise<PublicPackage[]> {
   const found: PublicPackage[] = [];
   for (const entry of (await readdir(join(root, 'packages'))).sort()) {
     const dir = join(root, 'packages', entry);
-    let manifest: { name: string; private?: boolean };
+    let manifest: { name: string; private?: boolean; exports?: unknown };
     try {
       manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
     } catch {
       continue;
     }
-    if (!manifest.private) found.push({ name: manifest.name, dir });
+    if (!manifest.private)
+      found.push({ name: manifest.name, dir, entryPoints: sourceEntryPoints(dir, manifest.exports) });
   }
   return found;
 }
@@ -85,7 +97,7 @@ try {
     packages.map((p) =>
       step(`TypeDoc for ${p.name}`, process.execPath, [
         typedoc,
-        ...['--entryPoints', join(p.dir, 'src/index.ts')],
+        ...p.entryPoints.flatMap((entryPoint) => ['--entryPoints', entryPoint]),
         ...['--tsconfig', join(p.dir, 'tsconfig.json')],
         ...['--name', p.name, '--readme', join(p.dir, 'README.md'), '--includeVersion'],
         ...(NOT_EXPORTED[p.name] ?? []).flatMap((symbol) => ['--intentionallyNotExported', symbol]),

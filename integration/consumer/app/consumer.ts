@@ -10,6 +10,8 @@ import {
   type Node,
   ValidationError,
 } from '@ztap/cluster';
+// The subpath for backend authors resolves from an installed package too.
+import { type BaseElection, ClusterView } from '@ztap/cluster/backend';
 import {
   EtcdClusterClient,
   EtcdElection,
@@ -80,6 +82,9 @@ export const instruments: ClusterInstruments = registerClusterInstruments(memory
 export const client = new EtcdClusterClient({ endpoints: ['http://127.0.0.1:2379'] });
 export const heartbeat: 1000 = DEFAULT_CONFIG.heartbeatInterval;
 export const usage: 2 = EXIT.usage;
+export const emptyView: ClusterView = new ClusterView();
+export const isBase: (election: LeaderElection) => election is BaseElection = (election) =>
+  election instanceof EtcdElection || election instanceof InMemoryElection;
 export function run(io: CliIO): Promise<number> {
   createProgram(io).name();
   return main(['cluster', 'status'], io);

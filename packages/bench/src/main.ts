@@ -15,6 +15,7 @@ import { type Row, type ScenarioResult, toRow } from './results.ts';
 import { crashFailover } from './scenarios/crash-failover.ts';
 import { dualLeadership } from './scenarios/dual-leadership.ts';
 import { fanout } from './scenarios/fanout.ts';
+import { fencedWrite } from './scenarios/fenced-write.ts';
 import { handover } from './scenarios/handover.ts';
 import { herd } from './scenarios/herd.ts';
 import { multiRegion } from './scenarios/multi-region.ts';
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (context: BenchContext) => Promise<ScenarioResul
   scale,
   herd,
   fanout,
+  fenced: fencedWrite,
   'multi-region': multiRegion,
 };
 

@@ -11,7 +11,7 @@ export function alternate(index: number): readonly SystemName[] {
 
 /** A goal from the issue, judged from this run's numbers. */
 export interface Target {
-  /** e.g. "median ≤ ½ etcd3's". */
+  /** e.g. "median ≤ 0.35× etcd3's". */
   readonly text: string;
   /** Whether ZTAP met it in this run; undefined when it cannot be judged (no samples). */
   readonly met: boolean | undefined;
@@ -67,6 +67,15 @@ export function targetOn(
 ): Target {
   const summary = summarize(samples);
   return { text, met: summary ? test(summary) : undefined };
+}
+
+/** ZTAP's median at most `factor` times etcd3's, judged when both have samples. */
+export function medianWithin(factor: number, text: string) {
+  return (samples: Readonly<Record<SystemName, readonly number[]>>): Target => {
+    const ours = summarize(samples.ztap);
+    const theirs = summarize(samples.etcd3);
+    return { text, met: ours && theirs ? ours.median <= theirs.median * factor : undefined };
+  };
 }
 
 /** Builds a measure whose samples are collected per system as the scenario runs. */

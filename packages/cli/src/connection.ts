@@ -55,7 +55,6 @@ export function connectionSettingsFrom(options: GlobalOptions, io: CliIO): Conne
       ...(place.prefix !== undefined ? { prefix: place.prefix } : {}),
       ...(place.cluster !== undefined ? { cluster: place.cluster } : {}),
       requestTimeout: parseDuration(timeout.value, timeout.source),
-      maxRetries: 2,
     },
     timeout,
     cluster: place.prefix ?? place.cluster ?? 'default',

@@ -1,5 +1,4 @@
 import {
-  hasErrorCode,
   isElectionStoppedError,
   isNodeExistsError,
   isNodeIdInUseError,
@@ -9,6 +8,7 @@ import {
   NodeIdInUseError,
   ZtapError,
 } from '@ztap/cluster';
+import { hasErrorCode } from '@ztap/cluster/backend';
 import { CommanderError } from 'commander';
 
 /** Exit codes, documented in docs/cli.md. */

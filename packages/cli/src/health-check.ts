@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { type HealthCheck, type HealthVerdict, oneLine } from '@ztap/cluster';
+import type { HealthCheck, HealthVerdict } from '@ztap/cluster';
+import { oneLine } from '@ztap/cluster/backend';
 import { UsageError } from './errors.ts';
 
 /** How much of a failing health command's stderr its reason quotes (the end: where errors are). */

@@ -76,7 +76,6 @@ export function electionOptionsFrom(command: Command, io: CliIO): EtcdElectionOp
     ...connection,
     // A request may not outlive half a lease, whatever --timeout says.
     requestTimeout: Math.min(connection.requestTimeout ?? 5000, Math.floor(electionTimeout / 2)),
-    maxRetries: 3,
     nodeId: options.id,
     nodeAddress: options.address,
     metadata: parseMetadata(options.meta),

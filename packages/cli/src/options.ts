@@ -1,4 +1,5 @@
 import type { NodeMetadata } from '@ztap/cluster';
+import { DEFAULT_ENDPOINTS } from '@ztap/cluster-etcd';
 import { UsageError } from './errors.ts';
 
 /** The options every command shares (see `ztap --help`); unset unless given as flags. */
@@ -16,7 +17,8 @@ export interface GlobalOptions {
   readonly color?: boolean;
 }
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
+/** etcdctl's default endpoint, and the library's. */
+export const DEFAULT_ENDPOINT = DEFAULT_ENDPOINTS[0] as string;
 export const DEFAULT_TIMEOUT = '5s';
 
 /** Repeated `--meta key=value` into metadata; the value may contain `=`. */

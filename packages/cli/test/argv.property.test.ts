@@ -5,11 +5,11 @@
  * Arbitrary mixes of valid and invalid arguments end with 0, 1 (etcd unreachable) or 2, one line each.
  */
 import { PassThrough } from 'node:stream';
-import { createProgram, main } from '@ztap/cli';
 import { validateAddress, validateNodeId, validatePolicyName } from '@ztap/cluster';
 import type { Command } from 'commander';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createProgram, main } from '../src/index.ts';
 import type { CliIO } from '../src/io.ts';
 
 /** Nothing answers on port 1: if a generated command line does reach "etcd", it fails fast and says so. */

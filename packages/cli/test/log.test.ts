@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { UsageError } from '@ztap/cli';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/index.ts';
 import type { CliIO } from '../src/io.ts';
 import { clusterLoggerFor } from '../src/library-log.ts';
 import { createLogger, type LogFormat, logFormat } from '../src/log.ts';

@@ -1,3 +1,9 @@
+import { NodeIdInUseError, NodeNotFoundError, ValidationError } from '@ztap/cluster';
+import { CommanderError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { parseListen } from '../src/commands/agent.ts';
+import { childEnvironment } from '../src/commands/run.ts';
+import { ago, table } from '../src/format.ts';
 import {
   CliFailure,
   connectionFrom,
@@ -9,13 +15,7 @@ import {
   parseDuration,
   parseMetadata,
   UsageError,
-} from '@ztap/cli';
-import { NodeIdInUseError, NodeNotFoundError, ValidationError } from '@ztap/cluster';
-import { CommanderError } from 'commander';
-import { describe, expect, it } from 'vitest';
-import { parseListen } from '../src/commands/agent.ts';
-import { childEnvironment } from '../src/commands/run.ts';
-import { ago, table } from '../src/format.ts';
+} from '../src/index.ts';
 import type { CliIO } from '../src/io.ts';
 import { outputFormat } from '../src/output.ts';
 import { ENVIRONMENT } from '../src/settings.ts';

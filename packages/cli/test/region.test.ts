@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CliIO, createProgram, UsageError } from '@ztap/cli';
 import type { MultiRegionStatus } from '@ztap/cluster-multi-region';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { globalEndpointsFrom, parseRegionAddress, regionStatusLines } from '../src/commands/region.ts';
 import { regionSettings } from '../src/commands/region-agent.ts';
+import { type CliIO, createProgram, UsageError } from '../src/index.ts';
 
 const io = (env: Record<string, string> = {}): CliIO => ({
   stdout: process.stdout,

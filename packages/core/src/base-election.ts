@@ -1,5 +1,5 @@
 import { Broadcast } from './broadcast.ts';
-import { type ClusterDelta, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
+import { type ClusterReader, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
 import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
 import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
 import { attachLogger, type LeaseLoss } from './election-log.ts';
@@ -30,9 +30,10 @@ type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
 
 /**
  * What every backend shares: the lifecycle, this node's view of the cluster, change fan-out, the
- * leader stream, local leadership and the leader work started through it. A backend implements how to
- * join, leave and campaign in its store, and reports what it sees through {@link publishSnapshot} and
- * {@link setLeadership}.
+ * leader stream, local leadership, the application health check and the leader work started through
+ * it. A backend implements how to join, leave and campaign in its store, and reports what it sees
+ * through {@link publishSnapshot} (or, when it computes the changes itself, {@link publishChanges})
+ * and {@link setLeadership}.
  *
  * A graceful step-down (`resign()`, `stop()`) goes in this order: the leadership signal aborts, the
  * leader work drains (at most `drainTimeout`; {@link draining} is true meanwhile and the backend keeps
@@ -40,16 +41,18 @@ type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
  */
 export abstract class BaseElection implements LeaderElection {
   protected readonly config: ResolvedConfig;
-  protected readonly view = new ClusterView();
+  readonly #view: ClusterReader;
   readonly #changes: Broadcast<ClusterStateChange>;
-  readonly #leaders = new Broadcast<Node | undefined>({ bufferSize: 1, overflow: 'keep-latest' });
+  readonly #leaders: Broadcast<Node | undefined>;
   readonly #leadership: LeadershipTracker;
   /** Backends fire these; `telemetry` exposes them. */
   protected readonly heartbeats = new EventEmitter<HeartbeatEvent>();
   protected readonly backendErrors = new EventEmitter<{ kind: BackendErrorKind; error: Error }>();
   protected readonly resyncs = new EventEmitter<void>();
   readonly #leadershipEvents = new EventEmitter<LeadershipEvent>();
-  readonly #leaderChanges = new EventEmitter<LeaderChangeEvent>();
+  readonly #leaderChanges = new EventEmitter<LeaderChangeEvent>({
+    onActiveChange: () => this.onWatchedChange(this.watched),
+  });
   readonly #livenessChanges = new EventEmitter<Liveness>();
   readonly #drains = new EventEmitter<DrainEvent>();
   readonly #workErrors = new EventEmitter<LeaderWorkErrorEvent>();
@@ -70,14 +73,24 @@ export abstract class BaseElection implements LeaderElection {
   #stopping: Promise<void> | undefined;
   #detachStartSignal: (() => void) | undefined;
   readonly #work = new LeaderWork();
-  /** A resign() in progress: stop() must not release the campaign key under its drain. */
+  /** A resign() in progress. */
   #resigning: Promise<void> | undefined;
+  /** The drain of a resign() in progress: stop() must not release the campaign key under it. */
+  #resignDrain: Promise<void> | undefined;
   /** Set while a step-down waits for leader work; the backend aborts it when waiting became unsafe. */
   #drainInterrupt: AbortController | undefined;
 
-  protected constructor(config: ResolvedConfig) {
+  /**
+   * `view` is what the getters and new watchers read: by default a view of this election's own,
+   * which {@link publishSnapshot} keeps; a backend that shares one view between elections passes
+   * its own reader and calls {@link publishChanges}.
+   */
+  protected constructor(config: ResolvedConfig, view: ClusterReader = new ClusterView()) {
     this.config = config;
-    this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error' });
+    this.#view = view;
+    const onActiveChange = () => this.onWatchedChange(this.watched);
+    this.#changes = new Broadcast({ bufferSize: config.watchBufferSize, overflow: 'error', onActiveChange });
+    this.#leaders = new Broadcast({ bufferSize: 1, overflow: 'keep-latest', onActiveChange });
     this.#leadership = new LeadershipTracker(config.nodeId, (event) => this.#leadershipEvents.fire(event));
     if (config.logger) {
       attachLogger(this.telemetry, config.logger, {
@@ -104,6 +117,25 @@ export abstract class BaseElection implements LeaderElection {
     return {};
   }
 
+  /** This election's picture of the cluster. */
+  protected get view(): ClusterReader {
+    return this.#view;
+  }
+
+  /**
+   * Whether anyone follows this election's changes: `watch()`, `leaderChanges()` or
+   * `telemetry.onLeaderChange`.
+   */
+  protected get watched(): boolean {
+    return this.#changes.active || this.#leaders.active || this.#leaderChanges.active;
+  }
+
+  /**
+   * Called when {@link watched} may have changed: a backend that computes changes per election can
+   * skip that work while nobody follows them.
+   */
+  protected onWatchedChange(_watched: boolean): void {}
+
   /** Joins the store and begins campaigning; resolves once this node is a member. */
   protected abstract onStart(signal: AbortSignal | undefined): Promise<void>;
   /** Resigns and leaves the store; must not throw (log or swallow what cannot be undone). */
@@ -116,8 +148,8 @@ export abstract class BaseElection implements LeaderElection {
    * {@link livenessMayHaveChanged} whenever what it answers may have changed.
    */
   protected abstract backendLiveness(): Liveness;
-  abstract registerNode(node: NodeRegistration): Promise<void>;
-  abstract deregisterNode(nodeId: string): Promise<void>;
+  abstract registerNode(node: NodeRegistration, options?: SignalOptions): Promise<void>;
+  abstract deregisterNode(nodeId: string, options?: SignalOptions): Promise<void>;
 
   get nodeId(): string {
     return this.config.nodeId;
@@ -196,28 +228,28 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   getLeader(): Node | undefined {
-    return this.view.leader;
+    return this.#view.leader;
   }
 
   getState(): ClusterState {
-    return this.view.state;
+    return this.#view.state;
   }
 
   getNodes(): Node[] {
-    return this.view.nodes();
+    return this.#view.nodes();
   }
 
   getNode(nodeId: string): Node | undefined {
-    return this.view.getNode(nodeId);
+    return this.#view.getNode(nodeId);
   }
 
   watch(options: WatchOptions = {}): AsyncIterable<ClusterStateChange> {
-    const initial = options.includeExisting ? this.view.currentAsChanges(this.config.clock.wallNow()) : [];
+    const initial = options.includeExisting ? this.#view.currentAsChanges(this.config.clock.wallNow()) : [];
     return this.#changes.subscribe({ signal: options.signal, initial });
   }
 
   leaderChanges(options: SignalOptions = {}): AsyncIterable<Node | undefined> {
-    return this.#leaders.subscribe({ signal: options.signal, initial: [this.view.leader] });
+    return this.#leaders.subscribe({ signal: options.signal, initial: [this.#view.leader] });
   }
 
   waitForLeadership(options: SignalOptions = {}): Promise<Leadership> {
@@ -275,7 +307,12 @@ export abstract class BaseElection implements LeaderElection {
     if (!this.isLeader()) return;
     // Local first: the application must stop acting as leader before anyone else can be elected.
     const term = this.#leadership.lose('resigned') as number;
-    await this.#drain(term);
+    this.#resignDrain = this.#drain(term);
+    try {
+      await this.#resignDrain;
+    } finally {
+      this.#resignDrain = undefined;
+    }
     await this.onResign();
   }
 
@@ -307,7 +344,8 @@ export abstract class BaseElection implements LeaderElection {
       await this.onStart(signal);
       signal?.throwIfAborted();
     } catch (error) {
-      await this.#shutdown();
+      // stop() may be what ended the start: then this shares its shutdown instead of running another.
+      await this.stop();
       throw error;
     }
     this.#lifecycle = 'running';
@@ -338,15 +376,16 @@ export abstract class BaseElection implements LeaderElection {
     const term = leading ? this.#leadership.lose('stopped') : undefined;
     this.#leadership.rejectWaiters('the election stopped');
     try {
-      // A resign in progress still holds the campaign key for its drain; then ours, if we led.
-      await this.#resigning?.catch(() => {}); // its caller hears about its failure
+      // A resign in progress still holds the campaign key for its drain; then ours, if we led. Its
+      // release in the store, if under way, is the backend's to cut short: leaving releases it too.
+      await this.#resignDrain?.catch(() => {}); // its caller hears about its failure
       if (term !== undefined) await this.#drain(term);
       await this.onStop();
     } finally {
       // Watchers first get what the departure produced (leader_lost, node_left), then their end.
       this.#changes.close();
       this.#leaders.close();
-      this.view.reset();
+      this.#view.reset();
       this.#lifecycle = 'idle';
       this.#stopping = undefined;
       this.#health = { healthy: true };
@@ -355,25 +394,26 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   /**
-   * Backends call this with each new picture of the store. Turns it into ordered changes for every
-   * watcher and a new value for `leaderChanges()` when the leader or term moved.
+   * Backends that keep a view of their own (the default) call this with each new picture of the
+   * store. Turns it into ordered changes for every watcher and a new value for `leaderChanges()`
+   * when the leader or term moved.
    */
   protected publishSnapshot(snapshot: ClusterSnapshot): void {
-    this.#publish(() => this.view.apply(snapshot, this.config.clock.wallNow()));
+    if (!(this.#view instanceof ClusterView))
+      throw new TypeError('publishSnapshot() needs the election’s own ClusterView');
+    this.publishChanges(this.#view.apply(snapshot, this.config.clock.wallNow()));
   }
 
-  /** Like {@link publishSnapshot}, for backends that know exactly what changed (cheaper for big clusters). */
-  protected publishDelta(delta: ClusterDelta): void {
-    this.#publish(() => this.view.update(delta, this.config.clock.wallNow()));
-  }
-
-  #publish(applyToView: () => ClusterStateChange[]): void {
-    const leaderBefore = this.view.leader;
-    const termBefore = this.view.term;
-    for (const change of applyToView()) this.#changes.publish(change);
-    if (this.view.leader?.id !== leaderBefore?.id || this.view.term !== termBefore) {
-      this.#leaders.publish(this.view.leader);
-      this.#leaderChanges.fire({ leader: this.view.leader, term: this.view.term });
+  /**
+   * Delivers changes the backend computed (in the documented order) to every watcher, and the
+   * leader to `leaderChanges()` and `telemetry.onLeaderChange` when they include a leadership
+   * change. The view must already show what they lead to.
+   */
+  protected publishChanges(changes: readonly ClusterStateChange[]): void {
+    this.#changes.publishAll(changes);
+    if (changes.some((change) => change.type === 'leader_elected' || change.type === 'leader_lost')) {
+      this.#leaders.publish(this.#view.leader);
+      this.#leaderChanges.fire({ leader: this.#view.leader, term: this.#view.term });
     }
   }
 

@@ -9,6 +9,16 @@ import { WatchOverflowError } from './errors.ts';
  */
 export type OverflowPolicy = 'error' | 'keep-latest';
 
+export interface BroadcastOptions {
+  readonly bufferSize: number;
+  readonly overflow: OverflowPolicy;
+  /**
+   * Called with `true` when the first subscription begins and `false` when the last one ends, so a
+   * publisher can skip the work of producing items nobody reads.
+   */
+  readonly onActiveChange?: (active: boolean) => void;
+}
+
 export interface SubscribeOptions<T> {
   /** Ends the iterator (it returns `done`) and releases its buffer. */
   readonly signal?: AbortSignal | undefined;
@@ -24,19 +34,27 @@ export class Broadcast<T> {
   readonly #subscriptions = new Set<Subscription<T>>();
   readonly #bufferSize: number;
   readonly #overflow: OverflowPolicy;
+  readonly #onActiveChange: ((active: boolean) => void) | undefined;
 
-  constructor(options: { bufferSize: number; overflow: OverflowPolicy }) {
+  constructor(options: BroadcastOptions) {
     this.#bufferSize = options.bufferSize;
     this.#overflow = options.overflow;
+    this.#onActiveChange = options.onActiveChange;
   }
 
-  /** Number of live subscriptions. */
-  get subscriberCount(): number {
-    return this.#subscriptions.size;
+  /** Whether anyone is subscribed. */
+  get active(): boolean {
+    return this.#subscriptions.size > 0;
   }
 
   publish(item: T): void {
     for (const subscription of this.#subscriptions) subscription.push(item);
+  }
+
+  /** Publishes `items` in order: the same objects reach every subscriber. */
+  publishAll(items: readonly T[]): void {
+    if (items.length === 0) return;
+    for (const subscription of this.#subscriptions) for (const item of items) subscription.push(item);
   }
 
   /**
@@ -44,15 +62,17 @@ export class Broadcast<T> {
    * `signal` aborts, when the consumer breaks out of its loop, or after {@link close} once drained.
    */
   subscribe(options: SubscribeOptions<T> = {}): AsyncIterableIterator<T> {
-    const subscription = new Subscription<T>(this.#bufferSize, this.#overflow, () =>
-      this.#subscriptions.delete(subscription),
-    );
+    const subscription = new Subscription<T>(this.#bufferSize, this.#overflow, () => {
+      if (this.#subscriptions.delete(subscription) && this.#subscriptions.size === 0)
+        this.#onActiveChange?.(false);
+    });
     for (const item of options.initial ?? []) subscription.push(item);
     if (options.signal?.aborted) {
       subscription.end();
       return subscription;
     }
     this.#subscriptions.add(subscription);
+    if (this.#subscriptions.size === 1) this.#onActiveChange?.(true);
     if (options.signal) subscription.endOn(options.signal);
     return subscription;
   }

@@ -28,6 +28,20 @@ export interface ClusterDelta {
   readonly leader: LeaderRecord | undefined;
 }
 
+/** What an election shows of a cluster: the getters of `LeaderElection` answer from one of these. */
+export interface ClusterReader {
+  readonly leader: Node | undefined;
+  readonly term: number | undefined;
+  readonly state: ClusterState;
+  /** Every member, sorted by id. */
+  nodes(): Node[];
+  getNode(id: string): Node | undefined;
+  /** The changes that lead from an empty cluster to the current one (a new watcher's starting picture). */
+  currentAsChanges(timestamp: Date): ClusterStateChange[];
+  /** Forgets everything without reporting it (the election stopped). */
+  reset(): void;
+}
+
 const EMPTY_METADATA: NodeMetadata = Object.freeze({});
 
 /**
@@ -42,7 +56,7 @@ const EMPTY_METADATA: NodeMetadata = Object.freeze({});
  * heartbeat and would flood watchers. Updates cost O(changed members), so a process hosting many
  * nodes does not pay O(members) per event per node.
  */
-export class ClusterView {
+export class ClusterView implements ClusterReader {
   #nodes = new Map<string, Node>();
   #leader: LeaderRecord | undefined;
   /** Leaders shown without a member record of their own (e.g. deleted by an operator). */
@@ -65,8 +79,9 @@ export class ClusterView {
     return this.#leader?.term;
   }
 
-  get size(): number {
-    return this.#nodes.size;
+  /** The leader and its term, as last applied (the leader's node may be a placeholder). */
+  get leaderRecord(): LeaderRecord | undefined {
+    return this.#leader;
   }
 
   getNode(id: string): Node | undefined {
@@ -87,10 +102,7 @@ export class ClusterView {
 
   /** The changes that lead from an empty cluster to the current one (a new watcher's starting picture). */
   currentAsChanges(timestamp: Date): ClusterStateChange[] {
-    const changes: ClusterStateChange[] = this.nodes().map((node) => change('node_joined', node, timestamp));
-    const leader = this.leader;
-    if (leader && this.#leader) changes.push(change('leader_elected', leader, timestamp, this.#leader.term));
-    return changes;
+    return picture(this.nodes(), this.leader, this.#leader?.term, timestamp);
   }
 
   /** Replaces the whole view with `snapshot`; returns the changes between them, in the documented order. */
@@ -200,11 +212,23 @@ function toNode(member: MemberRecord, isLeader: boolean): Node {
   });
 }
 
-function withRole(node: Node, role: Node['role']): Node {
+/** The changes that lead from an empty cluster to `nodes` led by `leader`. */
+export function picture(
+  nodes: readonly Node[],
+  leader: Node | undefined,
+  term: number | undefined,
+  timestamp: Date,
+): ClusterStateChange[] {
+  const changes: ClusterStateChange[] = nodes.map((node) => change('node_joined', node, timestamp));
+  if (leader && term !== undefined) changes.push(change('leader_elected', leader, timestamp, term));
+  return changes;
+}
+
+export function withRole(node: Node, role: Node['role']): Node {
   return node.role === role ? node : Object.freeze({ ...node, role });
 }
 
-function placeholderLeader(id: string, timestamp: Date): Node {
+export function placeholderLeader(id: string, timestamp: Date): Node {
   return Object.freeze({
     id,
     address: '',
@@ -222,7 +246,7 @@ function sameMetadata(a: NodeMetadata, b: NodeMetadata): boolean {
   return aKeys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
-function change(
+export function change(
   type: ClusterStateChange['type'],
   node: Node,
   timestamp: Date,

@@ -86,12 +86,16 @@ export interface LeaderElection extends AsyncDisposable {
 
   /**
    * Adds a member on its behalf (an operator's `join`). Rejects with `ValidationError` for a bad id,
-   * address or metadata and with `NodeExistsError` if the id is taken.
+   * address or metadata and with `NodeExistsError` if the id is taken. Aborting `signal` rejects with
+   * its reason (the write may still have happened).
    */
-  registerNode(node: NodeRegistration): Promise<void>;
+  registerNode(node: NodeRegistration, options?: SignalOptions): Promise<void>;
 
-  /** Removes a member (an operator's `leave`). Rejects with `NodeNotFoundError` for an unknown id. */
-  deregisterNode(nodeId: string): Promise<void>;
+  /**
+   * Removes a member (an operator's `leave`). Rejects with `NodeNotFoundError` for an unknown id.
+   * Aborting `signal` rejects with its reason (the write may still have happened).
+   */
+  deregisterNode(nodeId: string, options?: SignalOptions): Promise<void>;
 
   /**
    * Every change to the cluster, in order, until `signal` aborts or the election stops. A consumer

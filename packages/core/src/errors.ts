@@ -192,6 +192,22 @@ export const isFencedWriteError = (error: unknown): error is FencedWriteError =>
   hasErrorCode(error, FencedWriteError.code);
 
 /**
+ * The abort reason a health check's signal carries when the check ran out of time (a heartbeat
+ * interval): the node counts as unhealthy, and the check should stop what it is doing.
+ */
+export class HealthCheckTimeoutError extends ZtapError {
+  static readonly code = 'ZTAP_HEALTH_CHECK_TIMEOUT';
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(HealthCheckTimeoutError.code, `health check took longer than ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+export const isHealthCheckTimeoutError = (error: unknown): error is HealthCheckTimeoutError =>
+  hasErrorCode(error, HealthCheckTimeoutError.code);
+
+/**
  * Leader work run by `lead()` failed while this node still led (not because the leadership ended or
  * the caller aborted). The node resigned, so a healthy candidate takes over; `cause` is what the work
  * threw.

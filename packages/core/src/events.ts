@@ -16,11 +16,27 @@ export type Event<T> = (listener: (value: T) => void) => Disposable;
  */
 export class EventEmitter<T> {
   readonly #listeners = new Set<(value: T) => void>();
+  readonly #onActiveChange: ((active: boolean) => void) | undefined;
+
+  /** `onActiveChange` hears when the first listener comes and the last one goes. */
+  constructor(options: { onActiveChange?: (active: boolean) => void } = {}) {
+    this.#onActiveChange = options.onActiveChange;
+  }
 
   readonly event: Event<T> = (listener) => {
     this.#listeners.add(listener);
-    return { dispose: () => this.#listeners.delete(listener) };
+    if (this.#listeners.size === 1) this.#onActiveChange?.(true);
+    return {
+      dispose: () => {
+        if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#onActiveChange?.(false);
+      },
+    };
   };
+
+  /** Whether anyone listens. */
+  get active(): boolean {
+    return this.#listeners.size > 0;
+  }
 
   fire(value: T): void {
     for (const listener of [...this.#listeners]) {

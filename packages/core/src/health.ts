@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import { describeValue, type HealthCheck, type HealthVerdict } from './config.ts';
+import { HealthCheckTimeoutError } from './errors.ts';
 import { oneLine } from './reason.ts';
 
 const HEALTHY: HealthVerdict = Object.freeze({ healthy: true });
@@ -20,7 +21,7 @@ export async function runHealthCheck(
   let timer: unknown;
   const timedOut = new Promise<HealthVerdict>((resolve) => {
     timer = clock.setTimeout(() => {
-      controller.abort(new Error(`health check took longer than ${timeoutMs} ms`));
+      controller.abort(new HealthCheckTimeoutError(timeoutMs));
       resolve(unhealthy(`the health check timed out after ${timeoutMs} ms`));
     }, timeoutMs);
   });

@@ -1,31 +1,48 @@
 /**
  * `@ztap/cluster`: the model, the `LeaderElection` contract, config and errors shared by every ZTAP
- * cluster backend, and the machinery backends build on.
- * @packageDocumentation
+ * cluster backend. What backends are built from is in `@ztap/cluster/backend`.
+ * @module @ztap/cluster
  */
-export { BaseElection } from './base-election.ts';
-export { Broadcast, type OverflowPolicy, type SubscribeOptions } from './broadcast.ts';
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
 export {
-  type ClusterDelta,
-  type ClusterSnapshot,
-  ClusterView,
-  type LeaderRecord,
-  type MemberRecord,
-} from './cluster-view.ts';
-export {
   DEFAULT_CONFIG,
-  describeValue,
   type HealthCheck,
   type HealthVerdict,
   type LeaderElectionConfig,
   MAX_DRAIN_TIMEOUT_MS,
-  type ResolvedConfig,
-  resolveConfig,
 } from './config.ts';
 export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
-export type { LeaseLoss } from './election-log.ts';
-export * from './errors.ts';
+export {
+  AlreadyStartedError,
+  ElectionStoppedError,
+  FencedWriteError,
+  HealthCheckTimeoutError,
+  isAlreadyStartedError,
+  isElectionStoppedError,
+  isFencedWriteError,
+  isHealthCheckTimeoutError,
+  isLeadershipLostError,
+  isLeaderWorkError,
+  isNodeExistsError,
+  isNodeIdInUseError,
+  isNodeNotFoundError,
+  isNotLeaderError,
+  isValidationError,
+  isWatchOverflowError,
+  isZtapError,
+  LEADERSHIP_LOSS_REASONS,
+  type LeadershipLossReason,
+  LeadershipLostError,
+  LeaderWorkError,
+  NodeExistsError,
+  type NodeIdHolder,
+  NodeIdInUseError,
+  NodeNotFoundError,
+  NotLeaderError,
+  ValidationError,
+  WatchOverflowError,
+  ZtapError,
+} from './errors.ts';
 export {
   BACKEND_ERROR_KINDS,
   type BackendErrorKind,
@@ -35,7 +52,6 @@ export {
   type DrainOutcome,
   type ElectionTelemetry,
   type Event,
-  EventEmitter,
   HEARTBEAT_FAILURE_KINDS,
   type HeartbeatEvent,
   type HeartbeatFailureKind,
@@ -43,16 +59,8 @@ export {
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
 } from './events.ts';
-export { runHealthCheck } from './health.ts';
-export { LeadershipTracker } from './leadership.ts';
-export { LIVE, type Liveness, notLive } from './liveness.ts';
-export {
-  type ClusterLogger,
-  LOG_LEVELS,
-  type LogLevel,
-  type LogMethod,
-  validateLogger,
-} from './logger.ts';
+export type { Liveness } from './liveness.ts';
+export { type ClusterLogger, LOG_LEVELS, type LogLevel, type LogMethod } from './logger.ts';
 export {
   type ClusterMeasurement,
   type ClusterMeasurementSink,
@@ -63,11 +71,32 @@ export {
   policySyncFailureReason,
   reportPolicySyncFailures,
 } from './measurements.ts';
-export * from './policy.ts';
+export {
+  isPolicyVersionConflictError,
+  MAX_POLICY_NAME_LENGTH,
+  type Policy,
+  type PolicyDocument,
+  type PolicySync,
+  type PolicyUpdate,
+  PolicyVersionConflictError,
+  type PolicyWriteOptions,
+  type PolicyWriteResult,
+  validatePolicyName,
+} from './policy.ts';
 export { MAX_POLICY_BYTES, validatePolicyDocument } from './policy-document.ts';
-export { PolicyFeed } from './policy-feed.ts';
-export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
-export * from './types.ts';
+export {
+  CHANGE_TYPES,
+  type ChangeType,
+  type ClusterState,
+  type ClusterStateChange,
+  type Leadership,
+  NODE_STATES,
+  type Node,
+  type NodeMetadata,
+  type NodeRegistration,
+  type NodeRole,
+  type NodeState,
+} from './types.ts';
 export {
   MAX_METADATA_BYTES,
   MAX_METADATA_KEY_LENGTH,

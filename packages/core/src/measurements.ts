@@ -57,9 +57,10 @@ export function reportPolicySyncFailures(
   return {
     syncPolicy: (name, document, options) => reported(() => policies.syncPolicy(name, document, options)),
     deletePolicy: (name, options) => reported(() => policies.deletePolicy(name, options)),
-    getPolicyVersion: (name) => policies.getPolicyVersion(name),
-    getPolicy: (name) => policies.getPolicy(name),
-    listPolicies: () => policies.listPolicies(),
+    // The reads pass their options on: a caller's signal must still reach the backend.
+    getPolicyVersion: (name, options) => policies.getPolicyVersion(name, options),
+    getPolicy: (name, options) => policies.getPolicy(name, options),
+    listPolicies: (options) => policies.listPolicies(options),
     subscribePolicies: (options) => policies.subscribePolicies(options),
   };
 }

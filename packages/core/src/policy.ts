@@ -37,6 +37,8 @@ export type PolicyUpdate =
   | { readonly type: 'deleted'; readonly name: string; readonly version: number };
 
 export interface PolicyWriteOptions {
+  /** Aborting it rejects the write with the signal's reason (it may still have been committed). */
+  readonly signal?: AbortSignal | undefined;
   /** Compare-and-set: write only if the policy is at this version (0: only if it does not exist). */
   readonly ifVersion?: number;
   /**
@@ -66,10 +68,10 @@ export interface PolicySync {
   /** Deletes a policy; resolves false if there was none. Fenced like `syncPolicy`. */
   deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean>;
   /** The current version of `name`, or undefined if there is no such policy. */
-  getPolicyVersion(name: string): Promise<number | undefined>;
-  getPolicy(name: string): Promise<Policy | undefined>;
+  getPolicyVersion(name: string, options?: { signal?: AbortSignal | undefined }): Promise<number | undefined>;
+  getPolicy(name: string, options?: { signal?: AbortSignal | undefined }): Promise<Policy | undefined>;
   /** Every policy, sorted by name. */
-  listPolicies(): Promise<Policy[]>;
+  listPolicies(options?: { signal?: AbortSignal | undefined }): Promise<Policy[]>;
   /**
    * A snapshot of every policy first, then every change in order, until `signal` aborts. Nothing is
    * lost across reconnects; after a compaction, or if this consumer falls too far behind, a fresh

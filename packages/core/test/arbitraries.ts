@@ -3,8 +3,9 @@
  * and the rule every validator must keep — accept (and hand back what it was given) or throw a
  * `ValidationError`, never anything else.
  */
-import { isValidationError, type ValidationError } from '@ztap/cluster';
+
 import fc from 'fast-check';
+import { isValidationError, type ValidationError } from '../src/index.ts';
 
 /** Enough runs to meet the edge cases fast-check biases towards; each file stays well under 10 s. */
 export const RUNS = { numRuns: 1000 } as const;

@@ -1,6 +1,7 @@
-import { Broadcast, isWatchOverflowError } from '@ztap/cluster';
 import { Recorder } from '@ztap/testkit';
 import { describe, expect, it } from 'vitest';
+import { Broadcast } from '../src/backend.ts';
+import { isWatchOverflowError } from '../src/index.ts';
 
 describe('Broadcast', () => {
   it('delivers every item in order to every subscriber', async () => {
@@ -24,7 +25,7 @@ describe('Broadcast', () => {
     const broadcast = new Broadcast<number>({ bufferSize: 3, overflow: 'error' });
     const stalled = broadcast.subscribe();
     for (let n = 1; n <= 10; n++) broadcast.publish(n);
-    expect(broadcast.subscriberCount).toBe(0);
+    expect(broadcast.active).toBe(false);
     const received: number[] = [];
     await expect(
       (async () => {
@@ -63,7 +64,7 @@ describe('Broadcast', () => {
     broadcast.publish(1);
     controller.abort();
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
-    expect(broadcast.subscriberCount).toBe(0);
+    expect(broadcast.active).toBe(false);
   });
 
   it('a pending next() ends when the signal aborts', async () => {
@@ -79,7 +80,7 @@ describe('Broadcast', () => {
     const iterator = broadcast.subscribe({ signal: AbortSignal.abort() });
     broadcast.publish(1);
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
-    expect(broadcast.subscriberCount).toBe(0);
+    expect(broadcast.active).toBe(false);
   });
 
   it('breaking out of a for-await loop unsubscribes', async () => {
@@ -90,7 +91,43 @@ describe('Broadcast', () => {
       expect(item).toBe(1);
       break;
     }
-    expect(broadcast.subscriberCount).toBe(0);
+    expect(broadcast.active).toBe(false);
+  });
+
+  it('tells its publisher when the first subscription begins and the last one ends', async () => {
+    const activity: boolean[] = [];
+    const broadcast = new Broadcast<number>({
+      bufferSize: 10,
+      overflow: 'error',
+      onActiveChange: (active) => activity.push(active),
+    });
+    const controller = new AbortController();
+    const first = broadcast.subscribe({ signal: controller.signal });
+    const second = broadcast.subscribe();
+    expect(activity).toEqual([true]);
+    controller.abort();
+    expect(activity).toEqual([true]);
+    await second.return?.();
+    expect(activity).toEqual([true, false]);
+    broadcast.subscribe({ signal: AbortSignal.abort() });
+    expect(activity).toEqual([true, false]);
+    await first.return?.();
+    expect(activity).toEqual([true, false]);
+  });
+
+  it('publishAll delivers the same objects, in order, to every subscriber', async () => {
+    const broadcast = new Broadcast<{ n: number }>({ bufferSize: 10, overflow: 'error' });
+    const first = new Recorder(broadcast.subscribe());
+    const second = new Recorder(broadcast.subscribe());
+    const items = [{ n: 1 }, { n: 2 }];
+    broadcast.publishAll(items);
+    const [a, b] = await Promise.all([
+      first.until((all) => all.length === 2),
+      second.until((all) => all.length === 2),
+    ]);
+    expect(a).toEqual(items);
+    expect(a[0]).toBe(items[0]);
+    expect(b[1]).toBe(items[1]);
   });
 
   it('serves concurrent next() calls in order', async () => {

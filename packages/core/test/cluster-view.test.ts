@@ -1,5 +1,6 @@
-import { type ClusterSnapshot, ClusterView, type MemberRecord, type NodeState } from '@ztap/cluster';
 import { describe, expect, it } from 'vitest';
+import { type ClusterSnapshot, ClusterView, type MemberRecord } from '../src/backend.ts';
+import type { NodeState } from '../src/index.ts';
 
 const at = new Date('2026-01-01T00:00:00Z');
 const member = (

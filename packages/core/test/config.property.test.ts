@@ -2,14 +2,11 @@
  * Election configs, generated: each is resolved into a frozen config holding exactly what was given
  * (defaults for what was not), or rejected with a `ValidationError` naming the field that broke a rule.
  */
-import {
-  DEFAULT_CONFIG,
-  type LeaderElectionConfig,
-  MAX_DRAIN_TIMEOUT_MS,
-  resolveConfig,
-} from '@ztap/cluster';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/backend.ts';
+import { DEFAULT_CONFIG, type LeaderElectionConfig, MAX_DRAIN_TIMEOUT_MS } from '../src/index.ts';
 import { anyText, outcomeOf, RUNS } from './arbitraries.ts';
 
 const DAY_MS = 86_400_000;

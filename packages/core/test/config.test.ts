@@ -1,11 +1,6 @@
-import {
-  DEFAULT_CONFIG,
-  isValidationError,
-  resolveConfig,
-  systemClock,
-  ValidationError,
-} from '@ztap/cluster';
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/backend.ts';
+import { DEFAULT_CONFIG, isValidationError, systemClock, ValidationError } from '../src/index.ts';
 
 const base = { nodeId: 'node-1', nodeAddress: '192.168.1.1:9090' };
 

@@ -1,23 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import {
+  EventEmitter,
+  type LeaseLoss,
+  LIVE,
+  notLive,
+  resolveConfig,
+  validateLogger,
+} from '../src/backend.ts';
+import { attachLogger, withoutCredentials } from '../src/election-log.ts';
 import {
   type BackendErrorKind,
   type ClusterLogger,
   type DrainEvent,
   type ElectionTelemetry,
-  EventEmitter,
   type HeartbeatEvent,
   isValidationError,
   type LeaderChangeEvent,
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
-  type LeaseLoss,
-  LIVE,
   type Liveness,
-  notLive,
-  resolveConfig,
-  validateLogger,
-} from '@ztap/cluster';
-import { describe, expect, it } from 'vitest';
-import { attachLogger, withoutCredentials } from '../src/election-log.ts';
+} from '../src/index.ts';
 
 /** Telemetry a test fires by hand. */
 function fakeTelemetry() {

@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import {
   FencedWriteError,
   isFencedWriteError,
@@ -12,8 +13,7 @@ import {
   NodeExistsError,
   NodeIdInUseError,
   ValidationError,
-} from '@ztap/cluster';
-import { describe, expect, it } from 'vitest';
+} from '../src/index.ts';
 
 describe('errors', () => {
   it('have a name, a stable code and a message that says what to do', () => {

@@ -1,6 +1,7 @@
-import { type HealthCheck, oneLine, runHealthCheck } from '@ztap/cluster';
 import { ManualClock } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
+import { oneLine, runHealthCheck } from '../src/backend.ts';
+import type { HealthCheck } from '../src/index.ts';
 
 describe('runHealthCheck', () => {
   const clock = new ManualClock();

@@ -1,10 +1,6 @@
-import {
-  isElectionStoppedError,
-  isLeadershipLostError,
-  isNotLeaderError,
-  LeadershipTracker,
-} from '@ztap/cluster';
 import { describe, expect, it } from 'vitest';
+import { LeadershipTracker } from '../src/backend.ts';
+import { isElectionStoppedError, isLeadershipLostError, isNotLeaderError } from '../src/index.ts';
 
 describe('LeadershipTracker', () => {
   it('hands out an aborted signal while not leader', () => {

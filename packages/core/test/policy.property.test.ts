@@ -2,15 +2,16 @@
  * Policy names and documents, generated: a valid one is returned unchanged, anything else is rejected
  * with a `ValidationError` naming the name or document. Never another exception.
  */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import {
   MAX_POLICY_BYTES,
   MAX_POLICY_NAME_LENGTH,
   validatePolicyDocument,
   validatePolicyName,
-} from '@ztap/cluster';
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+} from '../src/index.ts';
 import { firstInvalidUtf8 } from '../src/policy-document.ts';
 import { anyText, anyValue, outcomeOf, RUNS } from './arbitraries.ts';
 

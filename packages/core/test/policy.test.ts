@@ -1,5 +1,6 @@
-import { type Policy, PolicyFeed, validatePolicyDocument, validatePolicyName } from '@ztap/cluster';
 import { describe, expect, it } from 'vitest';
+import { PolicyFeed } from '../src/backend.ts';
+import { type Policy, validatePolicyDocument, validatePolicyName } from '../src/index.ts';
 
 const policy = (name: string, version: number): Policy => ({
   name,

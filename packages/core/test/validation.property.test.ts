@@ -4,6 +4,8 @@
  * Nothing else is ever thrown.
  */
 import { isIPv4 } from 'node:net';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import {
   MAX_METADATA_BYTES,
   MAX_METADATA_KEY_LENGTH,
@@ -12,9 +14,7 @@ import {
   validateMetadata,
   validateNodeId,
   validateRegistration,
-} from '@ztap/cluster';
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+} from '../src/index.ts';
 import { anyText, anyValue, outcomeOf, RUNS, wellFormedText } from './arbitraries.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is about control characters

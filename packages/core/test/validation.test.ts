@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import {
   isValidationError,
   MAX_METADATA_BYTES,
@@ -6,8 +7,7 @@ import {
   validateMetadata,
   validateNodeId,
   validateRegistration,
-} from '@ztap/cluster';
-import { describe, expect, it } from 'vitest';
+} from '../src/index.ts';
 
 describe('node ids', () => {
   it.each(['node-1', 'n', 'a.b_c-d', 'ünïcode', 'x'.repeat(MAX_NODE_ID_LENGTH)])('accepts %j', (id) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Clock, describeValue, systemClock, ValidationError } from '@ztap/cluster';
+import { type Clock, systemClock, ValidationError } from '@ztap/cluster';
+import { describeValue } from '@ztap/cluster/backend';
 import { EtcdClusterClient, type EtcdClusterClientOptions } from '@ztap/cluster-etcd';
 import { type ClusterSource, EtcdSource } from './etcd-source.ts';
 import { createRequestHandler } from './http-handler.ts';

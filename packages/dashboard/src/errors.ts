@@ -1,4 +1,5 @@
-import { hasErrorCode, ZtapError } from '@ztap/cluster';
+import { ZtapError } from '@ztap/cluster';
+import { hasErrorCode } from '@ztap/cluster/backend';
 
 /**
  * The dashboard was asked to listen where anyone on the network could read the cluster, without a

@@ -1,16 +1,17 @@
 /**
- * Everything the dashboard reads from etcd, in one module, so a change in the etcd package's internals
- * is adapted here alone. Only `EtcdClusterClient`'s public methods and its raw `etcd3` client are used,
- * and only for reading: there is no put, txn, delete or lease grant anywhere in this package.
+ * Everything the dashboard reads from etcd, in one module. Only `EtcdClusterClient`'s public methods,
+ * its raw `etcd3` client and the layout of `@ztap/cluster-etcd/store` are used, and only for reading:
+ * there is no put, txn, delete or lease grant anywhere in this package.
  */
 import type { ClusterStateChange, Policy, PolicyUpdate } from '@ztap/cluster';
+import type { EtcdClusterClient } from '@ztap/cluster-etcd';
 import {
-  type EtcdClusterClient,
-  policyFrom,
+  type ClusterKeys,
+  clusterKeys,
+  decodePolicy,
   prefixRangeEnd,
-  toEntry,
   translateEtcdError,
-} from '@ztap/cluster-etcd';
+} from '@ztap/cluster-etcd/store';
 import type { IKeyValue, IRangeRequest, IWatchResponse } from 'etcd3';
 
 /** One change to a key under the cluster prefix, from etcd's revision history. */
@@ -73,15 +74,12 @@ const WATCH_BATCH_MAX_REVISIONS = 1000;
 
 const bytes = (text: string) => Buffer.from(text);
 
-const historyKey = (kv: IKeyValue): HistoryKey => {
-  const entry = toEntry(kv);
-  return {
-    key: entry.key,
-    value: entry.value,
-    createRevision: entry.createRevision,
-    modRevision: entry.modRevision,
-  };
-};
+const historyKey = (kv: IKeyValue): HistoryKey => ({
+  key: kv.key.toString(),
+  value: kv.value.toString(),
+  createRevision: Number(kv.create_revision),
+  modRevision: Number(kv.mod_revision),
+});
 
 const isCompacted = (error: unknown) => /compacted/i.test(String((error as Error)?.message ?? error));
 
@@ -89,12 +87,14 @@ const isCompacted = (error: unknown) => /compacted/i.test(String((error as Error
 export class EtcdSource implements ClusterSource {
   readonly keys: SourceKeys;
   readonly #cluster: EtcdClusterClient;
+  readonly #layout: ClusterKeys;
   readonly #requestTimeout: number;
 
   constructor(cluster: EtcdClusterClient, requestTimeout: number) {
     this.#cluster = cluster;
     this.#requestTimeout = requestTimeout;
-    const layout = cluster.keys;
+    const layout = clusterKeys(cluster.prefix);
+    this.#layout = layout;
     this.keys = {
       prefix: layout.prefix,
       membersPrefix: layout.membersPrefix,
@@ -161,7 +161,7 @@ export class EtcdSource implements ClusterSource {
     while (versions.length < limit) {
       const kv = await this.#policyKv(name, revision, signal);
       if (!kv) break;
-      const policy = policyFrom(toEntry(kv), this.#cluster.keys);
+      const policy = decodePolicy(kv, this.#layout);
       if (policy) versions.push(policy);
       revision = Number(kv.mod_revision) - 1;
       if (revision < 1) break;
@@ -172,14 +172,14 @@ export class EtcdSource implements ClusterSource {
   async policyAt(name: string, version: number, signal: AbortSignal): Promise<Policy | undefined> {
     const kv = await this.#policyKv(name, version, signal);
     if (!kv || Number(kv.mod_revision) !== version) return undefined;
-    return policyFrom(toEntry(kv), this.#cluster.keys);
+    return decodePolicy(kv, this.#layout);
   }
 
   /** The key as it was at `revision` (now if undefined); undefined if absent or compacted away. */
   async #policyKv(name: string, revision: number | undefined, signal: AbortSignal) {
     try {
       const response = await this.#range('read a policy’s history', signal, {
-        key: bytes(this.#cluster.keys.policyKey(name)),
+        key: bytes(this.#layout.policyKey(name)),
         ...(revision === undefined ? {} : { revision: String(revision) }),
       });
       return response.kvs[0];

@@ -1,4 +1,5 @@
-import { Broadcast, type ClusterStateChange, type Node, type Policy, type PolicyUpdate } from '@ztap/cluster';
+import type { ClusterStateChange, Node, Policy, PolicyUpdate } from '@ztap/cluster';
+import { Broadcast } from '@ztap/cluster/backend';
 import type { ClusterSource, PrefixHistory, SourceKeys } from '../src/etcd-source.ts';
 
 const prefix = '/ztap/clusters/test/';

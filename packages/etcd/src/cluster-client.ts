@@ -1,11 +1,7 @@
 import {
-  Broadcast,
   type Clock,
   type ClusterState,
   type ClusterStateChange,
-  ClusterView,
-  describeValue,
-  type MemberRecord,
   type NodeRegistration,
   type Policy,
   type PolicyDocument,
@@ -16,12 +12,15 @@ import {
   ValidationError,
   type WatchOptions,
 } from '@ztap/cluster';
+import { Broadcast, ClusterView, describeValue, type MemberRecord } from '@ztap/cluster/backend';
 import type { Etcd3 } from 'etcd3';
-import { type CallOptions, EtcdCaller } from './calls.ts';
-import { createEtcdClient } from './client.ts';
-import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
+import type { CallAccount, CallOptions } from './calls.ts';
+import { bytes, CampaignQueue, type StoredKey } from './campaign.ts';
+import { clientFor, clientForOperation } from './client.ts';
+import { deregisterMember, leaderFrom, membersFrom, registerMember } from './cluster-store.ts';
+import { acquireContext, type ContextRequest, type EtcdClusterContext, withContext } from './context.ts';
 import { KeyLayout } from './keys.ts';
-import { acquireMirror, type MirrorEntry, prefixRangeEnd, toEntry } from './mirror.ts';
+import { prefixRangeEnd, toEntry } from './mirror.ts';
 import { type EtcdConnectionOptions, type ResolvedConnection, resolveConnection } from './options.ts';
 import { EtcdPolicyStore, type PolicyTxn } from './policy-store.ts';
 
@@ -32,12 +31,16 @@ export interface EtcdClusterClientOptions extends EtcdConnectionOptions {
   readonly cluster?: string;
   /** Full key prefix instead of the one derived from `cluster`. */
   readonly prefix?: string;
-  /** Deadline of each request attempt, ms. Default 5000. */
+  /**
+   * Deadline of each request attempt, ms. Default 5000 — or, on a `client` that elections in this
+   * process already use for the same prefix, theirs (given explicitly, it must match theirs).
+   */
   readonly requestTimeout?: number;
-  /** Retries of transient failures. Default 3. */
+  /** Retries of transient failures. Default 3, or theirs on a shared client (as for `requestTimeout`). */
   readonly maxRetries?: number;
   /** How many changes a `watch()` consumer may fall behind. Default 1024. */
   readonly watchBufferSize?: number;
+  /** Time source. Default the system clock, or theirs on a shared client (as for `requestTimeout`). */
   readonly clock?: Clock;
 }
 
@@ -50,47 +53,76 @@ export interface GetStateOptions extends CallOptions {
 }
 
 /**
+ * Policy writes as an operator makes them (`ztap policy push`): not fenced by any leadership (the
+ * operator is not a node), attributed to `operator` (or `operator:<etcd user>`), and safe against a
+ * concurrent operator with `ifVersion` compare-and-set.
+ */
+export interface OperatorPolicies {
+  /** Publishes a policy; an identical document writes nothing and resolves with `changed: false`. */
+  push(
+    name: string,
+    document: PolicyDocument,
+    options?: PolicyWriteOptions & CallOptions,
+  ): Promise<PolicyWriteResult>;
+  delete(name: string, options?: PolicyWriteOptions & CallOptions): Promise<boolean>;
+  get(name: string, options?: CallOptions): Promise<Policy | undefined>;
+  list(options?: CallOptions): Promise<Policy[]>;
+  subscribe(options?: { signal?: AbortSignal | undefined }): AsyncIterable<PolicyUpdate>;
+}
+
+/**
  * Reads and administers a cluster without joining it: what `ztap cluster status | list | watch |
  * join | leave` use. Constructing it does no I/O; `close()` (or `await using`) releases the
- * connection it opened.
+ * connection it opened. Its requests and watches go through the per-client context of its client
+ * and prefix, shared with the elections of this process that use the same client.
  */
 export class EtcdClusterClient implements AsyncDisposable {
-  readonly keys: KeyLayout;
+  readonly #keys: KeyLayout;
   readonly #connection: ResolvedConnection;
-  readonly #caller: EtcdCaller;
-  readonly #records: MemberRecords;
+  readonly #options: EtcdClusterClientOptions;
   /** The cluster's policies, with an operator's (unfenced, optionally compare-and-set) writes. */
   readonly policies: OperatorPolicies;
-  readonly #clock: Clock;
-  readonly #requestTimeout: number;
   readonly #watchBufferSize: number;
+  readonly #account: CallAccount = { attempts: 0, report: () => {} };
   #client: Etcd3 | undefined;
 
   constructor(options: EtcdClusterClientOptions = {}) {
     this.#connection = resolveConnection(options);
-    this.#requestTimeout = positiveInteger('requestTimeout', options.requestTimeout ?? 5000);
+    if (options.requestTimeout !== undefined) positiveInteger('requestTimeout', options.requestTimeout);
+    if (options.maxRetries !== undefined && (!Number.isInteger(options.maxRetries) || options.maxRetries < 0))
+      throw new ValidationError(
+        'maxRetries',
+        `must be a whole number, 0 or more (got ${describeValue(options.maxRetries)})`,
+      );
     this.#watchBufferSize = positiveInteger('watchBufferSize', options.watchBufferSize ?? 1024);
-    this.#clock = options.clock ?? systemClock;
-    this.keys = new KeyLayout(this.#connection.prefix);
-    this.#caller = new EtcdCaller({
-      endpoints: this.#connection.endpoints,
-      maxRetries: options.maxRetries ?? 3,
-      requestTimeout: this.#requestTimeout,
+    this.#options = options;
+    this.#keys = new KeyLayout(this.#connection.prefix);
+    const store = new EtcdPolicyStore({
+      contextRequest: (operation) => this.#contextRequest(operation),
+      keys: this.#keys,
+      account: this.#account,
     });
-    this.#records = new MemberRecords(() => this.client, this.keys, this.#caller, this.#clock);
-    this.policies = new OperatorPolicies(
-      new EtcdPolicyStore(() => this.client, this.keys, this.#caller, this.#clock, this.#requestTimeout),
-      (txn, call) =>
-        this.#caller.call('write a policy', (options) => this.client.kv.txn(txn, options), call.signal, {
-          retry: false,
+    const txn: PolicyTxn = (request, call) =>
+      this.#use('write a policy', (context) =>
+        context.caller.call('write a policy', (deadline) => context.client.kv.txn(request, deadline), {
+          class: 'once',
+          account: this.#account,
+          signal: call.signal,
           deadline: call.deadline,
         }),
-      options.auth ? `operator:${options.auth.username}` : 'operator',
-    );
+      );
+    const updatedBy = options.auth ? `operator:${options.auth.username}` : 'operator';
+    this.policies = {
+      push: (name, document, writeOptions) => store.put(name, document, updatedBy, txn, writeOptions),
+      delete: (name, writeOptions) => store.delete(name, txn, writeOptions),
+      get: (name, readOptions) => store.get(name, readOptions),
+      list: (readOptions) => store.list(readOptions),
+      subscribe: (subscribeOptions = {}) => store.subscribe(subscribeOptions),
+    };
   }
 
   get prefix(): string {
-    return this.keys.prefix;
+    return this.#keys.prefix;
   }
 
   get endpoints(): readonly string[] {
@@ -98,97 +130,82 @@ export class EtcdClusterClient implements AsyncDisposable {
   }
 
   get client(): Etcd3 {
-    this.#client ??=
-      this.#connection.client ??
-      createEtcdClient({
-        endpoints: this.#connection.endpoints,
-        tls: this.#connection.tls,
-        auth: this.#connection.auth,
-        requestTimeout: this.#requestTimeout,
-      });
+    this.#client ??= clientFor(this.#connection, this.#options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT);
     return this.#client;
   }
 
   /** The cluster as etcd holds it now (one linearizable read; `deadline` covers the lease reads too). */
   async getState(options: GetStateOptions = {}): Promise<ClusterState> {
-    const { entries } = await this.#list(options);
-    const now = this.#clock.wallNow();
-    let members = membersFrom(entries, this.keys, now);
-    if (options.leaseTimes) {
-      const leases = new Map(
-        entries.filter((e) => e.key.startsWith(this.keys.membersPrefix)).map((e) => [e.key, e.lease]),
+    return this.#use('read the cluster', async (context) => {
+      const response = await context.caller.call(
+        'read the cluster',
+        (deadline) =>
+          context.client.kv.range(
+            { key: bytes(this.prefix), range_end: prefixRangeEnd(this.prefix) },
+            deadline,
+          ),
+        { class: 'read', account: this.#account, signal: options.signal, deadline: options.deadline },
       );
-      members = await Promise.all(
-        members.map(async (member) =>
-          this.#withLeaseTime(member, leases.get(this.keys.memberKey(member.id)), now, options),
-        ),
-      );
-    }
-    const first = entries
-      .filter((entry) => entry.key.startsWith(this.keys.electionPrefix))
-      .reduce<MirrorEntry | undefined>(
-        (a, b) => (a && a.createRevision < b.createRevision ? a : b),
-        undefined,
-      );
-    const view = new ClusterView();
-    view.apply({ members, leader: leaderFrom(first) }, now);
-    return view.state;
+      const entries = response.kvs.map(toEntry);
+      const now = context.settings.clock.wallNow();
+      let members = membersFrom(entries, this.#keys, now);
+      if (options.leaseTimes) {
+        const leases = new Map(entries.map((entry) => [entry.key, entry.lease]));
+        members = await Promise.all(
+          members.map((member) =>
+            this.#withLeaseTime(context, member, leases.get(this.#keys.memberKey(member.id)), now, options),
+          ),
+        );
+      }
+      const campaigns = new CampaignQueue();
+      for (const entry of entries) if (entry.key.startsWith(this.#keys.electionPrefix)) campaigns.set(entry);
+      const view = new ClusterView();
+      view.apply({ members, leader: leaderFrom(campaigns.first) }, now);
+      return view.state;
+    });
   }
 
   async registerNode(node: NodeRegistration, options: CallOptions = {}): Promise<void> {
-    await this.#records.register(node, options);
+    await this.#use('register a node', (context) => registerMember(this.#records(context), node, options));
   }
 
   async deregisterNode(nodeId: string, options: CallOptions = {}): Promise<void> {
-    await this.#records.deregister(nodeId, options);
+    await this.#use('deregister a node', (context) =>
+      deregisterMember(this.#records(context), nodeId, options),
+    );
   }
 
   /**
    * Every change to the cluster, in order, until `signal` aborts or the consumer stops; the same
-   * events and ordering an election's `watch()` gives. With `includeExisting`, starts with the
-   * current picture. Fails (rejects on the first read) if etcd cannot be reached.
+   * events and ordering an election's `watch()` gives (the same objects, on a shared client). With
+   * `includeExisting`, starts with the current picture. Fails (rejects on the first read) if etcd
+   * cannot be reached.
    */
   async *watch(options: WatchOptions = {}): AsyncGenerator<ClusterStateChange> {
-    const { mirror, release } = acquireMirror(this.client, this.prefix, this.#caller, {
-      progressIntervalMs: this.#requestTimeout,
-      clock: this.#clock,
-    });
-    const view = new ClusterView();
+    const { context, release } = acquireContext(this.#contextRequest('watch the cluster'));
     const changes = new Broadcast<ClusterStateChange>({
       bufferSize: this.#watchBufferSize,
       overflow: 'error',
     });
     let ready = false;
-    const unsubscribe = mirror.subscribe((batch) => {
-      if (!ready) return; // the first picture below covers it
-      const now = this.#clock.wallNow();
-      const upserts: MemberRecord[] = [];
-      const removals: string[] = [];
-      for (const key of batch.changedKeys) {
-        if (!key.startsWith(this.keys.membersPrefix)) continue;
-        const entry = mirror.get(key);
-        const member = entry && memberFrom(entry, this.keys, now);
-        if (member) upserts.push(member);
-        else removals.push(key.slice(this.keys.membersPrefix.length));
-      }
-      const leader = leaderFrom(mirror.firstCampaign(this.keys.electionPrefix));
-      for (const change of view.update({ upserts, removals, leader }, now)) changes.publish(change);
+    const unwatch = context.watchChanges((batch) => {
+      if (ready) changes.publishAll(batch); // before: the first picture below covers it
     });
     try {
-      await mirror.start();
-      await mirror.sync(this.#requestTimeout);
-      const now = this.#clock.wallNow();
-      const initial = view.apply(
-        {
-          members: membersFrom(mirror.entriesUnder(this.keys.membersPrefix), this.keys, now),
-          leader: leaderFrom(mirror.firstCampaign(this.keys.electionPrefix)),
-        },
-        now,
-      );
+      try {
+        await context.mirror.start(options.signal);
+        await context.mirror.sync(context.settings.requestTimeout, options.signal);
+      } catch (error) {
+        if (options.signal?.aborted) return; // an aborted watch ends; it does not fail
+        throw error;
+      }
+      const initial = options.includeExisting
+        ? context.view.cluster.currentAsChanges(context.settings.clock.wallNow())
+        : [];
       ready = true;
-      yield* changes.subscribe({ signal: options.signal, initial: options.includeExisting ? initial : [] });
+      yield* changes.subscribe({ signal: options.signal, initial });
     } finally {
-      unsubscribe();
+      unwatch();
       changes.close();
       await release();
     }
@@ -203,33 +220,54 @@ export class EtcdClusterClient implements AsyncDisposable {
     return this.close();
   }
 
-  async #list(call: CallOptions): Promise<{ entries: MirrorEntry[]; revision: number }> {
-    const response = await this.#caller.call(
-      'read the cluster',
-      (options) =>
-        this.client.kv.range(
-          { key: Buffer.from(this.prefix), range_end: prefixRangeEnd(this.prefix) },
-          options,
-        ),
-      call.signal,
-      { deadline: call.deadline },
-    );
-    const entries = response.kvs.map(toEntry);
-    return { entries, revision: Number(response.header.revision) };
+  /**
+   * Settings given explicitly must match a shared context's; those left out follow it (documented
+   * on the options), so an operator's client can share a client with running elections.
+   */
+  #contextRequest(operation: string): ContextRequest {
+    const { requestTimeout, maxRetries, clock } = this.#options;
+    const defaults = {
+      requestTimeout: requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+      maxRetries: maxRetries ?? 3,
+      clock: clock ?? systemClock,
+    };
+    return {
+      client: clientForOperation(() => this.client, operation, this.#connection.endpoints),
+      prefix: this.#keys.prefix,
+      endpoints: this.#connection.endpoints,
+      required: { requestTimeout, maxRetries, clock },
+      defaults,
+      progressIntervalMs: defaults.requestTimeout,
+    };
+  }
+
+  /** `work` in this client's context; `operation` names a failure to build the etcd client. */
+  #use<T>(operation: string, work: (context: EtcdClusterContext) => Promise<T>): Promise<T> {
+    return withContext(this.#contextRequest(operation), work);
+  }
+
+  #records(context: EtcdClusterContext) {
+    return {
+      client: context.client,
+      keys: this.#keys,
+      caller: context.caller,
+      clock: context.settings.clock,
+      account: this.#account,
+    };
   }
 
   async #withLeaseTime(
+    context: EtcdClusterContext,
     member: MemberRecord,
-    lease: string | undefined,
+    lease: StoredKey['lease'] | undefined,
     now: Date,
     call: CallOptions,
   ): Promise<MemberRecord> {
     if (!lease || lease === '0') return member;
-    const answer = await this.#caller.call(
+    const answer = await context.caller.call(
       'read a lease',
-      (options) => this.client.leaseClient.leaseTimeToLive({ ID: lease }, options),
-      call.signal,
-      { deadline: call.deadline },
+      (deadline) => context.client.leaseClient.leaseTimeToLive({ ID: lease }, deadline),
+      { class: 'read', account: this.#account, signal: call.signal, deadline: call.deadline },
     );
     const remaining = Number(answer.TTL);
     const granted = Number(answer.grantedTTL);
@@ -239,47 +277,7 @@ export class EtcdClusterClient implements AsyncDisposable {
   }
 }
 
-/**
- * Policy writes as an operator makes them (`ztap policy push`): not fenced by any leadership (the
- * operator is not a node), attributed to `operator` (or `operator:<etcd user>`), and safe against a
- * concurrent operator with `ifVersion` compare-and-set.
- */
-export class OperatorPolicies {
-  readonly #store: EtcdPolicyStore;
-  readonly #txn: PolicyTxn;
-  readonly #updatedBy: string;
-
-  constructor(store: EtcdPolicyStore, txn: PolicyTxn, updatedBy: string) {
-    this.#store = store;
-    this.#txn = txn;
-    this.#updatedBy = updatedBy;
-  }
-
-  /** Publishes a policy; an identical document writes nothing and resolves with `changed: false`. */
-  push(
-    name: string,
-    document: PolicyDocument,
-    options: PolicyWriteOptions & CallOptions = {},
-  ): Promise<PolicyWriteResult> {
-    return this.#store.put(name, document, this.#updatedBy, this.#txn, options);
-  }
-
-  delete(name: string, options: PolicyWriteOptions & CallOptions = {}): Promise<boolean> {
-    return this.#store.delete(name, this.#txn, options);
-  }
-
-  get(name: string, options: CallOptions = {}): Promise<Policy | undefined> {
-    return this.#store.get(name, options);
-  }
-
-  list(options: CallOptions = {}): Promise<Policy[]> {
-    return this.#store.list(options);
-  }
-
-  subscribe(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
-    return this.#store.subscribe(options);
-  }
-}
+const DEFAULT_REQUEST_TIMEOUT = 5000;
 
 function positiveInteger(field: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)

@@ -1,4 +1,6 @@
-import { hasErrorCode as hasCode, ZtapError } from '@ztap/cluster';
+import { ZtapError } from '@ztap/cluster';
+import { hasErrorCode as hasCode } from '@ztap/cluster/backend';
+import { EtcdLeaseInvalidError } from 'etcd3';
 
 /** etcd could not be reached, or did not answer in time, even after retries. Worth retrying later. */
 export class EtcdUnavailableError extends ZtapError {
@@ -59,6 +61,24 @@ export class EtcdAuthError extends ZtapError {
 }
 export const isEtcdAuthError = (error: unknown): error is EtcdAuthError => hasCode(error, EtcdAuthError.code);
 
+/**
+ * etcd no longer knows this node's lease (it expired or was revoked), so nothing can be written on it
+ * any more: the node's keys are gone with it. A running election grants a new lease and joins again.
+ */
+export class EtcdLeaseLostError extends ZtapError {
+  static readonly code = 'ZTAP_ETCD_LEASE_LOST';
+
+  constructor(operation: string, options?: ErrorOptions) {
+    super(
+      EtcdLeaseLostError.code,
+      `etcd could not ${operation}: the lease is gone (expired or revoked), and the keys on it with it`,
+      options,
+    );
+  }
+}
+export const isEtcdLeaseLostError = (error: unknown): error is EtcdLeaseLostError =>
+  hasCode(error, EtcdLeaseLostError.code);
+
 /** Any other failure reported by etcd; `cause` holds the original. */
 export class EtcdRequestError extends ZtapError {
   static readonly code = 'ZTAP_ETCD_REQUEST';
@@ -82,6 +102,8 @@ export function isTransientEtcdError(error: unknown): boolean {
   if (/database space exceeded|permission denied|authentication failed|invalid auth token/i.test(message)) {
     return false;
   }
+  // Ours: a request that got no answer in time (or waited past its deadline for a slot).
+  if (isEtcdUnavailableError(error)) return true;
   const name = error instanceof Error ? error.constructor.name : '';
   return (
     /GRPCUnavailableError|GRPCDeadlineExceededError|GRPCCancelledError|GRPCInternalError|GRPCAbortedError/.test(
@@ -118,6 +140,7 @@ export function translateEtcdError(error: unknown, operation: string, endpoints:
   if (error instanceof ZtapError) return error;
   const message = messageOf(error);
   const options = { cause: error };
+  if (error instanceof EtcdLeaseInvalidError) return new EtcdLeaseLostError(operation, options);
   if (/database space exceeded/i.test(message)) return new EtcdNoSpaceError(options);
   if (/permission denied/i.test(message)) return new EtcdPermissionError(operation, options);
   if (/authentication failed|invalid auth token|UNAUTHENTICATED|user name is empty/i.test(message)) {

@@ -1,45 +1,80 @@
 import {
-  BaseElection,
   type Clock,
+  type ClusterStateChange,
   ElectionStoppedError,
   type Event,
-  EventEmitter,
   FencedWriteError,
-  type LeaderRecord,
-  type LeadershipLossReason,
   type Liveness,
-  type MemberRecord,
   NodeIdInUseError,
   type NodeRegistration,
-  notLive,
-  resolveConfig,
+  type SignalOptions,
   type TimerHandle,
   ValidationError,
 } from '@ztap/cluster';
-import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
-import { EtcdCaller } from './calls.ts';
-import { createEtcdClient } from './client.ts';
-import { leaderFrom, MemberRecords, memberFrom, membersFrom } from './cluster-store.ts';
-import { keepaliveChannelFor } from './keepalive.ts';
+import {
+  BaseElection,
+  ElectionView,
+  EventEmitter,
+  type LeaderRecord,
+  notLive,
+  resolveConfig,
+} from '@ztap/cluster/backend';
+import type { Etcd3, ITxnResponse } from 'etcd3';
+import { abortable, type CallAccount, type CallOptions } from './calls.ts';
+import {
+  decide,
+  fencedTxn,
+  fenceOutcome,
+  type GuardedTxn,
+  planWrites,
+  type StoredKey,
+  type Wanted,
+  type Writes,
+  writeTxn,
+} from './campaign.ts';
+import { clientFor, clientForOperation } from './client.ts';
+import { deregisterMember, registerMember } from './cluster-store.ts';
+import {
+  acquireContext,
+  type ContextMember,
+  type ContextRequest,
+  type EtcdClusterContext,
+  type Membership,
+  withContext,
+} from './context.ts';
+import { isEtcdLeaseLostError } from './errors.ts';
 import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
 import { sessionLiveness } from './liveness.ts';
-import { awaitRelease, holderOf, type RecordStanding, recordWrite, standingOf } from './member-claim.ts';
-import { acquireMirror, type MirrorBatch, type MirrorEntry, type PrefixMirror, toEntry } from './mirror.ts';
+import { awaitRelease, holderOf, type RecordStanding, standingOf } from './member-claim.ts';
+import { toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 
-/** A transaction that commits only while a leadership term is current (see {@link EtcdElection.guardedTxn}). */
-export interface GuardedTxn {
-  /** The fencing token the writer believes it holds. */
-  readonly term: number;
-  /** Further conditions (e.g. a version compare-and-set); they decide between `success` and `failure`. */
-  readonly compare?: ICompare[];
-  readonly success?: IRequestOp[];
-  /** Reads only (`request_range`), run when one of `compare` fails. */
-  readonly failure?: IRequestOp[];
+/** What this package's other parts need of an election (not exported from the package). */
+export interface ElectionInternals {
+  /** What the election asks of its per-client context. */
+  /** The context request; `operation` names a failure to build the etcd client. */
+  contextRequest(operation: string): ContextRequest;
+  /** Where the election's own requests are counted and their failures reported. */
+  readonly account: CallAccount;
+  readonly keys: KeyLayout;
 }
 
-const bytes = (text: string) => Buffer.from(text);
+const internals = new WeakMap<EtcdElection, ElectionInternals>();
+
+/** The internals of `election`, for the policy sync that shares its context. */
+export function internalsOf(election: EtcdElection): ElectionInternals {
+  return internals.get(election) as ElectionInternals;
+}
+
+/** What one run (start to stop) of an election holds. */
+interface Run {
+  readonly context: EtcdClusterContext;
+  readonly release: () => Promise<void>;
+  readonly membership: Membership;
+  /** Aborted by `stop()`: every request of this run ends at once. */
+  readonly operations: AbortController;
+}
 
 /** A keepalive succeeded and moved this node's step-down deadline forward. */
 export interface LeaseRenewal {
@@ -52,18 +87,15 @@ export interface LeaseRenewal {
  *
  * One lease per node (TTL = `electionTimeout`), kept alive every `heartbeatInterval`; the member record
  * and the campaign key hang off it, so a crashed node vanishes by itself. Heartbeats write nothing.
- * Leadership follows etcd's Go `concurrency` recipe: the campaign key with the lowest create revision
- * under `<prefix>election/` leads, and its create revision is the fencing token (`term`).
+ * Leadership follows etcd's Go `concurrency` recipe, which campaign.ts holds in one place: the
+ * campaign key with the lowest create revision under `<prefix>election/` leads, and its create
+ * revision is the fencing token (`term`). This class orchestrates it: it joins, reconciles etcd with
+ * what it wants, decides after each batch that touches it, and steps down on its own deadline.
  *
- * Safety rules (see docs/safety.md):
- * - leadership is decided from a revision-ordered mirror of the prefix: at revision R the live
- *   campaign key with the lowest create revision leads, and stays first until it is deleted, so
- *   re-checking "still mine, still first" after every change costs no request and no second leader;
- * - the node stops acting as leader when `send time of the last successful keepalive + TTL − margin`
- *   passes (monotonic clock), even if etcd is unreachable;
- * - leader-only writes go through {@link guardedTxn}, which etcd refuses once the term is stale;
- * - `resign()` and `stop()` keep the lease alive while leader work drains, and give up the drain when
- *   the step-down deadline passes (from then on the lease may expire and a successor be elected).
+ * Everything an election can share with the others of the process on the same client and prefix —
+ * the caller, the keepalive stream, the watch and the decoded view — is in their per-client context
+ * (context.ts); an election holds only its session, its campaign key, its leadership and its
+ * watchers. See docs/safety.md for the rules and docs/architecture.md for the layout.
  *
  * One node id, one node (see member-claim.ts): `start()` refuses an id whose member record another
  * live, renewed lease holds (`NodeIdInUseError`), waits out the lease of a crashed predecessor, and
@@ -74,12 +106,11 @@ export interface LeaseRenewal {
 export class EtcdElection extends BaseElection {
   readonly #etcd: ResolvedEtcdOptions;
   readonly #keys: KeyLayout;
-  readonly #caller: EtcdCaller;
-  readonly #records: MemberRecords;
+  readonly #view: ElectionView;
+  /** This election's own requests and their failures. */
+  readonly #account: CallAccount;
   #client: Etcd3 | undefined;
-  #mirror: PrefixMirror | undefined;
-  #releaseMirror: (() => Promise<void>) | undefined;
-  #unsubscribe: (() => void) | undefined;
+  #run: Run | undefined;
   #session: LeaseSession | undefined;
   #granting: Promise<LeaseSession> | undefined;
   /** The last lease was lost (expired, revoked) and no new one is granted yet: for `liveness`. */
@@ -87,6 +118,11 @@ export class EtcdElection extends BaseElection {
   #eligibleAtMs = 0;
   /** Our campaign key must go and come back at the end of the queue (after resign or a missed deadline). */
   #requeue = false;
+  /**
+   * Counts requests to re-queue: a write planned before the latest one (say, a campaign still in
+   * flight when `resign()` came) must not mark that newer request done.
+   */
+  #requeueRequests = 0;
   /** The revision of our last write: the mirror must reach it before we judge our own keys from it. */
   #writeFloor = 0;
   #reconciling: Promise<void> | undefined;
@@ -96,10 +132,10 @@ export class EtcdElection extends BaseElection {
   #joinedAt = new Date(0);
   #leadershipKey: string | undefined;
   #lastError: Error | undefined;
+  /** Grant requests still on their way (see `SessionOptions.track`): stop() waits them out. */
+  readonly #grants = new Set<Promise<void>>();
   /** False until start() has made sure no live node holds our id: nothing is granted or written before. */
   #idCleared = false;
-  /** Aborts the wait for our id when stop() is called during start(). */
-  #joining: AbortController | undefined;
   /** Set while another live lease holds our member record: we neither write it nor campaign. */
   #idConflict: NodeIdInUseError | undefined;
   /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
@@ -115,16 +151,22 @@ export class EtcdElection extends BaseElection {
 
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
-    super(config);
+    let leads = () => false;
+    const view = new ElectionView(config.nodeId, () => leads());
+    super(config, view);
+    leads = () => super.isLeader();
+    this.#view = view;
     this.#etcd = resolveEtcdOptions(options, config);
     this.#keys = new KeyLayout(this.#etcd.prefix);
-    this.#caller = new EtcdCaller({
-      endpoints: this.#etcd.endpoints,
-      maxRetries: config.maxRetries,
-      requestTimeout: this.#etcd.requestTimeout,
-      onError: (kind, error) => this.backendErrors.fire({ kind, error }),
+    this.#account = {
+      attempts: 0,
+      report: (kind, error) => this.backendErrors.fire({ kind, error }),
+    };
+    internals.set(this, {
+      contextRequest: (operation) => this.#contextRequest(operation),
+      account: this.#account,
+      keys: this.#keys,
     });
-    this.#records = new MemberRecords(() => this.client, this.#keys, this.#caller, config.clock);
   }
 
   /** The key prefix of this cluster (ends in `/`). */
@@ -136,21 +178,9 @@ export class EtcdElection extends BaseElection {
     return { prefix: this.prefix };
   }
 
-  /** The keys this election uses. */
-  get keys(): KeyLayout {
-    return this.#keys;
-  }
-
   /** The etcd client (created on first use when the election builds its own). */
   get client(): Etcd3 {
-    this.#client ??=
-      this.#etcd.client ??
-      createEtcdClient({
-        endpoints: this.#etcd.endpoints,
-        tls: this.#etcd.tls,
-        auth: this.#etcd.auth,
-        requestTimeout: this.#etcd.requestTimeout,
-      });
+    this.#client ??= clientFor(this.#etcd, this.#etcd.requestTimeout);
     return this.#client;
   }
 
@@ -159,29 +189,25 @@ export class EtcdElection extends BaseElection {
     return this.#session?.id;
   }
 
-  /** The clock this election keeps time with. */
-  get clock(): Clock {
-    return this.config.clock;
-  }
-
-  /** The endpoints this election talks to. */
-  get endpoints(): readonly string[] {
-    return this.#etcd.endpoints;
+  /**
+   * The campaign key of the current lease (`<prefix>election/<lease id in hex>`), while running; it
+   * exists in etcd while this node is an eligible candidate.
+   */
+  get campaignKey(): string | undefined {
+    return this.#session?.campaignKey;
   }
 
   /** The last error met talking to etcd, cleared by the next success; for health endpoints. */
   get lastError(): Error | undefined {
-    return this.#lastError ?? this.#mirror?.lastError;
+    return this.#lastError ?? this.#run?.context.mirror.lastError;
   }
 
-  /** How many requests this election has sent to etcd (retries included; keepalives and the watch are streams). */
+  /**
+   * How many requests this election has sent to etcd (retries included). Keepalives and the watch
+   * are streams, and the shared watch's reads are its client's, not this election's.
+   */
   get requestCount(): number {
-    return this.#caller.attempts;
-  }
-
-  /** How many times the membership view was rebuilt from a full list (reconnects, compactions). */
-  get resyncCount(): number {
-    return this.#mirror?.resyncCount ?? 0;
+    return this.#account.attempts;
   }
 
   // A paused process (SIGSTOP, a long GC) resumes with its timers overdue; leadership must already
@@ -199,6 +225,11 @@ export class EtcdElection extends BaseElection {
   override get leadershipSignal(): AbortSignal {
     this.#checkDeadline();
     return super.leadershipSignal;
+  }
+
+  /** The clock this election keeps time with: {@link leadershipValidUntil} is on its monotonic scale. */
+  get clock(): Clock {
+    return this.config.clock;
   }
 
   /**
@@ -219,93 +250,90 @@ export class EtcdElection extends BaseElection {
    *
    * Your `compare` joins the fence in one flat transaction: `success` runs when all hold; when one
    * fails, a read of the campaign key tells "fenced" (throws) from "your compare failed" (resolves
-   * with `succeeded: false` and the responses of your `failure` ops, which must be reads). Flat on
-   * purpose: etcd 3.4 does not count puts inside a nested transaction against its backend quota, so
-   * a nested write would slip past a NOSPACE alarm.
-   * Not retried: the caller decides whether repeating its operations is safe.
+   * with `succeeded: false` and the responses of your `failure` ops, which must be reads).
+   * Not retried: the caller decides whether repeating its operations is safe. `signal` abandons it
+   * and `deadline` bounds it (it may still have been committed); `stop()` abandons it too.
    */
-  async guardedTxn(txn: GuardedTxn): Promise<ITxnResponse> {
+  async guardedTxn(txn: GuardedTxn, options: CallOptions = {}): Promise<ITxnResponse> {
     const key = this.#leadershipKey;
-    if (!this.isLeader() || this.term !== txn.term || key === undefined) throw new FencedWriteError(txn.term);
-    const failure = txn.failure ?? [];
-    if (failure.some((op) => !op.request_range)) {
+    const run = this.#run;
+    if (!this.isLeader() || this.term !== txn.term || key === undefined || !run)
+      throw new FencedWriteError(txn.term);
+    if ((txn.failure ?? []).some((op) => !op.request_range)) {
       throw new ValidationError(
         'failure',
         'of a guarded transaction may only read (request_range): it also runs when the writer is fenced',
       );
     }
-    const response = await this.#caller.call(
+    const response = await run.context.caller.call(
       'commit a leader-only write',
-      (options) =>
-        this.client.kv.txn(
-          {
-            compare: [
-              { key: bytes(key), target: 'Create', result: 'Equal', create_revision: String(txn.term) },
-              ...(txn.compare ?? []),
-            ],
-            success: txn.success ?? [],
-            failure: [{ request_range: { key: bytes(key) } }, ...failure],
-          },
-          options,
-        ),
-      undefined,
-      { retry: false },
+      (deadline) => this.client.kv.txn(fencedTxn(key, txn), deadline),
+      {
+        class: 'once',
+        account: this.#account,
+        signal: withSignal(run.operations.signal, options.signal),
+        deadline: options.deadline,
+      },
     );
-    if (response.succeeded) return response;
-    const [fence, ...rest] = response.responses;
-    const campaign = fence?.response_range?.kvs[0];
-    if (!campaign || Number(campaign.create_revision) !== txn.term) throw new FencedWriteError(txn.term);
-    return { ...response, responses: rest };
+    const outcome = fenceOutcome(response, txn.term);
+    if (outcome.outcome === 'fenced') throw new FencedWriteError(txn.term);
+    return outcome.response;
   }
 
-  async registerNode(node: NodeRegistration): Promise<void> {
-    await this.#awaitMirror(await this.#records.register(node));
+  /** Adds a member; resolves once this node's view shows it (or after a request timeout). */
+  async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
+    await this.#withContext('register a node', async (context) => {
+      const revision = await registerMember(this.#records(context), node, options);
+      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
+    });
   }
 
-  async deregisterNode(nodeId: string): Promise<void> {
-    await this.#awaitMirror(await this.#records.deregister(nodeId));
+  /** Removes a member; resolves once this node's view shows it gone (or after a request timeout). */
+  async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
+    await this.#withContext('deregister a node', async (context) => {
+      const revision = await deregisterMember(this.#records(context), nodeId, options);
+      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
+    });
   }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
-    const client = this.client;
+    const { context, release } = acquireContext(this.#contextRequest('list the cluster prefix'));
+    const operations = new AbortController();
+    const membership = context.join(this.#member(), this.#keys.memberKey(this.nodeId));
+    const run: Run = { context, release, membership, operations };
+    this.#run = run;
+    const startSignal = signal ? AbortSignal.any([signal, operations.signal]) : operations.signal;
     await this.checkHealth();
-    const { mirror, release } = acquireMirror(client, this.#keys.prefix, this.#caller, {
-      progressIntervalMs: this.config.electionTimeout,
-      clock: this.config.clock,
-    });
-    this.#mirror = mirror;
-    this.#releaseMirror = release;
-    this.#unsubscribe = mirror.subscribe((batch) => this.#onBatch(batch));
-    await abortable(mirror.start(), signal);
-    this.#publishAll();
-    const joining = new AbortController();
-    this.#joining = joining;
-    const waitSignal = signal ? AbortSignal.any([signal, joining.signal]) : joining.signal;
-    try {
-      // Before any lease or write: a duplicate is refused without leaving a trace.
-      await this.#awaitOwnId(waitSignal);
-      this.#idCleared = true;
-      this.#joinedAt = this.config.clock.wallNow();
-      this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
-      if (this.config.initialLeadership > 0) {
-        this.#eligibilityTimer = this.config.clock.setTimeout(
-          () => this.#kick(),
-          this.config.initialLeadership,
-        );
-      }
-      // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
-      // (hundreds of nodes starting in one busy process) must not outlive its own lease.
-      this.#scheduleHeartbeat();
-      for (;;) {
-        await abortable(this.#reconcile(), signal);
-        if (this.#lastError) throw this.#lastError;
-        await abortable(this.#awaitMirror(this.#writeFloor), signal);
-        if (!this.#idConflict) break;
+    await context.mirror.start(startSignal);
+    // A starting node shows the cluster before it has its id (its predecessor's record included).
+    const picture = this.#view.attach(context.view.cluster, this.config.clock.wallNow());
+    membership.setWatching(this.watched);
+    if (this.watched) this.publishChanges(picture);
+    // Before any lease or write: a duplicate is refused without leaving a trace.
+    await this.#awaitOwnId(startSignal);
+    this.#idCleared = true;
+    this.#joinedAt = this.config.clock.wallNow();
+    this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
+    if (this.config.initialLeadership > 0) {
+      this.#eligibilityTimer = this.config.clock.setTimeout(
+        () => this.#kick(),
+        this.config.initialLeadership,
+      );
+    }
+    // Heartbeats (keepalives) begin before the join completes: a join slower than the lease TTL
+    // (hundreds of nodes starting in one busy process) must not outlive its own lease.
+    this.#scheduleHeartbeat();
+    // The join: a lease grant, then one transaction for the member record and the campaign key.
+    for (;;) {
+      await abortable(this.#reconcile(startSignal), signal);
+      if (this.#lastError) throw this.#lastError;
+      await context.mirror.waitFor(this.#writeFloor, this.#etcd.requestTimeout, signal);
+      if (this.#idConflict) {
         // A node with our id wrote its record between our look and our write: judge it the same way.
-        await this.#awaitOwnId(waitSignal);
-      }
-    } finally {
-      this.#joining = undefined;
+        await this.#awaitOwnId(startSignal);
+      } else if (this.#holdsOwnRecord()) return;
     }
   }
 
@@ -315,15 +343,16 @@ export class EtcdElection extends BaseElection {
    * incarnation, whose lease runs out about one TTL after its crash).
    */
   #awaitOwnId(signal: AbortSignal): Promise<void> {
-    const mirror = this.#mirror;
-    if (!mirror) return Promise.reject(new ElectionStoppedError(this.nodeId));
+    const run = this.#run;
+    if (!run) return Promise.reject(new ElectionStoppedError(this.nodeId));
     const waiting = awaitRelease(
       {
         nodeId: this.nodeId,
         memberKey: this.#keys.memberKey(this.nodeId),
-        mirror,
+        mirror: run.context.mirror,
         client: this.client,
-        caller: this.#caller,
+        caller: run.context.caller,
+        account: this.#account,
         clock: this.config.clock,
         pollIntervalMs: this.config.heartbeatInterval,
         isReleased: (entry) => this.#standing(entry).kind !== 'held',
@@ -334,8 +363,16 @@ export class EtcdElection extends BaseElection {
     return abortable(waiting, signal);
   }
 
-  #standing(entry: MirrorEntry | undefined): RecordStanding {
+  #standing(entry: StoredKey | undefined): RecordStanding {
     return standingOf(entry, this.#session?.id, this.#retiredLeaseIds, this.#wantedRecord());
+  }
+
+  #holdsOwnRecord(): boolean {
+    const session = this.#session;
+    return (
+      session !== undefined &&
+      this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId))?.lease === session.id
+    );
   }
 
   #wantedRecord(): string {
@@ -347,28 +384,41 @@ export class EtcdElection extends BaseElection {
     });
   }
 
+  /**
+   * Bounded: requests in flight are abandoned at once (their answers no longer matter: the revoke
+   * deletes whatever they wrote), then the lease is revoked within one request timeout, and the
+   * departure awaited in the view for at most another.
+   */
   protected async onStop(): Promise<void> {
-    this.#joining?.abort(new ElectionStoppedError(this.nodeId, 'stopped while waiting for its node id'));
-    this.#idCleared = false;
+    const run = this.#run;
     this.config.clock.clearTimeout(this.#heartbeatTimer);
     this.config.clock.clearTimeout(this.#eligibilityTimer);
+    run?.operations.abort(new ElectionStoppedError(this.nodeId, 'the election stopped'));
     await this.#reconciling?.catch(() => {});
+    await this.#granting?.catch(() => {});
+    // A grant answered after the abort is revoked on arrival; each request ends at its deadline.
+    await Promise.all(this.#grants);
     const session = this.#session;
     this.#session = undefined;
     this.#leadershipKey = undefined;
-    if (session) {
+    if (session && run) {
       // Revoking deletes our member record and campaign key in one revision: the successor is
       // elected at the speed of one watch event instead of waiting out the TTL.
-      const revision = await session.revoke(this.client, this.#caller).catch(() => undefined);
-      if (revision !== undefined) await this.#awaitMirror(revision).catch(() => {});
+      const revision = await session
+        .revoke(AbortSignal.timeout(this.#etcd.requestTimeout))
+        .catch(() => undefined);
+      // Our watchers get the departure before they end.
+      if (revision !== undefined)
+        await run.context.mirror.waitFor(revision, this.#etcd.requestTimeout).catch(() => {});
     }
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-    await this.#releaseMirror?.();
-    this.#releaseMirror = undefined;
-    this.#mirror = undefined;
+    if (run) {
+      run.membership.leave();
+      this.#run = undefined;
+      await run.release();
+    }
     this.#writeFloor = 0;
     this.#requeue = false;
+    this.#idCleared = false;
     this.#idConflict = undefined;
     this.#retiredLeaseIds.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
@@ -378,8 +428,8 @@ export class EtcdElection extends BaseElection {
   }
 
   protected async onResign(): Promise<void> {
-    this.#requeue = true;
-    this.#publishLeader();
+    this.#requestRequeue();
+    this.#republish();
     await this.#reconcile();
   }
 
@@ -391,93 +441,53 @@ export class EtcdElection extends BaseElection {
       );
     }
     const session = this.#session;
-    const member = session && this.#mirror?.get(this.#keys.memberKey(this.nodeId));
+    const member = session && this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId));
     return sessionLiveness(session, this.#leaseWasLost, member?.lease);
   }
 
-  // ---- reacting to etcd ------------------------------------------------------------------------
-
-  #onBatch(batch: MirrorBatch): void {
-    // While stopping, keep publishing: our own watchers still get the departure before they end.
-    if (!this.#mirror) return;
-    if (batch.resync) this.resyncs.fire();
-    this.#evaluateLeadership();
-    const upserts: MemberRecord[] = [];
-    const removals: string[] = [];
-    const lastSeen = this.config.clock.wallNow();
-    for (const key of batch.changedKeys) {
-      if (!key.startsWith(this.#keys.membersPrefix)) continue;
-      const id = key.slice(this.#keys.membersPrefix.length);
-      const member = this.#memberFromMirror(id, lastSeen);
-      if (member) upserts.push(member);
-      else removals.push(id);
-    }
-    this.publishDelta({ upserts, removals, leader: this.#leaderRecord() });
-    this.livenessMayHaveChanged();
-    if (this.#needsReconcile(batch)) this.#kick();
+  protected override onWatchedChange(watched: boolean): void {
+    if (watched) this.#view.resetShown();
+    this.#run?.membership.setWatching(watched);
   }
 
-  /** Our own keys changed, or our writes became visible: the store may no longer match what we want. */
-  #needsReconcile(batch: MirrorBatch): boolean {
-    if (batch.resync || this.#mirror === undefined) return true;
-    const session = this.#session;
-    if (!session) return true;
-    return (
-      batch.changedKeys.has(this.#keys.memberKey(this.nodeId)) || batch.changedKeys.has(session.campaignKey)
-    );
+  /** How the context reaches this election after each batch (private: nobody else may feed it). */
+  #member(): ContextMember {
+    return {
+      reconsider: () => {
+        if (!this.#run) return;
+        this.#evaluateLeadership();
+        // Our member record may have come or gone: liveness depends on it.
+        this.livenessMayHaveChanged();
+      },
+      reconcile: () => this.#kick(),
+      deliver: (changes, leaderBefore) => this.#deliver(changes, leaderBefore),
+      onContextError: (kind, error) => this.backendErrors.fire({ kind, error }),
+      onResync: () => this.resyncs.fire(),
+    };
   }
 
-  #memberFromMirror(id: string, lastSeen: Date): MemberRecord | undefined {
-    const entry = this.#mirror?.get(this.#keys.memberKey(id));
-    return entry ? memberFrom(entry, this.#keys, lastSeen) : undefined;
+  #deliver(changes: readonly ClusterStateChange[], leaderBefore: LeaderRecord | undefined): void {
+    this.publishChanges(this.#view.follow(changes, leaderBefore, this.config.clock.wallNow()));
   }
 
-  #publishAll(): void {
-    const mirror = this.#mirror;
-    if (!mirror) return;
-    const upserts = membersFrom(
-      mirror.entriesUnder(this.#keys.membersPrefix),
-      this.#keys,
-      this.config.clock.wallNow(),
-    );
-    this.#evaluateLeadership();
-    this.publishDelta({ upserts, removals: [], leader: this.#leaderRecord() });
-  }
-
-  /** Republishes only the leader (our own leadership changed without a store event). */
-  #publishLeader(): void {
-    this.publishDelta({ upserts: [], removals: [], leader: this.#leaderRecord() });
-  }
-
-  /**
-   * The leader in this node's view: the first campaign key, except that this node never shows itself
-   * as leader while it may not act as one (it stepped down locally before etcd noticed).
-   */
-  #leaderRecord(): LeaderRecord | undefined {
-    const leader = leaderFrom(this.#mirror?.firstCampaign(this.#keys.electionPrefix));
-    if (leader?.id === this.nodeId && !super.isLeader()) return undefined;
-    return leader;
-  }
+  // ---- leadership ----------------------------------------------------------------------------
 
   #evaluateLeadership(): void {
     const session = this.#session;
-    const mirror = this.#mirror;
-    let term: number | undefined;
-    let lossReason: LeadershipLossReason = 'superseded';
-    if (!session || session.lost) lossReason = 'lease_lost';
-    else if (!session.valid) lossReason = 'deadline';
-    else if (!this.healthy) lossReason = 'unhealthy';
-    else if (this.#requeue) lossReason = 'resigned';
-    else if (this.#idConflict) lossReason = 'lease_lost';
-    else if (mirror) {
-      const campaignKey = session.campaignKey;
-      const own = mirror.get(campaignKey);
-      const first = mirror.firstCampaign(this.#keys.electionPrefix);
-      if (!own) lossReason = 'lease_lost';
-      else if (first?.key === campaignKey) term = own.createRevision;
-    }
-    this.#leadershipKey = term === undefined ? undefined : (session as LeaseSession).campaignKey;
-    this.setLeadership(term, lossReason);
+    const campaigns = this.#run?.context.view.campaigns;
+    const verdict = decide(
+      { session, healthy: this.healthy, requeue: this.#requeue, holdsId: this.#idConflict === undefined },
+      session && campaigns?.get(session.campaignKey),
+      campaigns?.first,
+    );
+    this.#leadershipKey = verdict.leads ? verdict.campaignKey : undefined;
+    if (verdict.leads) this.setLeadership(verdict.term);
+    else this.setLeadership(undefined, verdict.reason);
+  }
+
+  /** Our own leadership changed without a store event: our watchers hear it now. */
+  #republish(): void {
+    if (this.watched && this.#run) this.publishChanges(this.#view.refresh(this.config.clock.wallNow()));
   }
 
   #checkDeadline(): void {
@@ -488,9 +498,9 @@ export class EtcdElection extends BaseElection {
   #onDeadline(): void {
     this.livenessMayHaveChanged();
     if (!super.isLeader()) return;
-    this.#requeue = true;
+    this.#requestRequeue();
     this.setLeadership(undefined, 'deadline');
-    this.#publishLeader();
+    this.#republish();
     this.#kick();
   }
 
@@ -502,10 +512,11 @@ export class EtcdElection extends BaseElection {
     session.orphan();
     this.#session = undefined;
     this.#leaseWasLost = true;
+    this.#run?.membership.setCampaignKey(undefined);
     this.#leadershipKey = undefined;
     this.livenessMayHaveChanged();
     this.setLeadership(undefined, 'lease_lost');
-    this.#publishLeader();
+    this.#republish();
     this.#kick();
   }
 
@@ -517,16 +528,17 @@ export class EtcdElection extends BaseElection {
   }
 
   /** Serialized: one reconcile at a time; a request during one runs another right after it. */
-  #reconcile(): Promise<void> {
+  #reconcile(signal?: AbortSignal): Promise<void> {
     if (this.#reconciling) {
       this.#reconcileAgain = true;
       return this.#reconciling;
     }
+    const callSignal = signal ?? this.#run?.operations.signal;
     this.#reconciling = (async () => {
       try {
         do {
           this.#reconcileAgain = false;
-          await this.#reconcileOnce();
+          await this.#reconcileOnce(callSignal);
         } while (this.#reconcileAgain && this.running);
         this.#lastError = undefined;
       } catch (error) {
@@ -538,88 +550,48 @@ export class EtcdElection extends BaseElection {
     return this.#reconciling;
   }
 
-  async #reconcileOnce(): Promise<void> {
-    if (!this.running) return;
-    const session = await this.#ensureSession();
+  async #reconcileOnce(signal: AbortSignal | undefined): Promise<void> {
+    const run = this.#run;
+    if (!this.running || !run) return;
+    const session = await this.#ensureSession(run, signal);
+    const mirror = run.context.mirror;
+    // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
+    if (mirror.revision < this.#writeFloor || !this.running) return;
+    const wanted = this.#wanted(session);
+    const standing = this.#standing(mirror.get(wanted.memberKey));
+    if (standing.kind === 'held') this.#onIdTaken(standing.entry);
+    else this.#onIdFree();
+    const writes = planWrites(standing, mirror.get(wanted.campaignKey), wanted);
+    if (!writes) return;
+    const requeueRequests = this.#requeueRequests;
+    let response: ITxnResponse;
     try {
-      await this.#reconcileKeys(session);
+      response = await run.context.caller.call(
+        describeWrites(writes),
+        (deadline) => this.client.kv.txn(writeTxn(writes, wanted), deadline),
+        { class: 'write', account: this.#account, signal },
+      );
     } catch (error) {
-      // etcd says the lease is gone before a keepalive told us: same as losing it.
-      if (/requested lease not found/.test(String((error as Error).cause ?? error)))
-        this.#onLeaseLost(session);
+      // etcd says the lease is gone before a keepalive told us: the same as losing it.
+      if (isEtcdLeaseLostError(error)) this.#onLeaseLost(session);
       throw error;
     }
-  }
-
-  async #reconcileKeys(session: LeaseSession): Promise<void> {
-    const mirror = this.#mirror;
-    // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
-    if (!mirror || mirror.revision < this.#writeFloor || !this.running) return;
-
-    const holdsRecord = await this.#publishRecord(mirror, session);
-
-    const campaignKey = session.campaignKey;
-    const campaign = mirror.get(campaignKey);
-    // A node that does not hold its member record is not a member, so it does not campaign either.
-    const eligible = holdsRecord && this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
-    if (campaign && (this.#requeue || !eligible)) {
-      const response = await this.#caller.call('withdraw the candidacy', (options) =>
-        this.client.kv.deleteRange({ key: bytes(campaignKey) }, options),
-      );
-      this.#requeue = false;
-      this.#raiseWriteFloor(response.header.revision);
-    } else if (!campaign && eligible) {
-      this.#requeue = false;
-      // Create-if-absent, as in Go's Campaign: never overwrite a key that exists (a retry after a lost
-      // answer must not move us back in the queue).
-      const key = bytes(campaignKey);
-      const response = await this.#caller.call('campaign', (options) =>
-        this.client.kv.txn(
-          {
-            compare: [{ key, target: 'Create', result: 'Equal', create_revision: '0' }],
-            success: [{ request_put: { key, value: bytes(this.nodeId), lease: session.id } }],
-            failure: [],
-          },
-          options,
-        ),
-      );
-      this.#raiseWriteFloor(response.header.revision);
-    }
-  }
-
-  /**
-   * Makes the member record say what we want, on our lease, without ever overwriting a record that
-   * another live lease holds. Returns whether we hold it.
-   */
-  async #publishRecord(mirror: PrefixMirror, session: LeaseSession): Promise<boolean> {
-    const memberKey = this.#keys.memberKey(this.nodeId);
-    const wanted = this.#wantedRecord();
-    let entry = mirror.get(memberKey);
-    // Twice at most: a write that lost a race reads the winner, and only a record deleted in between
-    // (a late view of a gone lease) is worth a second try.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const standing = this.#standing(entry);
-      if (standing.kind === 'held') {
-        this.#onIdTaken(standing.entry);
-        return false;
-      }
-      this.#idConflict = undefined;
-      if (standing.kind === 'ours' && standing.current) return true;
-      const expected =
-        standing.kind === 'free' ? { modRevision: standing.modRevision } : { onLease: session.id };
-      const response = await this.#caller.call('publish the member record', (options) =>
-        this.client.kv.txn(recordWrite(memberKey, wanted, session.id, expected), options),
-      );
-      if (response.succeeded) {
-        this.#raiseWriteFloor(response.header.revision);
-        return true;
-      }
+    // Judge again from a view that has seen the store as the transaction found it.
+    this.#writeFloor = Math.max(this.#writeFloor, Number(response.header.revision));
+    if (!response.succeeded) {
+      // Lost the record to another node (or our campaign key was there already): see who holds it.
       const current = response.responses[0]?.response_range?.kvs[0];
-      entry = current ? toEntry(current) : undefined;
-      // Judge the next pass from a view that has seen the record as it is now.
-      if (entry) this.#raiseWriteFloor(String(entry.modRevision));
+      const entry = current ? toEntry(current) : undefined;
+      if (entry && this.#standing(entry).kind === 'held') this.#onIdTaken(entry);
+      return;
     }
-    return false;
+    // A withdrawal or a new campaign key served the re-queue planned with it, not one asked for since.
+    if (writes.campaign !== 'keep' && this.#requeueRequests === requeueRequests) this.#requeue = false;
+  }
+
+  #requestRequeue(): void {
+    this.#requeue = true;
+    this.#requeueRequests++;
   }
 
   /**
@@ -627,30 +599,47 @@ export class EtcdElection extends BaseElection {
    * it). Fighting over it would flip it back and forth: we stop leading and campaigning, say so in
    * `liveness`, and claim the record again once it is free.
    */
-  #onIdTaken(entry: MirrorEntry): void {
+  #onIdTaken(entry: StoredKey): void {
     if (this.#idConflict?.holder.leaseId === entry.lease) return;
     this.#idConflict = new NodeIdInUseError(this.nodeId, holderOf(this.nodeId, entry));
     // Local first: stop acting as leader before the campaign key is withdrawn.
     this.#evaluateLeadership();
-    this.#publishLeader();
+    this.#republish();
     this.livenessMayHaveChanged();
   }
 
-  #raiseWriteFloor(revision: string): void {
-    this.#writeFloor = Math.max(this.#writeFloor, Number(revision));
+  #onIdFree(): void {
+    if (!this.#idConflict) return;
+    this.#idConflict = undefined;
+    this.livenessMayHaveChanged();
   }
 
-  async #ensureSession(): Promise<LeaseSession> {
+  #wanted(session: LeaseSession): Wanted {
+    return {
+      nodeId: this.nodeId,
+      leaseId: session.id,
+      memberKey: this.#keys.memberKey(this.nodeId),
+      record: this.#wantedRecord(),
+      campaignKey: session.campaignKey,
+      eligible: this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs,
+      requeue: this.#requeue,
+    };
+  }
+
+  async #ensureSession(run: Run, signal: AbortSignal | undefined): Promise<LeaseSession> {
     if (this.#session && !this.#session.lost) return this.#session;
     this.#granting ??= LeaseSession.grant(
-      this.client,
-      this.#caller,
+      run.context,
       {
         ttlSeconds: this.#etcd.leaseTtlSeconds,
         marginMs: this.#etcd.stepDownMargin,
         clock: this.config.clock,
-        channel: keepaliveChannelFor(this.client, this.config.clock, this.#etcd.requestTimeout),
         electionPrefix: this.#keys.electionPrefix,
+        account: this.#account,
+        track: (grant) => {
+          this.#grants.add(grant);
+          void grant.finally(() => this.#grants.delete(grant));
+        },
       },
       {
         onLost: () => this.#onLeaseLost(session),
@@ -666,43 +655,24 @@ export class EtcdElection extends BaseElection {
           if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
           if (super.isLeader()) return;
           this.#evaluateLeadership();
-          this.#publishLeader();
+          this.#republish();
         },
         onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
       },
+      signal,
     ).finally(() => {
       this.#granting = undefined;
     });
     const session: LeaseSession = await this.#granting;
-    if (!this.running) {
-      await session.revoke(this.client, this.#caller).catch(() => {});
-      throw new Error('stopped while granting a lease');
+    if (!this.running || this.#run !== run) {
+      await session.revoke(AbortSignal.timeout(this.#etcd.requestTimeout)).catch(() => {});
+      throw new ElectionStoppedError(this.nodeId, 'stopped while granting a lease');
     }
     this.#session = session;
     this.#leaseWasLost = false;
+    run.membership.setCampaignKey(session.campaignKey);
     this.livenessMayHaveChanged();
     return session;
-  }
-
-  /**
-   * Resolves once the mirror reflects `revision` (our own write is visible to us), or after a request
-   * timeout: a lagging watch is the mirror's to repair, not ours to hang on.
-   */
-  async #awaitMirror(revision: number): Promise<void> {
-    const mirror = this.#mirror;
-    if (!mirror || mirror.revision >= revision) return;
-    const clock = this.config.clock;
-    await new Promise<void>((resolve) => {
-      const finish = () => {
-        clock.clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      };
-      const timer = clock.setTimeout(finish, this.#etcd.requestTimeout);
-      const unsubscribe = mirror.subscribe(() => {
-        if (mirror.revision >= revision) finish();
-      });
-    });
   }
 
   // ---- heartbeat -------------------------------------------------------------------------------
@@ -725,29 +695,52 @@ export class EtcdElection extends BaseElection {
     if (healthy !== wasHealthy) {
       // Local first: a sick leader stops acting as one before it withdraws in etcd.
       this.#evaluateLeadership();
-      this.#publishLeader();
+      this.#republish();
     }
     this.#kick();
     this.#scheduleHeartbeat();
   }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  #records(context: EtcdClusterContext) {
+    return {
+      client: this.client,
+      keys: this.#keys,
+      caller: context.caller,
+      clock: this.config.clock,
+      account: this.#account,
+    };
+  }
+
+  /** The running context, or one held for the duration of `work` (an operator call before start()). */
+  #withContext<T>(operation: string, work: (context: EtcdClusterContext) => Promise<T>): Promise<T> {
+    return this.#run ? work(this.#run.context) : withContext(this.#contextRequest(operation), work);
+  }
+
+  /** What this election asks of its context: all its settings are required. */
+  #contextRequest(operation: string): ContextRequest {
+    const { requestTimeout } = this.#etcd;
+    const settings = { requestTimeout, maxRetries: this.config.maxRetries, clock: this.config.clock };
+    return {
+      client: clientForOperation(() => this.client, operation, this.#etcd.endpoints),
+      prefix: this.#keys.prefix,
+      endpoints: this.#etcd.endpoints,
+      required: settings,
+      defaults: settings,
+      // A silent watch is noticed within about two of these.
+      progressIntervalMs: this.config.electionTimeout,
+    };
+  }
 }
 
-/** Rejects with the signal's reason when it aborts first; the work itself is left to finish. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+/** Both signals, when there are two. */
+function withSignal(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {
+  return other ? AbortSignal.any([signal, other]) : signal;
+}
+
+function describeWrites(writes: Writes): string {
+  const campaign = { create: 'campaign', withdraw: 'withdraw the candidacy', keep: '' }[writes.campaign];
+  if (!writes.record) return campaign;
+  return campaign ? `publish the member record and ${campaign}` : 'publish the member record';
 }

@@ -24,8 +24,8 @@ interface StreamGeneration {
 }
 
 /**
- * One LeaseKeepAlive stream per client, shared by every lease in the process (a thousand nodes on
- * one client cost one stream, not a thousand).
+ * One LeaseKeepAlive stream per client and prefix (see context.ts), shared by every lease on them (a
+ * thousand nodes on one client cost one stream, not a thousand).
  *
  * etcd answers keepalives on a stream one by one, in order, so the n-th answer for a lease belongs to
  * the n-th request still outstanding for it on *that* stream. Every answer is reported with the send
@@ -133,16 +133,4 @@ export class KeepaliveChannel {
     if (sentAtMs === undefined) return;
     this.#handlers.get(leaseId)?.onResponse(sentAtMs, Number(response.TTL));
   }
-}
-
-const channels = new WeakMap<Etcd3, KeepaliveChannel>();
-
-/** The keepalive channel of `client`, created on first use. */
-export function keepaliveChannelFor(client: Etcd3, clock: Clock, staleAfterMs: number): KeepaliveChannel {
-  let channel = channels.get(client);
-  if (!channel) {
-    channel = new KeepaliveChannel(client, clock, staleAfterMs);
-    channels.set(client, channel);
-  }
-  return channel;
 }

@@ -1,13 +1,14 @@
-import { type MemberRecord, type NodeMetadata, ValidationError } from '@ztap/cluster';
+import { type NodeMetadata, ValidationError } from '@ztap/cluster';
+import { hasControlCharacters, type MemberRecord } from '@ztap/cluster/backend';
 
 /**
  * Where a cluster lives in etcd. Everything hangs under one prefix that always ends in `/`, so the
  * cluster `a` never matches keys of the cluster `ab`, nor member `n1` those of `n10`:
  *
  * - `<prefix>members/<nodeId>`: the member record (JSON), on the node's lease while an agent runs;
- * - `<prefix>election/<leaseIdHex>`: a campaign key whose value is the node id. Same form as etcd's
- *   Go `concurrency` package, so `etcdctl elect -l <prefix>election` shows our leader and Go
- *   services can take part;
+ * - `<prefix>election/<leaseIdHex>`: a campaign key whose value is the node id (see campaign.ts).
+ *   Same form as etcd's Go `concurrency` package, so `etcdctl elect -l <prefix>election` shows our
+ *   leader and Go services can take part;
  * - `<prefix>policies/<name>`: a policy (JSON envelope around the YAML text); its mod revision is
  *   its version.
  */
@@ -33,18 +34,12 @@ export class KeyLayout {
   memberKey(nodeId: string): string {
     return `${this.membersPrefix}${nodeId}`;
   }
-
-  campaignKey(leaseId: string): string {
-    return `${this.electionPrefix}${leaseIdHex(leaseId)}`;
-  }
 }
 
 /** The default prefix of a named cluster. */
 export const clusterPrefix = (cluster: string): string => `/ztap/clusters/${cluster}/`;
 
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** Picks and checks the key prefix from `prefix` (wins) or `cluster` (default `default`). */
 export function resolvePrefix(options: {
@@ -59,7 +54,7 @@ export function resolvePrefix(options: {
         'must be a non-empty key prefix other than "/", e.g. /ztap/clusters/prod/',
       );
     }
-    if (CONTROL_CHARACTERS.test(prefix))
+    if (hasControlCharacters(prefix))
       throw new ValidationError('prefix', 'must not contain control characters');
     return prefix.endsWith('/') ? prefix : `${prefix}/`;
   }
@@ -71,11 +66,6 @@ export function resolvePrefix(options: {
     );
   }
   return clusterPrefix(cluster);
-}
-
-/** etcd lease ids are int64 in decimal strings; Go's concurrency package names keys with `%x`. */
-export function leaseIdHex(leaseId: string): string {
-  return BigInt(leaseId).toString(16);
 }
 
 /** The member record as stored: what the node says about itself. State comes from the lease. */

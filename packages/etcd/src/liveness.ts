@@ -1,4 +1,5 @@
-import { LIVE, type Liveness, notLive } from '@ztap/cluster';
+import type { Liveness } from '@ztap/cluster';
+import { LIVE, notLive } from '@ztap/cluster/backend';
 
 /** What {@link sessionLiveness} needs to know of a lease session. */
 export interface SessionState {

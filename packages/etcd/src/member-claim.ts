@@ -1,9 +1,12 @@
 import { type Clock, type NodeIdHolder, NodeIdInUseError } from '@ztap/cluster';
-import type { Etcd3, ITxnRequest } from 'etcd3';
-import type { EtcdCaller } from './calls.ts';
+import type { Etcd3, ICompare } from 'etcd3';
+import type { CallAccount, EtcdCaller } from './calls.ts';
+import type { StoredKey } from './campaign.ts';
 import { decodeMember } from './keys.ts';
 import { LeaseRenewalDetector } from './lease-renewal.ts';
-import type { MirrorEntry, PrefixMirror } from './mirror.ts';
+import type { PrefixMirror } from './mirror.ts';
+
+type MirrorEntry = StoredKey;
 
 /**
  * One node id, one node. The member record `members/<id>` is the claim on an id: whoever's lease it
@@ -11,8 +14,9 @@ import type { MirrorEntry, PrefixMirror } from './mirror.ts';
  *
  * - {@link standingOf} judges the record: free to claim (absent, an operator's lease-less record, or
  *   on a lease of ours that is gone), ours, or **held** by another lease;
- * - {@link recordWrite} writes it only if it is still what was judged (compare-and-put), so two
- *   nodes racing for one id cannot both win and a record taken meanwhile is never overwritten;
+ * - {@link recordCompare} writes it only if it is still what was judged (compare-and-put, in the join
+ *   or reconcile transaction of campaign.ts), so two nodes racing for one id cannot both win and a
+ *   record taken meanwhile is never overwritten;
  * - {@link awaitRelease} is what a starting node does about a held record: a live duplicate renews
  *   its lease (refused with `NodeIdInUseError` about a second after the first look), a crashed
  *   predecessor does not (its lease expires, its record goes, the wait ends: about one TTL).
@@ -47,27 +51,26 @@ export function standingOf(
   return { kind: 'held', entry };
 }
 
+/** How a record write expects to find the record: unchanged since `modRevision`, or on our lease. */
+export type RecordExpectation = { readonly modRevision: number } | { readonly onLease: string };
+
 /**
- * Puts `value` on `leaseId` only if the record is still as judged: unchanged since `modRevision`
- * (claiming), or still on our lease (refreshing). The failure branch reads the record, so a lost
- * race tells at once who won.
+ * The compare under which the record is written: still unchanged since `modRevision` (claiming), or
+ * still on our lease (refreshing). A transaction that fails it writes nothing and reads the record,
+ * so a lost race tells at once who won.
  */
-export function recordWrite(
-  key: string,
-  value: string,
-  leaseId: string,
-  expect: { readonly modRevision: number } | { readonly onLease: string },
-): ITxnRequest {
+export function recordCompare(key: string, expect: RecordExpectation): ICompare {
   const keyBytes = Buffer.from(key);
-  return {
-    compare: [
-      'modRevision' in expect
-        ? { key: keyBytes, target: 'Mod', result: 'Equal', mod_revision: String(expect.modRevision) }
-        : { key: keyBytes, target: 'Lease', result: 'Equal', lease: expect.onLease },
-    ],
-    success: [{ request_put: { key: keyBytes, value: Buffer.from(value), lease: leaseId } }],
-    failure: [{ request_range: { key: keyBytes } }],
-  };
+  return 'modRevision' in expect
+    ? { key: keyBytes, target: 'Mod', result: 'Equal', mod_revision: String(expect.modRevision) }
+    : { key: keyBytes, target: 'Lease', result: 'Equal', lease: expect.onLease };
+}
+
+/** The expectation to write the record under, from how this node stands toward it; none when it need not (or may not) be written. */
+export function recordExpectation(standing: RecordStanding, leaseId: string): RecordExpectation | undefined {
+  if (standing.kind === 'free') return { modRevision: standing.modRevision };
+  if (standing.kind === 'ours' && !standing.current) return { onLease: leaseId };
+  return undefined;
 }
 
 /** Who holds a record, as its value says (a record that is not ours to read still names its lease). */
@@ -86,6 +89,8 @@ export interface ReleaseWait {
   readonly mirror: PrefixMirror;
   readonly client: Etcd3;
   readonly caller: EtcdCaller;
+  /** Whose requests the lease checks are. */
+  readonly account: CallAccount;
   readonly clock: Clock;
   /** How often to ask etcd about the holder's lease (the node's heartbeat interval). */
   readonly pollIntervalMs: number;
@@ -113,8 +118,8 @@ export async function awaitRelease(wait: ReleaseWait, signal: AbortSignal): Prom
     const sentAtMs = wait.clock.monotonicNow();
     const answer = await wait.caller.call(
       'check the lease that holds this node id',
-      (options) => wait.client.leaseClient.leaseTimeToLive({ ID: entry.lease }, options),
-      signal,
+      (deadline) => wait.client.leaseClient.leaseTimeToLive({ ID: entry.lease }, deadline),
+      { class: 'read', account: wait.account, signal },
     );
     const ttlSeconds = Number(answer.TTL);
     // TTL -1: the lease is gone and the record with it; the mirror is about to show the deletion.

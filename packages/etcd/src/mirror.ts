@@ -1,16 +1,7 @@
 import type { Clock, TimerHandle } from '@ztap/cluster';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
-import type { EtcdCaller } from './calls.ts';
-
-/** One key under the prefix, as etcd last reported it. */
-export interface MirrorEntry {
-  readonly key: string;
-  readonly value: string;
-  readonly createRevision: number;
-  readonly modRevision: number;
-  /** Decimal lease id, `'0'` when the key has no lease. */
-  readonly lease: string;
-}
+import { abortable, type CallAccount, type EtcdCaller } from './calls.ts';
+import { bytes, type StoredKey } from './campaign.ts';
 
 /** What one watch response (or one resync) changed. */
 export interface MirrorBatch {
@@ -26,9 +17,11 @@ export interface MirrorBatch {
 export type MirrorListener = (batch: MirrorBatch) => void;
 
 export interface MirrorOptions {
-  /** How often to ask etcd for its current revision, to catch a watch that went silent. */
-  readonly progressIntervalMs: number;
+  /** How often to ask etcd for its current revision, to catch a watch that went silent (read at each check). */
+  readonly progressIntervalMs: () => number;
   readonly clock: Clock;
+  /** Where the mirror's own requests are counted and their failures reported. */
+  readonly account: CallAccount;
 }
 
 /** The smallest key greater than every key with this prefix: etcd's `range_end` for a prefix range. */
@@ -44,7 +37,7 @@ export function prefixRangeEnd(prefix: string): Buffer {
 }
 
 /** An etcd key-value as the mirror keeps it. */
-export function toEntry(kv: IKeyValue): MirrorEntry {
+export function toEntry(kv: IKeyValue): StoredKey {
   return {
     key: kv.key.toString(),
     value: kv.value.toString(),
@@ -65,26 +58,25 @@ export function toEntry(kv: IKeyValue): MirrorEntry {
  * - Every `progressIntervalMs` the current store revision is read; if the mirror is behind it twice in a
  *   row, the watch is presumed stuck (an isolated etcd member sends no error at all) and replaced.
  *
- * Many elections in one process on the same client and prefix share one mirror ({@link acquireMirror}).
+ * Everything in one process on the same client and prefix shares one mirror (see context.ts).
  */
 export class PrefixMirror {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #caller: EtcdCaller;
   readonly #options: MirrorOptions;
-  #entries = new Map<string, MirrorEntry>();
+  #entries = new Map<string, StoredKey>();
   #revision = 0;
   #watcher: Watcher | undefined;
   #listing: Promise<void> | undefined;
   #queued: IWatchResponse[] = [];
   #listeners = new Set<MirrorListener>();
-  #firstCampaignCache = new Map<string, MirrorEntry | undefined>();
   #progressTimer: TimerHandle | undefined;
   #lagTarget: number | undefined;
   #ready: Promise<void> | undefined;
   #stopped = false;
-  #resyncCount = 0;
-  #lastConfirmedMs: number | undefined;
+  /** Aborted by stop(): the mirror's requests in flight end at once. */
+  readonly #stopping = new AbortController();
   #lastError: Error | undefined;
 
   constructor(client: Etcd3, prefix: string, caller: EtcdCaller, options: MirrorOptions) {
@@ -94,23 +86,9 @@ export class PrefixMirror {
     this.#options = options;
   }
 
-  get prefix(): string {
-    return this.#prefix;
-  }
-
   /** The store revision the mirror reflects (0 before the first list). */
   get revision(): number {
     return this.#revision;
-  }
-
-  /** How many full re-lists happened after the first one. */
-  get resyncCount(): number {
-    return this.#resyncCount;
-  }
-
-  /** Monotonic time at which etcd last confirmed the mirror is current, if ever. */
-  get lastConfirmedMs(): number | undefined {
-    return this.#lastConfirmedMs;
   }
 
   /** The last failure talking to etcd, cleared by the next success. */
@@ -118,24 +96,37 @@ export class PrefixMirror {
     return this.#lastError;
   }
 
-  get(key: string): MirrorEntry | undefined {
+  get(key: string): StoredKey | undefined {
     return this.#entries.get(key);
   }
 
   /** Every entry whose key starts with `subPrefix`, in no particular order. */
-  *entriesUnder(subPrefix: string): Iterable<MirrorEntry> {
+  *entriesUnder(subPrefix: string): Iterable<StoredKey> {
     for (const entry of this.#entries.values()) if (entry.key.startsWith(subPrefix)) yield entry;
   }
 
-  /** The key under `electionPrefix` with the lowest create revision: the leader's campaign key. */
-  firstCampaign(electionPrefix: string): MirrorEntry | undefined {
-    if (this.#firstCampaignCache.has(electionPrefix)) return this.#firstCampaignCache.get(electionPrefix);
-    let first: MirrorEntry | undefined;
-    for (const entry of this.entriesUnder(electionPrefix)) {
-      if (!first || entry.createRevision < first.createRevision) first = entry;
-    }
-    this.#firstCampaignCache.set(electionPrefix, first);
-    return first;
+  /**
+   * Resolves once the mirror reflects `revision` (a write of ours is visible to us): true then, false
+   * after `timeoutMs` (a lagging watch is the mirror's to repair, not its readers' to hang on).
+   * Rejects with the signal's reason when it aborts first.
+   */
+  waitFor(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#revision >= revision) return Promise.resolve(true);
+    const waiting = new Promise<boolean>((resolve) => {
+      const finish = (caughtUp: boolean) => {
+        this.#options.clock.clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(caughtUp);
+      };
+      const onAbort = () => finish(false);
+      const timer = this.#options.clock.setTimeout(() => finish(false), timeoutMs);
+      const unsubscribe = this.subscribe(() => {
+        if (this.#revision >= revision) finish(true);
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return abortable(waiting, signal);
   }
 
   /**
@@ -143,27 +134,9 @@ export class PrefixMirror {
    * linearizable read of the current revision): read-your-writes for a process that just wrote.
    * If the watch does not deliver within `timeoutMs`, the prefix is re-listed instead.
    */
-  async sync(timeoutMs: number): Promise<void> {
-    const response = await this.#caller.call('read the current revision', (options) =>
-      this.#client.kv.range(
-        { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
-        options,
-      ),
-    );
-    const target = Number(response.header.revision);
-    if (this.#revision >= target) return;
-    const caughtUp = await new Promise<boolean>((resolve) => {
-      const finish = (value: boolean) => {
-        this.#options.clock.clearTimeout(timer);
-        unsubscribe();
-        resolve(value);
-      };
-      const timer = this.#options.clock.setTimeout(() => finish(false), timeoutMs);
-      const unsubscribe = this.subscribe(() => {
-        if (this.#revision >= target) finish(true);
-      });
-    });
-    if (!caughtUp) await this.#relist(true);
+  async sync(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const target = await this.#currentRevision(signal);
+    if (!(await this.waitFor(target, timeoutMs, signal))) await this.#relist(true);
   }
 
   subscribe(listener: MirrorListener): () => void {
@@ -171,8 +144,15 @@ export class PrefixMirror {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Lists the prefix and starts watching. Resolves after the first list; idempotent. */
-  start(): Promise<void> {
+  /**
+   * Lists the prefix and starts watching. Resolves after the first list; idempotent (every caller
+   * shares the first start). `signal` ends this caller's wait, not the start others may wait for.
+   */
+  start(signal?: AbortSignal): Promise<void> {
+    return abortable(this.#start(), signal);
+  }
+
+  #start(): Promise<void> {
     if (!this.#ready) {
       const ready = this.#begin().catch(async (error: unknown) => {
         // Let the next start() try again from scratch.
@@ -192,6 +172,7 @@ export class PrefixMirror {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     this.#options.clock.clearTimeout(this.#progressTimer);
     const watcher = this.#watcher;
     this.#watcher = undefined;
@@ -210,7 +191,7 @@ export class PrefixMirror {
   async #openWatch(startRevision: number): Promise<void> {
     const creating = this.#client.watch().prefix(this.#prefix).startRevision(String(startRevision)).create();
     const watcher = await this.#caller
-      .within('start watching the cluster prefix', creating)
+      .within('start watching the cluster prefix', creating, this.#options.account)
       .catch((error: unknown) => {
         // Gave up waiting: should the watch still come up later, it must not live on unowned.
         creating.then((late) => late.cancel()).catch(() => {});
@@ -278,13 +259,16 @@ export class PrefixMirror {
     if (this.#listing) return this.#listing;
     this.#listing = (async () => {
       try {
-        const response = await this.#caller.call('list the cluster prefix', (options) =>
-          this.#client.kv.range(
-            { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
-            options,
-          ),
+        const response = await this.#caller.call(
+          'list the cluster prefix',
+          (options) =>
+            this.#client.kv.range(
+              { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
+              options,
+            ),
+          { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
         );
-        const listed = new Map<string, MirrorEntry>();
+        const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
           const entry = toEntry(kv);
           listed.set(entry.key, entry);
@@ -298,8 +282,6 @@ export class PrefixMirror {
         this.#entries = listed;
         this.#revision = Number(response.header.revision);
         this.#lastError = undefined;
-        this.#lastConfirmedMs = this.#options.clock.monotonicNow();
-        if (resync) this.#resyncCount++;
         const queued = this.#queued;
         this.#queued = [];
         this.#listing = undefined;
@@ -315,7 +297,6 @@ export class PrefixMirror {
   }
 
   #emit(batch: MirrorBatch): void {
-    this.#firstCampaignCache.clear();
     for (const listener of [...this.#listeners]) listener(batch);
   }
 
@@ -323,24 +304,34 @@ export class PrefixMirror {
     if (this.#stopped) return;
     this.#progressTimer = this.#options.clock.setTimeout(
       () => void this.#checkProgress().finally(() => this.#scheduleProgressCheck()),
-      this.#options.progressIntervalMs,
+      this.#options.progressIntervalMs(),
     );
   }
 
-  async #checkProgress(): Promise<void> {
-    const sentMs = this.#options.clock.monotonicNow();
-    try {
-      const response = await this.#caller.call('read the current revision', (options) =>
+  /** The store revision now: one linearizable read (a count, so it costs nothing per key). */
+  async #currentRevision(signal?: AbortSignal): Promise<number> {
+    const response = await this.#caller.call(
+      'read the current revision',
+      (options) =>
         this.#client.kv.range(
-          { key: Buffer.from(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
+          { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
           options,
         ),
-      );
-      const current = Number(response.header.revision);
+      {
+        class: 'read',
+        account: this.#options.account,
+        signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
+      },
+    );
+    return Number(response.header.revision);
+  }
+
+  async #checkProgress(): Promise<void> {
+    try {
+      const current = await this.#currentRevision();
       this.#lastError = undefined;
       if (current <= this.#revision) {
         this.#lagTarget = undefined;
-        this.#lastConfirmedMs = sentMs;
       } else if (this.#lagTarget !== undefined && this.#revision < this.#lagTarget) {
         // Behind the revision seen one check ago: events are not arriving. Start over.
         this.#lagTarget = undefined;
@@ -352,49 +343,4 @@ export class PrefixMirror {
       this.#lastError = error as Error;
     }
   }
-}
-
-interface SharedMirror {
-  readonly mirror: PrefixMirror;
-  users: number;
-}
-
-const sharedMirrors = new WeakMap<Etcd3, Map<string, SharedMirror>>();
-
-/**
- * The mirror of `prefix` on `client`, shared by every election in this process that uses the same
- * client and prefix; created on first use. Call the returned `release` when done: the last release
- * stops the watch.
- */
-export function acquireMirror(
-  client: Etcd3,
-  prefix: string,
-  caller: EtcdCaller,
-  options: MirrorOptions,
-): { mirror: PrefixMirror; release: () => Promise<void> } {
-  let byPrefix = sharedMirrors.get(client);
-  if (!byPrefix) {
-    byPrefix = new Map();
-    sharedMirrors.set(client, byPrefix);
-  }
-  let shared = byPrefix.get(prefix);
-  if (!shared) {
-    shared = { mirror: new PrefixMirror(client, prefix, caller, options), users: 0 };
-    byPrefix.set(prefix, shared);
-  }
-  shared.users++;
-  const acquired = shared;
-  let released = false;
-  return {
-    mirror: acquired.mirror,
-    release: async () => {
-      if (released) return;
-      released = true;
-      acquired.users--;
-      if (acquired.users === 0) {
-        byPrefix.delete(prefix);
-        await acquired.mirror.stop();
-      }
-    },
-  };
 }

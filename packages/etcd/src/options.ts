@@ -1,10 +1,7 @@
-import {
-  describeValue,
-  type LeaderElectionConfig,
-  type ResolvedConfig,
-  ValidationError,
-} from '@ztap/cluster';
+import { type LeaderElectionConfig, ValidationError } from '@ztap/cluster';
+import { describeValue, type ResolvedConfig } from '@ztap/cluster/backend';
 import type { Etcd3 } from 'etcd3';
+import { endpointsOf } from './client.ts';
 import { resolvePrefix } from './keys.ts';
 
 /** How to reach etcd when the election builds its own client. */
@@ -24,7 +21,11 @@ export interface EtcdConnectionOptions {
 export interface EtcdElectionOptions extends LeaderElectionConfig, EtcdConnectionOptions {
   /**
    * An existing client to share (many nodes can share one connection). The election never closes a
-   * client it was given. Mutually exclusive with `endpoints`, `tls` and `auth`.
+   * client it was given. Mutually exclusive with `endpoints`, `tls` and `auth`. Build it with
+   * `createEtcdClient()`: a client that keeps etcd3's default fault handling gets a process warning
+   * (its circuit breaker can refuse keepalives and revokes). Elections in one process that share a
+   * client and prefix share one per-client context, so they must have the same `requestTimeout`,
+   * `maxRetries` and `clock` (else `start()` rejects with a `ValidationError` naming the setting).
    */
   readonly client?: Etcd3;
   /** Cluster name; keys live under `/ztap/clusters/<cluster>/`. Default `default`. */
@@ -51,6 +52,7 @@ export interface ResolvedEtcdOptions {
   readonly stepDownMargin: number;
 }
 
+/** Where etcd is looked for when no endpoints are given: like etcdctl, `http://127.0.0.1:2379`. */
 export const DEFAULT_ENDPOINTS: readonly string[] = Object.freeze(['http://127.0.0.1:2379']);
 
 /**
@@ -110,6 +112,16 @@ export function resolveConnection(
   if (options.client !== undefined && typeof (options.client as { watch?: unknown }).watch !== 'function') {
     throw new ValidationError('client', 'must be an Etcd3 client from the etcd3 package');
   }
+  if (options.client !== undefined) {
+    return {
+      client: options.client,
+      // For messages only: where the given client connects, as far as it says.
+      endpoints: Object.freeze([...(endpointsOf(options.client) ?? ['(the etcd client given)'])]),
+      tls: undefined,
+      auth: undefined,
+      prefix: resolvePrefix(options),
+    };
+  }
   const endpoints = (options.endpoints ?? DEFAULT_ENDPOINTS).map((endpoint, index) =>
     validateEndpoint(endpoint, `endpoints[${index}]`),
   );
@@ -124,7 +136,7 @@ export function resolveConnection(
     throw new ValidationError('auth', 'needs a non-empty username and a password');
   }
   return {
-    client: options.client,
+    client: undefined,
     endpoints: Object.freeze(endpoints),
     tls: options.tls,
     auth: options.auth,

@@ -1,8 +1,6 @@
 import {
-  type Clock,
   type Policy,
   type PolicyDocument,
-  PolicyFeed,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
@@ -10,10 +8,13 @@ import {
   validatePolicyDocument,
   validatePolicyName,
 } from '@ztap/cluster';
-import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
-import type { CallOptions, EtcdCaller } from './calls.ts';
+import { PolicyFeed } from '@ztap/cluster/backend';
+import type { ICompare, IRequestOp, ITxnResponse } from 'etcd3';
+import type { CallAccount, CallOptions } from './calls.ts';
+import { bytes, type StoredKey } from './campaign.ts';
+import { acquireContext, type ContextRequest, withContext } from './context.ts';
 import type { KeyLayout } from './keys.ts';
-import { acquireMirror, type MirrorEntry, prefixRangeEnd, toEntry } from './mirror.ts';
+import { prefixRangeEnd, toEntry } from './mirror.ts';
 
 interface StoredPolicy {
   readonly document: string;
@@ -31,10 +32,8 @@ export type PolicyTxn = (
   call: CallOptions,
 ) => Promise<ITxnResponse>;
 
-const bytes = (text: string) => Buffer.from(text);
-
 /** Reads a policy from its entry; undefined for a value that is not ours to read. */
-export function policyFrom(entry: MirrorEntry, keys: KeyLayout): Policy | undefined {
+export function policyFrom(entry: StoredKey, keys: { readonly policiesPrefix: string }): Policy | undefined {
   try {
     const stored = JSON.parse(entry.value) as Partial<StoredPolicy>;
     if (typeof stored.document !== 'string') return undefined;
@@ -50,30 +49,28 @@ export function policyFrom(entry: MirrorEntry, keys: KeyLayout): Policy | undefi
   }
 }
 
+/** How a policy store reaches etcd: through the per-client context of its owner, on its account. */
+export interface PolicyAccess {
+  /** The owner's context request; `operation` names a failure to build the etcd client. */
+  contextRequest(operation: string): ContextRequest;
+  readonly keys: KeyLayout;
+  readonly account: CallAccount;
+}
+
 /**
  * Policies of one cluster in etcd: reads, subscriptions, and writes through a transaction runner
  * (so the same code serves an operator's compare-and-set push and the leader's fenced sync).
  * A version is the key's mod revision: it strictly increases, and compare-and-set uses it directly.
+ * Reads and subscriptions go through the per-client context of whoever owns the store (an election
+ * or a cluster client), so they share its watch, its settings and its error reporting.
  */
 export class EtcdPolicyStore {
-  readonly #client: () => Etcd3;
+  readonly #access: PolicyAccess;
   readonly #keys: KeyLayout;
-  readonly #caller: EtcdCaller;
-  readonly #clock: Clock;
-  readonly #progressIntervalMs: number;
 
-  constructor(
-    client: () => Etcd3,
-    keys: KeyLayout,
-    caller: EtcdCaller,
-    clock: Clock,
-    progressIntervalMs: number,
-  ) {
-    this.#client = client;
-    this.#keys = keys;
-    this.#caller = caller;
-    this.#clock = clock;
-    this.#progressIntervalMs = progressIntervalMs;
+  constructor(access: PolicyAccess) {
+    this.#access = access;
+    this.#keys = access.keys;
   }
 
   /**
@@ -105,7 +102,7 @@ export class EtcdPolicyStore {
       if (unchanged.succeeded) return Object.freeze({ ...current, changed: false });
       // Written in between: from here on this is an ordinary write.
     }
-    const updatedAt = this.#clock.wallNow();
+    const updatedAt = this.#access.contextRequest('write a policy').defaults.clock.wallNow();
     const value = JSON.stringify({
       document: text,
       updatedAt: updatedAt.toISOString(),
@@ -151,11 +148,12 @@ export class EtcdPolicyStore {
 
   async get(name: string, call: CallOptions = {}): Promise<Policy | undefined> {
     const key = this.#keys.policyKey(validatePolicyName(name));
-    const response = await this.#caller.call(
-      'read a policy',
-      (options) => this.#client().kv.range({ key: bytes(key) }, options),
-      call.signal,
-      { deadline: call.deadline },
+    const response = await withContext(this.#access.contextRequest('read a policy'), (context) =>
+      context.caller.call(
+        'read a policy',
+        (deadline) => context.client.kv.range({ key: bytes(key) }, deadline),
+        { class: 'read', account: this.#access.account, signal: call.signal, deadline: call.deadline },
+      ),
     );
     const kv = response.kvs[0];
     return kv ? policyFrom(toEntry(kv), this.#keys) : undefined;
@@ -163,12 +161,13 @@ export class EtcdPolicyStore {
 
   async list(call: CallOptions = {}): Promise<Policy[]> {
     const prefix = this.#keys.policiesPrefix;
-    const response = await this.#caller.call(
-      'list policies',
-      (options) =>
-        this.#client().kv.range({ key: bytes(prefix), range_end: prefixRangeEnd(prefix) }, options),
-      call.signal,
-      { deadline: call.deadline },
+    const response = await withContext(this.#access.contextRequest('list policies'), (context) =>
+      context.caller.call(
+        'list policies',
+        (deadline) =>
+          context.client.kv.range({ key: bytes(prefix), range_end: prefixRangeEnd(prefix) }, deadline),
+        { class: 'read', account: this.#access.account, signal: call.signal, deadline: call.deadline },
+      ),
     );
     return response.kvs
       .map((kv) => policyFrom(toEntry(kv), this.#keys))
@@ -184,10 +183,8 @@ export class EtcdPolicyStore {
   async *subscribe(
     options: { signal?: AbortSignal | undefined; bufferSize?: number } = {},
   ): AsyncGenerator<PolicyUpdate> {
-    const { mirror, release } = acquireMirror(this.#client(), this.#keys.prefix, this.#caller, {
-      progressIntervalMs: this.#progressIntervalMs,
-      clock: this.#clock,
-    });
+    const { context, release } = acquireContext(this.#access.contextRequest('watch the policies'));
+    const { mirror } = context;
     const current = () =>
       [...mirror.entriesUnder(this.#keys.policiesPrefix)]
         .map((e) => policyFrom(e, this.#keys))
@@ -224,8 +221,13 @@ export class EtcdPolicyStore {
       for (const update of updates.sort((a, b) => versionOf(a) - versionOf(b))) feed.push(update);
     });
     try {
-      await mirror.start();
-      await mirror.sync(this.#progressIntervalMs);
+      try {
+        await mirror.start(options.signal);
+        await mirror.sync(context.settings.requestTimeout, options.signal);
+      } catch (error) {
+        if (options.signal?.aborted) return; // an aborted subscription ends; it does not fail
+        throw error;
+      }
       remember(known, current());
       ready = true;
       yield* feed;

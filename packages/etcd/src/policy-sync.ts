@@ -7,28 +7,28 @@ import {
   type PolicyUpdate,
   type PolicyWriteOptions,
   type PolicyWriteResult,
+  type SignalOptions,
 } from '@ztap/cluster';
-import { EtcdCaller } from './calls.ts';
-import type { EtcdElection } from './etcd-election.ts';
+import { type EtcdElection, internalsOf } from './etcd-election.ts';
 import { EtcdPolicyStore, type PolicyTxn } from './policy-store.ts';
 
 /**
  * `PolicySync` on etcd for a running `EtcdElection`: only its leader writes, and every write is a
  * `guardedTxn` fenced by the leader's term, so a deposed leader's write fails with
  * `FencedWriteError` and writes nothing, even before it notices it was deposed.
+ *
+ * Reads and subscriptions go through the election's per-client context — its client, watch,
+ * settings (request timeout, retries, clock) and error reporting, also when they begin before the
+ * election starts — and their failures count in the election's telemetry.
  */
 export class EtcdPolicySync implements PolicySync {
   readonly #election: EtcdElection;
   readonly #store: EtcdPolicyStore;
 
-  constructor(election: EtcdElection, options: { requestTimeout?: number; maxRetries?: number } = {}) {
+  constructor(election: EtcdElection) {
     this.#election = election;
-    const caller = new EtcdCaller({
-      endpoints: election.endpoints,
-      maxRetries: options.maxRetries ?? 3,
-      requestTimeout: options.requestTimeout ?? 2000,
-    });
-    this.#store = new EtcdPolicyStore(() => election.client, election.keys, caller, election.clock, 5000);
+    const { contextRequest, keys, account } = internalsOf(election);
+    this.#store = new EtcdPolicyStore({ contextRequest, keys, account });
   }
 
   async syncPolicy(
@@ -49,16 +49,16 @@ export class EtcdPolicySync implements PolicySync {
     return this.#store.delete(name, this.#fenced('delete policies', options?.term), options);
   }
 
-  async getPolicyVersion(name: string): Promise<number | undefined> {
-    return (await this.#store.get(name))?.version;
+  async getPolicyVersion(name: string, options: SignalOptions = {}): Promise<number | undefined> {
+    return (await this.#store.get(name, options))?.version;
   }
 
-  getPolicy(name: string): Promise<Policy | undefined> {
-    return this.#store.get(name);
+  getPolicy(name: string, options: SignalOptions = {}): Promise<Policy | undefined> {
+    return this.#store.get(name, options);
   }
 
-  listPolicies(): Promise<Policy[]> {
-    return this.#store.list();
+  listPolicies(options: SignalOptions = {}): Promise<Policy[]> {
+    return this.#store.list(options);
   }
 
   subscribePolicies(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
@@ -73,6 +73,6 @@ export class EtcdPolicySync implements PolicySync {
     const term = this.#election.term;
     if (term === undefined) throw new NotLeaderError(this.#election.nodeId, operation);
     if (callerTerm !== undefined && callerTerm !== term) throw new FencedWriteError(callerTerm);
-    return (txn) => this.#election.guardedTxn({ term, ...txn });
+    return (txn, call) => this.#election.guardedTxn({ term, ...txn }, call);
   }
 }

@@ -1,29 +1,22 @@
 import {
-  EtcdCaller,
+  EtcdAuthenticationFailedError,
+  EtcdLeaseInvalidError,
+  EtcdPermissionDeniedError,
+  GRPCDeadlineExceededError,
+  GRPCUnavailableError,
+} from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import {
   isEtcdAuthError,
+  isEtcdLeaseLostError,
   isEtcdNoSpaceError,
   isEtcdPermissionError,
   isEtcdRequestError,
   isEtcdUnavailableError,
   isTransientEtcdError,
   translateEtcdError,
-} from '@ztap/cluster-etcd';
-import {
-  EtcdAuthenticationFailedError,
-  EtcdPermissionDeniedError,
-  GRPCDeadlineExceededError,
-  GRPCResourceExhastedError,
-  GRPCUnavailableError,
-} from 'etcd3';
-import { describe, expect, it } from 'vitest';
-
-const endpoints = ['http://127.0.0.1:2379'];
-const unavailable = () =>
-  new GRPCUnavailableError(
-    '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379',
-  );
-const nospace = () =>
-  new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
+} from '../src/errors.ts';
+import { endpoints, nospace, unavailable } from './etcd-errors.ts';
 
 describe('etcd error translation', () => {
   it('names the unreachable endpoint and the cause, and asks the useful question', () => {
@@ -120,131 +113,17 @@ describe('etcd error translation', () => {
   });
 });
 
-describe('EtcdCaller', () => {
-  const caller = (maxRetries: number) => new EtcdCaller({ endpoints, maxRetries, requestTimeout: 1000 });
-
-  it('retries transient failures up to maxRetries, then reports them typed', async () => {
-    const etcd = caller(2);
-    let attempts = 0;
-    const outcome = etcd.call('read', async () => {
-      attempts++;
-      throw unavailable();
-    });
-    await expect(outcome).rejects.toSatisfy(isEtcdUnavailableError);
-    expect(attempts).toBe(3);
-    expect(etcd.attempts).toBe(3);
-  });
-
-  it('succeeds when a retry does', async () => {
-    let attempts = 0;
-    const value = await caller(3).call('read', async () => {
-      attempts++;
-      if (attempts < 2) throw unavailable();
-      return 'ok';
-    });
-    expect(value).toBe('ok');
-    expect(attempts).toBe(2);
-  });
-
-  it.each([
-    ['NOSPACE', nospace, isEtcdNoSpaceError],
-    [
-      'permission denied',
-      () => new EtcdPermissionDeniedError('etcdserver: permission denied'),
-      isEtcdPermissionError,
-    ],
-    [
-      'bad credentials',
-      () =>
-        new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
-      isEtcdAuthError,
-    ],
-  ])('never retries %s', async (_name, failure, guard) => {
-    let attempts = 0;
-    await expect(
-      caller(5).call('write', async () => {
-        attempts++;
-        throw failure();
-      }),
-    ).rejects.toSatisfy(guard as (error: unknown) => boolean);
-    expect(attempts).toBe(1);
-  });
-
-  it('gives each attempt its own deadline', async () => {
-    const deadlines: number[] = [];
-    await caller(0).call('read', async ({ deadline }) => {
-      deadlines.push(deadline.getTime() - Date.now());
-    });
-    expect(deadlines[0]).toBeGreaterThan(900);
-    expect(deadlines[0]).toBeLessThanOrEqual(1000);
-  });
-
-  it("cuts every attempt's deadline to the deadline of the whole call", async () => {
-    const deadline = new Date(Date.now() + 300);
-    const seen: Date[] = [];
-    await caller(0).call(
-      'read',
-      async (options) => {
-        seen.push(options.deadline);
-      },
-      undefined,
-      { deadline },
+describe('a lost lease', () => {
+  it('is its own typed error, never retried', () => {
+    const error = translateEtcdError(
+      new EtcdLeaseInvalidError('etcdserver: requested lease not found'),
+      'campaign',
+      endpoints,
     );
-    expect(seen).toEqual([deadline]);
-  });
-
-  it('ends a call that outlives its deadline, retries included, as "no answer before the deadline"', async () => {
-    // The attempt never answers (a silent server): only the deadline can end the call.
-    const etcd = caller(5);
-    const error = await etcd
-      .call('read', () => new Promise<never>(() => {}), undefined, { deadline: new Date(Date.now() + 100) })
-      .catch((caught: unknown) => caught);
-    expect(isEtcdUnavailableError(error)).toBe(true);
-    expect((error as Error).message).toContain('is unreachable (no answer before the deadline)');
-    expect(etcd.attempts).toBe(1);
-  });
-
-  it('makes no attempt once the deadline has passed', async () => {
-    const etcd = caller(5);
-    const error = await etcd
-      .call('read', async () => 'answered', undefined, { deadline: new Date(Date.now() - 1) })
-      .catch((caught: unknown) => caught);
-    expect(isEtcdUnavailableError(error)).toBe(true);
-    expect(etcd.attempts).toBe(0);
-  });
-
-  it('stops retrying and rejects with the reason as soon as the signal aborts', async () => {
-    const controller = new AbortController();
-    const reason = new Error('interrupted');
-    let attempts = 0;
-    const outcome = caller(5)
-      .call(
-        'read',
-        () => {
-          attempts++;
-          if (attempts === 2) controller.abort(reason);
-          return attempts === 1 ? Promise.reject(unavailable()) : new Promise<never>(() => {});
-        },
-        controller.signal,
-      )
-      .catch((error: unknown) => error);
-    expect(await outcome).toBe(reason);
-    expect(attempts).toBe(2);
-  });
-
-  it('does not repeat writes marked as not retryable', async () => {
-    let attempts = 0;
-    await expect(
-      caller(5).call(
-        'fenced write',
-        async () => {
-          attempts++;
-          throw unavailable();
-        },
-        undefined,
-        { retry: false },
-      ),
-    ).rejects.toSatisfy(isEtcdUnavailableError);
-    expect(attempts).toBe(1);
+    expect(isEtcdLeaseLostError(error)).toBe(true);
+    expect(error.message).toBe(
+      'etcd could not campaign: the lease is gone (expired or revoked), and the keys on it with it',
+    );
+    expect(isTransientEtcdError(error)).toBe(false);
   });
 });

@@ -1,12 +1,14 @@
-import { decodeMember, encodeMember, KeyLayout, leaseIdHex, prefixRangeEnd } from '@ztap/cluster-etcd';
 import { describe, expect, it } from 'vitest';
+import { campaignKeyOf, leaseIdHex } from '../src/campaign.ts';
+import { decodeMember, encodeMember, KeyLayout, resolvePrefix } from '../src/keys.ts';
+import { prefixRangeEnd } from '../src/mirror.ts';
 
 describe('key layout', () => {
   it('follows the Go concurrency package: <prefix>election/<lease id in hex>', () => {
     const keys = new KeyLayout('/ztap/clusters/prod/');
     expect(keys.memberKey('n1')).toBe('/ztap/clusters/prod/members/n1');
     expect(keys.electionName).toBe('/ztap/clusters/prod/election');
-    expect(keys.campaignKey(String(0x694d8a4d2a9e5e03n))).toBe(
+    expect(campaignKeyOf(keys.electionPrefix, String(0x694d8a4d2a9e5e03n))).toBe(
       '/ztap/clusters/prod/election/694d8a4d2a9e5e03',
     );
   });
@@ -19,6 +21,18 @@ describe('key layout', () => {
   it('computes the range end of a prefix', () => {
     expect(prefixRangeEnd('/a/').toString()).toBe('/a0');
     expect([...prefixRangeEnd('a\u00ff')]).toEqual([0x61, 0xc3, 0xc0]);
+  });
+});
+
+describe('prefixes', () => {
+  it('refuse control characters, C1 included (one rule with node ids)', () => {
+    expect(() => resolvePrefix({ prefix: '/a\u0085b/' })).toThrow(
+      'prefix must not contain control characters',
+    );
+    expect(() => resolvePrefix({ prefix: '/a\u0007b/' })).toThrow(
+      'prefix must not contain control characters',
+    );
+    expect(resolvePrefix({ prefix: '/a/b' })).toBe('/a/b/');
   });
 });
 

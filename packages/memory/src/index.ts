@@ -2,7 +2,6 @@
  * `@ztap/cluster-memory`: the in-memory `LeaderElection` backend, for tests, demos and single-process use.
  * @packageDocumentation
  */
-export { type CandidateJoin, type CandidateToken, type HubListener, MemoryHub } from './hub.ts';
+export { MemoryHub } from './hub.ts';
 export { InMemoryElection, type InMemoryElectionOptions } from './memory-election.ts';
 export { InMemoryPolicySync } from './memory-policy-sync.ts';
-export { MemoryPolicyStore, type PolicyWriter } from './policy-store.ts';

@@ -1,20 +1,18 @@
 import {
-  BaseElection,
-  type ClusterSnapshot,
   ElectionStoppedError,
   isNodeIdInUseError,
   type LeaderElectionConfig,
   type LeadershipLossReason,
-  LIVE,
   type Liveness,
   NodeIdInUseError,
   type NodeRegistration,
-  notLive,
-  resolveConfig,
+  type SignalOptions,
   validateNodeId,
   validateRegistration,
 } from '@ztap/cluster';
-import { type CandidateToken, MemoryHub } from './hub.ts';
+import { BaseElection, type ClusterSnapshot, LIVE, notLive, resolveConfig } from '@ztap/cluster/backend';
+import { MemoryHub, stateOf } from './hub.ts';
+import type { CandidateToken, HubState } from './hub-state.ts';
 
 export interface InMemoryElectionOptions extends LeaderElectionConfig {
   /** The hub this node shares with the others; defaults to the process-wide `MemoryHub.default`. */
@@ -30,7 +28,8 @@ export interface InMemoryElectionOptions extends LeaderElectionConfig {
  * The constructor validates the config and does nothing else.
  */
 export class InMemoryElection extends BaseElection {
-  readonly #hub: MemoryHub;
+  readonly #handle: MemoryHub;
+  readonly #hub: HubState;
   #token: CandidateToken | undefined;
   #detach: (() => void) | undefined;
   #heartbeatTimer: unknown;
@@ -43,12 +42,13 @@ export class InMemoryElection extends BaseElection {
 
   constructor(options: InMemoryElectionOptions) {
     super(resolveConfig(options));
-    this.#hub = options.hub ?? MemoryHub.default;
+    this.#handle = options.hub ?? MemoryHub.default;
+    this.#hub = stateOf(this.#handle);
   }
 
   /** The hub this election belongs to. */
   get hub(): MemoryHub {
-    return this.#hub;
+    return this.#handle;
   }
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
@@ -121,11 +121,13 @@ export class InMemoryElection extends BaseElection {
     return LIVE;
   }
 
-  async registerNode(node: NodeRegistration): Promise<void> {
+  async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.#hub.register(validateRegistration(node), this.config.electionTimeout);
   }
 
-  async deregisterNode(nodeId: string): Promise<void> {
+  async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.#hub.deregister(validateNodeId(nodeId));
   }
 

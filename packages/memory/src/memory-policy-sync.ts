@@ -6,8 +6,11 @@ import {
   type PolicyUpdate,
   type PolicyWriteOptions,
   type PolicyWriteResult,
+  type SignalOptions,
 } from '@ztap/cluster';
+import { stateOf } from './hub.ts';
 import type { InMemoryElection } from './memory-election.ts';
+import type { MemoryPolicyStore } from './policy-store.ts';
 
 /**
  * `PolicySync` for the in-memory backend: policies live in the election's hub; only the current
@@ -20,37 +23,41 @@ export class InMemoryPolicySync implements PolicySync {
     this.#election = election;
   }
 
+  get #policies(): MemoryPolicyStore {
+    return stateOf(this.#election.hub).policies;
+  }
+
   async syncPolicy(
     name: string,
     document: PolicyDocument,
     options?: PolicyWriteOptions,
   ): Promise<PolicyWriteResult> {
-    return this.#election.hub.policies.put(
-      name,
-      document,
-      this.#writer('write policies', options?.term),
-      options,
-    );
+    options?.signal?.throwIfAborted();
+    return this.#policies.put(name, document, this.#writer('write policies', options?.term), options);
   }
 
   async deletePolicy(name: string, options?: PolicyWriteOptions): Promise<boolean> {
-    return this.#election.hub.policies.delete(name, this.#writer('delete policies', options?.term), options);
+    options?.signal?.throwIfAborted();
+    return this.#policies.delete(name, this.#writer('delete policies', options?.term), options);
   }
 
-  async getPolicyVersion(name: string): Promise<number | undefined> {
-    return this.#election.hub.policies.get(name)?.version;
+  async getPolicyVersion(name: string, options: SignalOptions = {}): Promise<number | undefined> {
+    options.signal?.throwIfAborted();
+    return this.#policies.get(name)?.version;
   }
 
-  async getPolicy(name: string): Promise<Policy | undefined> {
-    return this.#election.hub.policies.get(name);
+  async getPolicy(name: string, options: SignalOptions = {}): Promise<Policy | undefined> {
+    options.signal?.throwIfAborted();
+    return this.#policies.get(name);
   }
 
-  async listPolicies(): Promise<Policy[]> {
-    return this.#election.hub.policies.list();
+  async listPolicies(options: SignalOptions = {}): Promise<Policy[]> {
+    options.signal?.throwIfAborted();
+    return this.#policies.list();
   }
 
   subscribePolicies(options: { signal?: AbortSignal | undefined } = {}): AsyncIterable<PolicyUpdate> {
-    return this.#election.hub.policies.subscribe(options);
+    return this.#policies.subscribe(options);
   }
 
   #writer(operation: string, callerTerm: number | undefined) {

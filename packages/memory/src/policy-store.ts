@@ -3,7 +3,6 @@ import {
   FencedWriteError,
   type Policy,
   type PolicyDocument,
-  PolicyFeed,
   type PolicyUpdate,
   PolicyVersionConflictError,
   type PolicyWriteOptions,
@@ -11,6 +10,7 @@ import {
   validatePolicyDocument,
   validatePolicyName,
 } from '@ztap/cluster';
+import { PolicyFeed } from '@ztap/cluster/backend';
 
 /** Who writes, and under which leadership term (undefined: an operator's unfenced write). */
 export interface PolicyWriter {

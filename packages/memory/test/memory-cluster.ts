@@ -1,6 +1,6 @@
-import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '@ztap/cluster-memory';
 import { ManualClock } from '@ztap/cluster-testing';
 import { afterEach, beforeEach } from 'vitest';
+import { InMemoryElection, type InMemoryElectionOptions, MemoryHub } from '../src/index.ts';
 
 export const HEARTBEAT_MS = 1000;
 export const TIMEOUT_MS = 5000;

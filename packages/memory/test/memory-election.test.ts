@@ -4,9 +4,10 @@ import {
   isValidationError,
   isWatchOverflowError,
 } from '@ztap/cluster';
-import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
 import { Recorder } from '@ztap/testkit';
 import { describe, expect, it } from 'vitest';
+import { stateOf } from '../src/hub.ts';
+import { InMemoryElection, MemoryHub } from '../src/index.ts';
 import { useMemoryCluster } from './memory-cluster.ts';
 
 const cluster = useMemoryCluster();
@@ -24,9 +25,25 @@ describe('InMemoryElection', () => {
       hub: cluster.hub,
     });
     expect(cluster.clock.pendingTimers).toBe(0);
-    expect(cluster.hub.snapshot().members).toEqual([]);
+    expect(stateOf(cluster.hub).snapshot().members).toEqual([]);
     expect(idle.isLeader()).toBe(false);
     expect(idle.getNodes()).toEqual([]);
+  });
+
+  it('a hub is only a handle: holding one does not let anyone join, heartbeat, resign or leave for a node', () => {
+    const handle = cluster.hub as unknown as Record<string, unknown>;
+    for (const method of [
+      'join',
+      'heartbeat',
+      'resign',
+      'leave',
+      'attach',
+      'register',
+      'deregister',
+      'holds',
+    ])
+      expect(handle[method], method).toBeUndefined();
+    expect(Object.keys(cluster.hub)).toEqual([]);
   });
 
   it('elects the healthy candidate with the lowest id, whatever the start order', async () => {
@@ -55,7 +72,7 @@ describe('InMemoryElection', () => {
     await follower.start();
     // A candidate that joined and then went silent (its process hung): only the hub knows it.
     const frozen = Symbol('frozen');
-    cluster.hub.join(
+    stateOf(cluster.hub).join(
       { id: 'a', address: 'a.internal:9090', healthy: true, electionTimeout: 5000, initialLeadership: 0 },
       frozen,
     );
@@ -180,7 +197,7 @@ describe('InMemoryElection', () => {
     expect(cluster.clock.pendingTimers).toBe(0);
     expect(node.isLeader()).toBe(false);
     expect(node.getNodes()).toEqual([]);
-    expect(cluster.hub.snapshot().members).toEqual([]);
+    expect(stateOf(cluster.hub).snapshot().members).toEqual([]);
     await node.start();
     expect(node.isLeader()).toBe(true);
     expect(node.term).toBe(2);
@@ -192,7 +209,7 @@ describe('InMemoryElection', () => {
     await node.start({ signal: controller.signal });
     controller.abort();
     await cluster.clock.settle(new Recorder(node.watch()).ended().then(() => undefined));
-    expect(cluster.hub.snapshot().members).toEqual([]);
+    expect(stateOf(cluster.hub).snapshot().members).toEqual([]);
   });
 
   it('a leadership-abort handler may stop the election without corrupting anyone’s view', async () => {

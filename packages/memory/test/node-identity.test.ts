@@ -5,6 +5,7 @@ import {
   type Liveness,
 } from '@ztap/cluster';
 import { describe, expect, it } from 'vitest';
+import { stateOf } from '../src/hub.ts';
 import { HEARTBEAT_MS, TIMEOUT_MS, useMemoryCluster } from './memory-cluster.ts';
 
 const cluster = useMemoryCluster();
@@ -13,7 +14,10 @@ const election = cluster.election;
 /** A candidate that joined and then crashed: it never heartbeats, and never leaves. */
 function crashedHolder(id: string, address: string): symbol {
   const token = Symbol(`crashed ${id}`);
-  cluster.hub.join({ id, address, healthy: true, electionTimeout: TIMEOUT_MS, initialLeadership: 0 }, token);
+  stateOf(cluster.hub).join(
+    { id, address, healthy: true, electionTimeout: TIMEOUT_MS, initialLeadership: 0 },
+    token,
+  );
   return token;
 }
 
@@ -52,13 +56,15 @@ describe('one node id, one node (memory)', () => {
     expect(first.getNode('node-1')).toMatchObject({ address: '10.0.0.7:9090', state: 'healthy' });
     expect(second.isLeader()).toBe(false);
     expect(second.getNodes()).toEqual([]);
-    expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
+    expect([...stateOf(cluster.hub).snapshot().members].map((member) => member.address)).toEqual([
+      '10.0.0.7:9090',
+    ]);
   });
 
   it('a node restarted after a crash waits until its predecessor has been silent for electionTimeout, then leads with a new term', async () => {
     crashedHolder('node-1', '10.0.0.7:9090');
-    const crashedTerm = cluster.hub.snapshot().leader?.term as number;
-    expect(cluster.hub.snapshot().leader?.id).toBe('node-1');
+    const crashedTerm = stateOf(cluster.hub).snapshot().leader?.term as number;
+    expect(stateOf(cluster.hub).snapshot().leader?.id).toBe('node-1');
     const reborn = election('node-1', { nodeAddress: '10.0.0.9:9090' });
     const starting = track(reborn.start());
     await cluster.clock.advance(TIMEOUT_MS);
@@ -91,7 +97,9 @@ describe('one node id, one node (memory)', () => {
     controller.abort(new Error('operator gave up'));
     await expect(starting).rejects.toThrow('operator gave up');
     await cluster.clock.advance(2 * TIMEOUT_MS);
-    expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
+    expect([...stateOf(cluster.hub).snapshot().members].map((member) => member.address)).toEqual([
+      '10.0.0.7:9090',
+    ]);
   });
 
   it('stop() during the wait rejects start() and nothing joins later', async () => {
@@ -102,7 +110,9 @@ describe('one node id, one node (memory)', () => {
     await reborn.stop();
     await expect(starting).rejects.toSatisfy(isElectionStoppedError);
     await cluster.clock.advance(2 * TIMEOUT_MS);
-    expect([...cluster.hub.snapshot().members].map((member) => member.address)).toEqual(['10.0.0.7:9090']);
+    expect([...stateOf(cluster.hub).snapshot().members].map((member) => member.address)).toEqual([
+      '10.0.0.7:9090',
+    ]);
   });
 
   it('a running node whose record was removed and taken by a live node with its id says so in its liveness and does not fight', async () => {

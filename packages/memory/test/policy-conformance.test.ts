@@ -1,6 +1,6 @@
-import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '@ztap/cluster-memory';
 import { ManualClock } from '@ztap/cluster-testing';
 import { describePolicyConformance } from '@ztap/testkit';
+import { InMemoryElection, InMemoryPolicySync, MemoryHub } from '../src/index.ts';
 
 describePolicyConformance('memory', async () => {
   const clock = new ManualClock();

@@ -3,10 +3,10 @@
  * address and metadata; one it refuses is a `ValidationError` naming the field. Never another exception.
  */
 import { isValidationError, type NodeRegistration } from '@ztap/cluster';
-import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
 import { ManualClock } from '@ztap/cluster-testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InMemoryElection, MemoryHub } from '../src/index.ts';
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
 const registration = fc.oneof(

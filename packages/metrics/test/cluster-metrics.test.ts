@@ -1,9 +1,9 @@
 import * as memory from '@ztap/cluster-memory';
-import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import { ManualClock } from '@ztap/cluster-testing';
 import { describeMetricsConformance, samplesOf, sampleValue } from '@ztap/testkit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { registerClusterMetrics } from '../src/index.ts';
 
 describeMetricsConformance('prom-client', memory, (election, options) => {
   const registry = new Registry();

@@ -10,10 +10,10 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { HEARTBEAT_LATENCY_BUCKETS, type LeaderElection } from '@ztap/cluster';
 import * as memory from '@ztap/cluster-memory';
-import { registerClusterInstruments } from '@ztap/cluster-otel';
 import { ManualClock } from '@ztap/cluster-testing';
 import { describeMetricsConformance } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { registerClusterInstruments } from '../src/index.ts';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;

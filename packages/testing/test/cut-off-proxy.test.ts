@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { isValidationError } from '@ztap/cluster';
-import { cutOffProxy, type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cutOffProxy, type EtcdHandle, startEtcd } from '../src/index.ts';
 import { get, put } from './etcd-helpers.ts';
 
 describe('cutOffProxy', () => {

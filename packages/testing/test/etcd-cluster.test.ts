@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import { isValidationError } from '@ztap/cluster';
+import { eventually } from '@ztap/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isHealthy } from '../src/etcd/etcd-api.ts';
 import {
   type EtcdCluster,
   type EtcdMember,
   isEtcdMemberStoppedError,
   isWaitTimeoutError,
   startEtcdCluster,
-} from '@ztap/cluster-testing';
-import { eventually } from '@ztap/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHealthy } from '../src/etcd/etcd-api.ts';
+} from '../src/index.ts';
 import { get, memberNames, processExists, processState, put } from './etcd-helpers.ts';
 
 describe('startEtcdCluster', () => {

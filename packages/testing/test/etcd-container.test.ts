@@ -1,8 +1,8 @@
-import { CONTAINER_LABEL, EtcdStartError, NoEtcdError, startEtcd } from '@ztap/cluster-testing';
 import { eventually } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { containerCommand, DEFAULT_ETCD_IMAGE, etcdImage, isHealthyBody } from '../src/etcd/container.ts';
 import { checkContainerRuntime } from '../src/etcd/container-runtime.ts';
+import { CONTAINER_LABEL, EtcdStartError, NoEtcdError, startEtcd } from '../src/index.ts';
 import { get, memberNames, put, quotaBackendBytes } from './etcd-helpers.ts';
 
 // Each test states the environment it needs; the settings of whoever runs the tests must not leak in

@@ -1,7 +1,7 @@
-import { startEtcd } from '@ztap/cluster-testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { targetOfUrl } from '../src/etcd/http.ts';
 import { serverTlsArgs } from '../src/etcd/tls.ts';
+import { startEtcd } from '../src/index.ts';
 
 // Each test states the environment it needs; the settings of whoever runs the tests must not leak in.
 beforeEach(() => {

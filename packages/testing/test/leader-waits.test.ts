@@ -1,13 +1,13 @@
 import { isElectionStoppedError, isValidationError, type LeaderElection } from '@ztap/cluster';
 import { InMemoryElection, MemoryHub } from '@ztap/cluster-memory';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   isWaitTimeoutError,
   ManualClock,
   waitForLeader,
   waitForNoLeader,
   waitUntilLeads,
-} from '@ztap/cluster-testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+} from '../src/index.ts';
 
 /** Nodes of one in-memory cluster on a manual clock; `healthy[id] = false` fails a node's health check. */
 function memoryCluster(...ids: string[]) {

@@ -1,6 +1,6 @@
 import { isValidationError } from '@ztap/cluster';
-import { isWaitTimeoutError, ManualClock } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
+import { isWaitTimeoutError, ManualClock } from '../src/index.ts';
 
 describe('ManualClock', () => {
   it('stands still until advanced, then fires due timers in order, each at its own time', async () => {

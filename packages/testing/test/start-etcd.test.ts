@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isValidationError } from '@ztap/cluster';
-import { EtcdStartError, isNoEtcdError, NoEtcdError, startEtcd } from '@ztap/cluster-testing';
 import { eventually } from '@ztap/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EtcdStartError, isNoEtcdError, NoEtcdError, startEtcd } from '../src/index.ts';
 import { get, memberNames, processExists, put, quotaBackendBytes } from './etcd-helpers.ts';
 
 // Each test states the environment it needs; the settings of whoever runs the tests must not leak in.

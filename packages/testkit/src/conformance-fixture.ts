@@ -6,6 +6,11 @@ export interface ConformanceNodeOptions {
   readonly healthCheck?: HealthCheck;
   /** Default: the library's (5000 ms). */
   readonly drainTimeout?: number;
+  /**
+   * Called once, as soon as this node's `start()` has begun talking to its store (etcd: the lease
+   * grant is on the wire): the moment a test aborts a start that must then undo what it began.
+   */
+  readonly onStartIo?: () => void;
 }
 
 /** What a backend provides to be held to the `LeaderElection` contract. */
@@ -25,6 +30,11 @@ export interface ConformanceFixture {
   crashedHolder(nodeId: string, address: string): Promise<void>;
   /** Lets time pass (simulated or real) until `promise` settles; fails after a bounded time. */
   settle<T>(promise: Promise<T>): Promise<T>;
+  /**
+   * What the store still holds of `nodeId`, one line each (etcd: its keys, and leases its nodes were
+   * granted that are still alive); empty when it left nothing behind.
+   */
+  leftovers(nodeId: string): Promise<string[]>;
   /** Stops every node this fixture created and releases the cluster. */
   cleanup(): Promise<void>;
 }

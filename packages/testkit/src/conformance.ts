@@ -57,6 +57,21 @@ export function describeConformance(backend: string, createFixture: () => Promis
           `${observer.nodeId} to see leader ${leaderId ?? '(none)'}`,
         ),
       );
+    /** Waits until `observer`'s view holds every one of `ids` (its picture, then its changes). */
+    const seesMembers = (observer: LeaderElection, ids: readonly string[]) =>
+      fixture.settle(
+        new Recorder(observer.watch({ includeExisting: true })).until(
+          (changes) => {
+            const present = new Set<string>();
+            for (const change of changes) {
+              if (change.type === 'node_joined') present.add(change.node.id);
+              if (change.type === 'node_left') present.delete(change.node.id);
+            }
+            return ids.every((id) => present.has(id));
+          },
+          `${observer.nodeId} to see ${ids.join(', ')}`,
+        ),
+      );
 
     it('a lone node elects itself and reports it consistently', async () => {
       const [solo] = (await started(node('solo'))) as [LeaderElection];
@@ -76,6 +91,8 @@ export function describeConformance(backend: string, createFixture: () => Promis
       for (const observer of nodes) await seesLeader(observer, leader.nodeId);
       expect(nodes.filter((candidate) => candidate.isLeader())).toEqual([leader]);
       for (const observer of nodes) {
+        // Each start resolves once its own node is in its own view; the others' views follow.
+        await seesMembers(observer, ['n1', 'n2', 'n3']);
         expect(observer.getNodes().map((member) => member.id)).toEqual(['n1', 'n2', 'n3']);
         expect(
           observer
@@ -265,6 +282,8 @@ export function describeConformance(backend: string, createFixture: () => Promis
       const [a, b] = (await started(node('a'), node('b'))) as [LeaderElection, LeaderElection];
       const leader = await leaderAmong([a, b]);
       await seesLeader(a, leader.nodeId);
+      // b's own start does not wait for a's view (on etcd, another client) to show b.
+      await seesMembers(a, ['a', 'b']);
       const watcher = new Recorder(a.watch({ includeExisting: true }));
       const changes = await fixture.settle(watcher.until((all) => all.length >= 3));
       expect(summary(changes).slice(0, 3)).toEqual([
@@ -464,13 +483,36 @@ export function describeConformance(backend: string, createFixture: () => Promis
       expect(heartbeat.latencySeconds).toBeGreaterThanOrEqual(0);
     });
 
-    it('start() with an aborted signal rejects with its reason and leaves nothing behind', async () => {
+    it('start() aborted once its I/O began rejects with the reason and leaves nothing behind', async () => {
       const [observer] = (await started(node('observer'))) as [LeaderElection];
+      const controller = new AbortController();
+      let ioBegan = false;
+      const late = node('late', {
+        onStartIo: () => {
+          ioBegan = true;
+          controller.abort(new Error('not today'));
+        },
+      });
+      await expect(late.start({ signal: controller.signal })).rejects.toThrow('not today');
+      expect(ioBegan).toBe(true);
+      expect(await fixture.leftovers('late')).toEqual([]);
+      expect(late.isLeader()).toBe(false);
+      expect(observer.getNode('late')).toBeUndefined();
+      // It can start again afterwards, as if the aborted start had never happened.
+      await late.start();
+      await fixture.settle(
+        new Recorder(observer.watch({ includeExisting: true })).first(
+          (change) => change.type === 'node_joined' && change.node.id === 'late',
+        ),
+      );
+    });
+
+    it('start() with an already aborted signal rejects with its reason and does nothing', async () => {
       const late = node('late');
       await expect(late.start({ signal: AbortSignal.abort(new Error('not today')) })).rejects.toThrow(
         'not today',
       );
-      expect(observer.getNode('late')).toBeUndefined();
+      expect(await fixture.leftovers('late')).toEqual([]);
       expect(late.isLeader()).toBe(false);
     });
 

@@ -1,5 +1,5 @@
 /**
- * 7. Multi-region: three regions on a loopback WAN (startWanTopology: a one-member etcd per region,
+ * 8. Multi-region: three regions on a loopback WAN (startWanTopology: a one-member etcd per region,
  * a global etcd with a member per region, 30/50/80 ms one way between regions), two nodes per region
  * in this process, ZTAP only (etcd3 has nothing comparable). Global timings from wanTiming() for the
  * topology's largest round trip; regional defaults except initialLeadership 0.
@@ -19,7 +19,7 @@ import type { BenchContext } from '../context.ts';
 import { type Measure, MeasureBuilder, type ScenarioResult, targetOn } from '../results.ts';
 import { nowMs, pollUntil, sleep, within } from '../time.ts';
 
-const TITLE = '7. Multi-region';
+const TITLE = '8. Multi-region';
 
 interface Running {
   readonly topology: WanTopology;

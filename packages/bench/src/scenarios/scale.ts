@@ -7,7 +7,15 @@
 import type { ScaleChildConfig } from '../child/scale-child.ts';
 import { BenchChild, type ChildEvent } from '../child-process.ts';
 import type { BenchContext } from '../context.ts';
-import { alternate, MeasureBuilder, type ScenarioResult, type SystemName, targetOn } from '../results.ts';
+import {
+  alternate,
+  MeasureBuilder,
+  medianWithin,
+  type ScenarioResult,
+  type SystemName,
+  type Target,
+  targetOn,
+} from '../results.ts';
 
 const TITLE = '4. Scale';
 
@@ -110,12 +118,19 @@ export async function scale(context: BenchContext): Promise<ScenarioResult> {
         `Started at once, ${system === 'ztap' ? 'ZTAP' : 'etcd3'} had not settled after ${stampedeTimeoutMs / 1000} s: ${String(result.keysAtEnd)} of ${nodes} campaign keys, ${String(result.leadersAtEnd)} leader(s), ${String(result.failedJoins)} failed joins, ${Number(result.cpuSeconds).toFixed(1)} CPU-seconds.`,
       );
   }
+  /** Issue 13's scale targets are for 1,000 nodes; a smaller run shows them unjudged. */
+  const atThousand =
+    (judge: (samples: Readonly<Record<SystemName, readonly number[]>>) => Target) =>
+    (samples: Readonly<Record<SystemName, readonly number[]>>): Target => {
+      const target = judge(samples);
+      return nodes === 1000 ? target : { text: `${target.text} (judged at 1,000 nodes)`, met: undefined };
+    };
   return {
     id: 'scale',
     title: TITLE,
     measures: [
       firstLeader.build(),
-      allJoined.build(),
+      allJoined.build(atThousand(medianWithin(1, "median ≤ etcd3's"))),
       requests.build(),
       keepalives.build(),
       cores.build((samples) =>
@@ -124,9 +139,15 @@ export async function scale(context: BenchContext): Promise<ScenarioResult> {
           : { text: '≤ 0.5 core (judged at 1,000 nodes)', met: undefined },
       ),
       etcdCores.build(),
-      memory.build(),
-      stampedeFailed.build(),
-      stampedeSettled.build(),
+      memory.build(atThousand(medianWithin(1, "median ≤ etcd3's"))),
+      stampedeFailed.build(atThousand((samples) => targetOn('0 failed', samples.ztap, (s) => s.max === 0))),
+      // No sample means it never settled (one leader, every node a candidate): that misses too.
+      stampedeSettled.build(
+        atThousand((samples) => ({
+          text: 'one leader, ≤ 5 s',
+          met: samples.ztap.length > 0 && Math.max(...samples.ztap) <= 5000,
+        })),
+      ),
       stampedeCpu.build(),
     ],
     raw,

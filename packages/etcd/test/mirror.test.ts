@@ -1,0 +1,208 @@
+import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
+import { GRPCUnavailableError } from 'etcd3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CallAccount, EtcdCaller } from '../src/calls.ts';
+import { isEtcdUnavailableError } from '../src/errors.ts';
+import { type MirrorBatch, PrefixMirror } from '../src/mirror.ts';
+import { FakeEtcd } from './fake-etcd.ts';
+
+const PREFIX = '/c/';
+const unavailable = () => new GRPCUnavailableError('14 UNAVAILABLE: No connection established');
+
+function setup(options: { progressIntervalMs?: number } = {}) {
+  const etcd = new FakeEtcd();
+  const clock = new ManualClock();
+  const reports: { kind: string; error: Error }[] = [];
+  const account: CallAccount = { attempts: 0, report: (kind, error) => reports.push({ kind, error }) };
+  const caller = new EtcdCaller({
+    endpoints: ['http://127.0.0.1:2379'],
+    maxRetries: 0,
+    requestTimeout: 1000,
+  });
+  const mirror = new PrefixMirror(etcd.client, PREFIX, caller, {
+    progressIntervalMs: () => options.progressIntervalMs ?? 5000,
+    clock,
+    account,
+  });
+  const batches: MirrorBatch[] = [];
+  mirror.subscribe((batch) => batches.push(batch));
+  mirrors.push(mirror);
+  return { etcd, clock, reports, account, mirror, batches };
+}
+
+const mirrors: PrefixMirror[] = [];
+afterEach(async () => {
+  await Promise.all(mirrors.splice(0).map((mirror) => mirror.stop()));
+});
+
+const keysOf = (batch: MirrorBatch | undefined) => [...(batch?.changedKeys ?? [])].sort();
+
+describe('PrefixMirror', () => {
+  it('lists the prefix, then watches from the revision after the list', async () => {
+    const { etcd, mirror, batches } = setup();
+    etcd.put('/c/a', '1');
+    etcd.put('/other/x', 'not ours');
+    await mirror.start();
+    expect(mirror.get('/c/a')).toMatchObject({ value: '1', createRevision: 2, modRevision: 2, lease: '0' });
+    expect(mirror.get('/other/x')).toBeUndefined();
+    expect(mirror.revision).toBe(3);
+    expect(etcd.watcher).toMatchObject({ prefix: '/c/', startRevision: 4 });
+    expect(batches).toHaveLength(1);
+    expect(keysOf(batches[0])).toEqual(['/c/a']);
+    expect(batches[0]?.resync).toBe(false);
+
+    etcd.put('/c/b', '2');
+    etcd.delete('/c/a');
+    expect(batches.map(keysOf).slice(1)).toEqual([['/c/b'], ['/c/a']]);
+    expect(mirror.get('/c/a')).toBeUndefined();
+    expect(mirror.revision).toBe(5);
+    expect([...mirror.entriesUnder('/c/')].map((entry) => entry.key)).toEqual(['/c/b']);
+  });
+
+  it('every start shares the first; a caller that stops waiting does not cancel it for the others', async () => {
+    const { etcd, mirror } = setup();
+    let release!: () => void;
+    etcd.rangeGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const controller = new AbortController();
+    const impatient = mirror.start(controller.signal);
+    const patient = mirror.start();
+    controller.abort(new Error('gave up'));
+    await expect(impatient).rejects.toThrow('gave up');
+    release();
+    await patient;
+    expect(etcd.ranges).toBe(1);
+    expect(etcd.watchers).toHaveLength(1);
+  });
+
+  it('after a reconnect, lists again and reports exactly what changed meanwhile, as a resync', async () => {
+    const { etcd, mirror, batches } = setup();
+    etcd.put('/c/stays', '1');
+    etcd.put('/c/goes', '1');
+    etcd.put('/c/changes', '1');
+    await mirror.start();
+    etcd.delivering = false; // the connection is down: nothing reaches the watch
+    etcd.delete('/c/goes');
+    etcd.put('/c/changes', '2');
+    etcd.put('/c/new', '1');
+    etcd.delivering = true;
+    etcd.watcher?.emit('connected');
+    await mirror.waitFor(etcd.revision, 1000);
+    const last = batches.at(-1);
+    expect(keysOf(last)).toEqual(['/c/changes', '/c/goes', '/c/new']);
+    expect(last?.resync).toBe(true);
+    expect(mirror.get('/c/changes')?.value).toBe('2');
+    expect(mirror.get('/c/goes')).toBeUndefined();
+  });
+
+  it('ignores watch events at or below the listed revision (no double apply across a re-list)', async () => {
+    const { etcd, mirror, batches } = setup();
+    await mirror.start();
+    const watcher = etcd.watcher;
+    etcd.delivering = false;
+    etcd.put('/c/a', '1');
+    watcher?.emit('connected');
+    await mirror.waitFor(etcd.revision, 1000);
+    const before = batches.length;
+    // A late delivery of the event the list already contained.
+    watcher?.emit('data', {
+      header: { revision: String(etcd.revision) },
+      events: [
+        {
+          type: 'Put',
+          kv: {
+            key: Buffer.from('/c/a'),
+            value: Buffer.from('1'),
+            create_revision: '2',
+            mod_revision: '2',
+            lease: '0',
+          },
+        },
+      ],
+    });
+    expect(batches).toHaveLength(before);
+  });
+
+  it('replaces a cancelled watch (compaction) and lists again', async () => {
+    const { etcd, mirror, batches } = setup();
+    await mirror.start();
+    const first = etcd.watcher;
+    etcd.delivering = false;
+    etcd.put('/c/a', '1');
+    etcd.delivering = true;
+    first?.emit('error', new Error('mvcc: required revision has been compacted'));
+    await mirror.waitFor(etcd.revision, 1000);
+    await flushAsyncWork(); // the new watch opens right after the list
+    expect(first?.cancelled).toBe(true);
+    expect(etcd.watcher).not.toBe(first);
+    expect(etcd.watcher?.startRevision).toBe(etcd.revision + 1);
+    expect(batches.at(-1)?.resync).toBe(true);
+    expect(mirror.get('/c/a')?.value).toBe('1');
+  });
+
+  it('replaces a watch that stays behind etcd for two progress checks (it went silent)', async () => {
+    const { etcd, clock, mirror } = setup({ progressIntervalMs: 1000 });
+    await mirror.start();
+    const silent = etcd.watcher;
+    etcd.delivering = false;
+    etcd.put('/c/a', '1');
+    await clock.advance(1000); // behind: remember where etcd is
+    expect(silent?.cancelled).toBe(false);
+    etcd.delivering = true;
+    await clock.advance(1000); // still behind that revision: replace
+    expect(silent?.cancelled).toBe(true);
+    expect(mirror.get('/c/a')?.value).toBe('1');
+  });
+
+  it('reports its failed requests to its account, keeps the error for health checks, and recovers', async () => {
+    const { etcd, clock, mirror, reports } = setup({ progressIntervalMs: 1000 });
+    await mirror.start();
+    etcd.failRanges(unavailable());
+    await clock.advance(1000);
+    expect(reports.map((report) => report.kind)).toEqual(['unavailable']);
+    expect(isEtcdUnavailableError(mirror.lastError)).toBe(true);
+    await clock.advance(1000);
+    expect(mirror.lastError).toBeUndefined();
+  });
+
+  it('a failed first list rejects start(); the next start() tries again from scratch', async () => {
+    const { etcd, mirror, reports } = setup();
+    etcd.failRanges(unavailable());
+    await expect(mirror.start()).rejects.toSatisfy(isEtcdUnavailableError);
+    expect(reports).toHaveLength(1);
+    etcd.put('/c/a', '1');
+    await mirror.start();
+    expect(mirror.get('/c/a')?.value).toBe('1');
+  });
+
+  it('waitFor resolves true once the mirror reaches a revision, false after its timeout; abort rejects', async () => {
+    const { etcd, clock, mirror } = setup();
+    await mirror.start();
+    expect(await mirror.waitFor(mirror.revision, 100)).toBe(true);
+    etcd.delivering = false;
+    const revision = etcd.put('/c/a', '1');
+    const late = mirror.waitFor(revision, 100);
+    await clock.advance(100);
+    expect(await late).toBe(false);
+    const controller = new AbortController();
+    const aborted = mirror.waitFor(revision, 100);
+    const waiting = mirror.waitFor(revision, 100, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    etcd.delivering = true;
+    etcd.put('/c/b', '1');
+    expect(await aborted).toBe(true);
+  });
+
+  it('stop() cancels the watch and ends a request in flight', async () => {
+    const { etcd, clock, mirror, reports } = setup({ progressIntervalMs: 1000 });
+    await mirror.start();
+    etcd.rangeGate = new Promise(() => {}); // the next read never answers
+    await clock.advance(1000);
+    await mirror.stop();
+    expect(etcd.watcher).toBeUndefined();
+    expect(reports).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
