@@ -148,7 +148,7 @@ describe('ztap agent --region and ztap region status', () => {
       '--region',
       'gone=http://127.0.0.1:1',
       '--timeout',
-      '1s',
+      '4s',
     ]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(
