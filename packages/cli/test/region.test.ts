@@ -87,6 +87,16 @@ describe('ztap region status: arguments', () => {
       'ap      no         -       -     -        -     -              -         etcd at http://a:1 is unreachable',
     ]);
   });
+
+  it('counts one global policy in the singular', () => {
+    const status: MultiRegionStatus = {
+      global: { endpoints: ['http://g:1'], reachable: true, revision: 9, policies: 1 },
+      regions: [],
+    };
+    expect(regionStatusLines(status, (_style, text) => text)[1]).toBe(
+      'global store   http://g:1: revision 9, 1 policy',
+    );
+  });
 });
 
 describe('ztap agent --region: settings', () => {

@@ -68,7 +68,7 @@ export function regionStatusLines(
   const head = [
     `global leader  ${leader}`,
     global.reachable
-      ? `global store   ${global.endpoints.join(',')}: revision ${global.revision}, ${global.policies} policies`
+      ? `global store   ${global.endpoints.join(',')}: revision ${global.revision}, ${global.policies} ${global.policies === 1 ? 'policy' : 'policies'}`
       : `global store   ${global.endpoints.join(',')}: ${colour('red', 'unreachable')}`,
     '',
   ];
