@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '@ztap/cluster';
-import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IRangeRequest, IRangeResponse, IWatchResponse, Watcher } from 'etcd3';
 import { abortable, type CallAccount, type EtcdCaller } from './calls.ts';
 import { bytes, type StoredKey } from './campaign.ts';
 
@@ -259,15 +259,7 @@ export class PrefixMirror {
     if (this.#listing) return this.#listing;
     this.#listing = (async () => {
       try {
-        const response = await this.#caller.call(
-          'list the cluster prefix',
-          (options) =>
-            this.#client.kv.range(
-              { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
-              options,
-            ),
-          { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
-        );
+        const response = await this.#rangePrefix('list the cluster prefix', {});
         const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
           const entry = toEntry(kv);
@@ -308,13 +300,17 @@ export class PrefixMirror {
     );
   }
 
-  /** The store revision now: one linearizable read (a count, so it costs nothing per key). */
-  async #currentRevision(signal?: AbortSignal): Promise<number> {
-    const response = await this.#caller.call(
-      'read the current revision',
+  /** One linearizable read of the whole prefix, shaped by `only`; ends at once when the mirror stops. */
+  #rangePrefix(
+    operation: string,
+    only: Pick<IRangeRequest, 'count_only' | 'keys_only'>,
+    signal?: AbortSignal,
+  ): Promise<IRangeResponse> {
+    return this.#caller.call(
+      operation,
       (options) =>
         this.#client.kv.range(
-          { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
+          { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix), ...only },
           options,
         ),
       {
@@ -323,6 +319,11 @@ export class PrefixMirror {
         signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
       },
     );
+  }
+
+  /** The store revision now: one linearizable read (a count, so it costs nothing per key). */
+  async #currentRevision(signal?: AbortSignal): Promise<number> {
+    const response = await this.#rangePrefix('read the current revision', { count_only: true }, signal);
     return Number(response.header.revision);
   }
 
@@ -336,15 +337,7 @@ export class PrefixMirror {
    */
   async #unchangedSince(current: number): Promise<boolean> {
     if (this.#listing) return false;
-    const response = await this.#caller.call(
-      'list the cluster prefix (keys only)',
-      (options) =>
-        this.#client.kv.range(
-          { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix), keys_only: true },
-          options,
-        ),
-      { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
-    );
+    const response = await this.#rangePrefix('list the cluster prefix (keys only)', { keys_only: true });
     const listedAt = Number(response.header.revision);
     if (this.#listing || listedAt < current || response.kvs.length !== this.#entries.size) return false;
     for (const kv of response.kvs)
