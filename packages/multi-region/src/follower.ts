@@ -45,6 +45,12 @@ export interface FollowerOptions {
   readonly wallNow: () => Date;
 }
 
+/** etcd's "required revision has been compacted", also as the cause of a translated error. */
+const isCompaction = (error: unknown): boolean =>
+  error instanceof Error &&
+  (/required revision has been compacted/.test(error.message) ||
+    (error.cause instanceof Error && /required revision has been compacted/.test(error.cause.message)));
+
 const toListed = (kv: IKeyValue): ListedKey => ({
   key: kv.key.toString(),
   value: kv.value.toString(),
@@ -96,7 +102,7 @@ export class PrefixFollower {
     if (fromRevision === undefined) await this.relist();
     else {
       this.#position = fromRevision - 1;
-      await this.#openWatch(fromRevision);
+      await this.#resume(fromRevision);
     }
   }
 
@@ -141,6 +147,41 @@ export class PrefixFollower {
     }
   }
 
+  /**
+   * Watches from `startRevision` if etcd still has it, else re-lists. etcd answers a watch from a
+   * compacted revision by confirming and cancelling it in one message, which etcd3 mishandles: its
+   * queue of watches to attach stays on the cancelled one, so no later watch of that client is ever
+   * created (each times out) until its stream breaks. A read at the revision before `startRevision`
+   * fails exactly when the watch would be cancelled, so a resume asks first.
+   */
+  async #resume(startRevision: number): Promise<void> {
+    if (this.#stopped) return;
+    const { client, calls, prefix, description } = this.#options;
+    if (startRevision > 1) {
+      try {
+        await calls.call(
+          `read ${description} at revision ${startRevision - 1}`,
+          (options) =>
+            client.kv.range(
+              {
+                key: Buffer.from(prefix),
+                range_end: rangeEnd(prefix),
+                revision: String(startRevision - 1),
+                count_only: true,
+              },
+              options,
+            ),
+          { retry: false },
+        );
+      } catch (error) {
+        if (isCompaction(error)) return this.relist();
+        this.#failed(error as Error, () => void this.#resume(startRevision).catch(() => {}));
+        throw error;
+      }
+    }
+    await this.#openWatch(startRevision);
+  }
+
   async #openWatch(startRevision: number): Promise<void> {
     if (this.#stopped) return;
     const { client, calls, prefix, description } = this.#options;
@@ -162,7 +203,7 @@ export class PrefixFollower {
     watcher.on('disconnected', (error: Error) => {
       if (!current() || !opened) return;
       void this.#closeWatch();
-      this.#failed(error, () => void this.#openWatch(this.#position + 1).catch(() => {}));
+      this.#failed(error, () => void this.#resume(this.#position + 1).catch(() => {}));
     });
     // Cancelled by etcd (compaction, or anything else): start over from a list. etcd3 has already
     // dropped it, and a cancel request for it would never be answered.
