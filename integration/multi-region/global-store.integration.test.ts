@@ -47,8 +47,6 @@ describe('multi-region: the global store replaced', () => {
     });
   const operator = (global: EtcdCluster, cluster = 'replaced') =>
     new EtcdClusterClient({ endpoints: [...global.endpoints], prefix: `/ztap/global/${cluster}/` });
-  const held = (one: MultiRegionNode) =>
-    Object.fromEntries(one.policies.list().map((policy) => [policy.name, [policy.version, policy.document]]));
 
   it('rebuilds the region from the new store, following it even where its versions are lower', async () => {
     await using before = operator(first);
@@ -67,25 +65,9 @@ describe('multi-region: the global store replaced', () => {
     await using after = operator(second);
     const replaced = await after.policies.push('db', 'from: second\n');
     expect(replaced.version).toBeLessThan(web.version);
-    const successor = node('eu-2', second);
-    const events: ReplicationEvent[] = [];
-    successor.telemetry.onReplication((event) => events.push(event));
-    await successor.start();
-    try {
-      await eventually(
-        () =>
-          JSON.stringify(held(successor)) === JSON.stringify({ db: [replaced.version, 'from: second\n'] }),
-        20_000,
-        'the region to hold what the second store holds, and only that',
-      );
-      expect(
-        events
-          .filter((event) => event.type === 'resync')
-          .map((event) => event.type === 'resync' && event.reason),
-      ).toEqual(['store_changed']);
-    } finally {
-      await successor.stop();
-    }
+    await expectRebuiltFrom(node('eu-2', second), 'the second store', {
+      db: [replaced.version, 'from: second\n'],
+    });
   });
 
   it('rebuilds the region from another store whose revisions are ahead of it (only its cluster id differs)', async () => {
@@ -107,23 +89,37 @@ describe('multi-region: the global store replaced', () => {
     for (let round = 0; round < 10; round++) await after.policies.push('db', `round: ${round}\n`);
     const db = await after.policies.push('db', 'from: third\n');
     expect(db.version).toBeGreaterThan(web.version);
-    const successor = node('eu-4', third, cluster);
-    const events: ReplicationEvent[] = [];
-    successor.telemetry.onReplication((event) => events.push(event));
-    await successor.start();
-    try {
-      await eventually(
-        () => JSON.stringify(held(successor)) === JSON.stringify({ db: [db.version, 'from: third\n'] }),
-        20_000,
-        'the region to hold what the third store holds, and only that',
-      );
-      expect(
-        events
-          .filter((event) => event.type === 'resync')
-          .map((event) => event.type === 'resync' && event.reason),
-      ).toEqual(['store_changed']);
-    } finally {
-      await successor.stop();
-    }
+    await expectRebuiltFrom(node('eu-4', third, cluster), 'the third store', {
+      db: [db.version, 'from: third\n'],
+    });
   });
 });
+
+/** Starts `successor` and expects its region rebuilt (reason `store_changed`) to hold exactly `expected`. */
+async function expectRebuiltFrom(
+  successor: MultiRegionNode,
+  store: string,
+  expected: Record<string, [number, string]>,
+): Promise<void> {
+  const events: ReplicationEvent[] = [];
+  successor.telemetry.onReplication((event) => events.push(event));
+  await successor.start();
+  try {
+    await eventually(
+      () => JSON.stringify(held(successor)) === JSON.stringify(expected),
+      20_000,
+      `the region to hold what ${store} holds, and only that`,
+    );
+    expect(
+      events
+        .filter((event) => event.type === 'resync')
+        .map((event) => event.type === 'resync' && event.reason),
+    ).toEqual(['store_changed']);
+  } finally {
+    await successor.stop();
+  }
+}
+
+/** What a node's region holds: name → [global version, document]. */
+const held = (one: MultiRegionNode) =>
+  Object.fromEntries(one.policies.list().map((policy) => [policy.name, [policy.version, policy.document]]));

@@ -45,11 +45,11 @@ export interface FollowerOptions {
   readonly wallNow: () => Date;
 }
 
-/** etcd's "required revision has been compacted", also as the cause of a translated error. */
-const isCompaction = (error: unknown): boolean =>
+/** Whether `error` (or its cause, for a translated one) carries etcd's `message`. */
+const isEtcdSaying = (error: unknown, message: string): boolean =>
   error instanceof Error &&
-  (/required revision has been compacted/.test(error.message) ||
-    (error.cause instanceof Error && /required revision has been compacted/.test(error.cause.message)));
+  (error.message.includes(message) ||
+    (error.cause instanceof Error && error.cause.message.includes(message)));
 
 const toListed = (kv: IKeyValue): ListedKey => ({
   key: kv.key.toString(),
@@ -174,9 +174,13 @@ export class PrefixFollower {
           { retry: false },
         );
       } catch (error) {
-        if (isCompaction(error)) return this.relist();
-        this.#failed(error as Error, () => void this.#resume(startRevision).catch(() => {}));
-        throw error;
+        if (isEtcdSaying(error, 'required revision has been compacted')) return this.relist();
+        // A store behind the revision (another store, or a restored one) is the consumer's to judge
+        // from what the watch and its confirmations say, as before the probe.
+        if (!isEtcdSaying(error, 'required revision is a future revision')) {
+          this.#failed(error as Error, () => void this.#resume(startRevision).catch(() => {}));
+          throw error;
+        }
       }
     }
     await this.#openWatch(startRevision);

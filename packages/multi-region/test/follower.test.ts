@@ -24,6 +24,8 @@ class FakeEtcd {
         range: async (request: { revision?: string }) => {
           if (request.revision !== undefined && Number(request.revision) < this.compactRevision)
             throw new Error('etcdserver: mvcc: required revision has been compacted');
+          if (request.revision !== undefined && Number(request.revision) > this.listRevision)
+            throw new Error('etcdserver: mvcc: required revision is a future revision');
           return { header: { revision: String(this.listRevision), cluster_id: 'c1' }, kvs: [] };
         },
       },
@@ -134,6 +136,15 @@ describe('PrefixFollower: what etcd says when it opens a watch is never missed',
     await follower.start(6);
     expect(batches).toEqual([]);
     expect(etcd.watchers.map((one) => one.startRevision)).toEqual([6]);
+    await follower.stop();
+  });
+
+  it('resumes with a watch from a revision the store has not reached (another store: its consumer judges)', async () => {
+    const etcd = new FakeEtcd();
+    const { follower, batches } = follow(etcd);
+    await follower.start(40);
+    expect(batches).toEqual([]);
+    expect(etcd.watchers.map((one) => one.startRevision)).toEqual([40]);
     await follower.stop();
   });
 });
