@@ -148,10 +148,10 @@ export class PrefixFollower {
   }
 
   /**
-   * Watches from `startRevision` if etcd still has it, else re-lists. etcd answers a watch from a
-   * compacted revision by confirming and cancelling it in one message, which etcd3 mishandles: its
-   * queue of watches to attach stays on the cancelled one, so no later watch of that client is ever
-   * created (each times out) until its stream breaks. A read at the revision before `startRevision`
+   * Watches from `startRevision` if etcd still has it, else re-lists. etcd cancels a watch from a
+   * compacted revision right after confirming it, and a cancel of ours crossing that one gets two
+   * cancel answers for one watch, on which etcd3 throws inside its watch stream (after which, in one
+   * chaos trial, no watch of that client opened again). A read at the revision before `startRevision`
    * fails exactly when the watch would be cancelled, so a resume asks first.
    */
   async #resume(startRevision: number): Promise<void> {
