@@ -51,6 +51,7 @@ describe('programs in README.md and docs/', () => {
       'docs/getting-started.md: docs/billing-service.ts',
       'docs/getting-started.md: docs/memory-failover.ts',
       'docs/metrics.md: docs/metrics.ts',
+      'docs/multi-region.md: docs/multi-region.ts',
       'docs/operations.md: docs/tls.ts',
       'docs/policies.md: docs/policies.ts',
       'docs/roles-and-views.md: docs/fleet.ts',
@@ -131,6 +132,19 @@ describe('programs in README.md and docs/', () => {
         ]);
         expect(example.stderr.filter(Boolean)).toEqual([]);
       });
+    }, 30_000);
+
+    it('multi-region: one node leads its region and globally, replicates its global policy into its region; SIGTERM exits 0', async () => {
+      // Its regional and global etcd are one here, under different prefixes (they must not overlap).
+      await run(
+        'multi-region.ts',
+        async (example) => {
+          await example.waitFor(/^0 policies$/);
+          await example.waitFor(/^web is at global version \d+$/);
+          expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        },
+        { env: { ZTAP_GLOBAL_ENDPOINTS: etcd.endpoints.join(',') } },
+      );
     }, 30_000);
 
     it('policies: the leader publishes, everyone follows from a snapshot; SIGTERM exits 0', async () => {

@@ -18,6 +18,7 @@ import { fanout } from './scenarios/fanout.ts';
 import { fencedWrite } from './scenarios/fenced-write.ts';
 import { handover } from './scenarios/handover.ts';
 import { herd } from './scenarios/herd.ts';
+import { multiRegion } from './scenarios/multi-region.ts';
 import { scale } from './scenarios/scale.ts';
 import { renderTable } from './table.ts';
 import { nowMs } from './time.ts';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, (context: BenchContext) => Promise<ScenarioResul
   herd,
   fanout,
   fenced: fencedWrite,
+  'multi-region': multiRegion,
 };
 
 function parseArgs(argv: readonly string[]): { smoke: boolean; only: string[] } {
