@@ -116,6 +116,8 @@ export const isNodeNotFoundError = (error: unknown): error is NodeNotFoundError 
 export type LeadershipLossReason =
   /** `resign()` was called. */
   | 'resigned'
+  /** This node handed leadership to another (`transferLeadership()`, an operator, or a priority). */
+  | 'transferred'
   /** `stop()` was called or the start signal aborted. */
   | 'stopped'
   /** Another node was elected (e.g. a healthier or lower-id candidate in memory). */
@@ -133,6 +135,7 @@ export type LeadershipLossReason =
 /** Every {@link LeadershipLossReason}, e.g. to export a metric series for each from the start. */
 export const LEADERSHIP_LOSS_REASONS: readonly LeadershipLossReason[] = Object.freeze([
   'resigned',
+  'transferred',
   'stopped',
   'superseded',
   'unhealthy',
@@ -274,3 +277,71 @@ export class WatchOverflowError extends ZtapError {
 }
 export const isWatchOverflowError = (error: unknown): error is WatchOverflowError =>
   hasErrorCode(error, WatchOverflowError.code);
+
+/** Why a transfer of leadership failed; carried by {@link TransferError}. */
+export type TransferFailureReason =
+  /** No member has the target's id. */
+  | 'unknown_target'
+  /** The target is a member but not healthy (unhealthy, or `unknown`: never heard from). */
+  | 'unhealthy_target'
+  /** The target is healthy but does not campaign (e.g. still within its `initialLeadership`). */
+  | 'not_candidate'
+  /** The target stopped being a candidate (unhealthy, stopped, crashed) before it led. */
+  | 'target_withdrew'
+  /** The target did not lead within the transfer's timeout. */
+  | 'timeout'
+  /** Another transfer of this leadership is under way. */
+  | 'in_progress'
+  /** An operator's transfer named a term that is not the current leader's: nothing was written. */
+  | 'stale_term'
+  /** The leadership ended some other way (lease lost, request removed) before the target led. */
+  | 'interrupted';
+
+/** Every {@link TransferFailureReason}. */
+export const TRANSFER_FAILURE_REASONS: readonly TransferFailureReason[] = Object.freeze([
+  'unknown_target',
+  'unhealthy_target',
+  'not_candidate',
+  'target_withdrew',
+  'timeout',
+  'in_progress',
+  'stale_term',
+  'interrupted',
+]);
+
+const TRANSFER_FAILURES: Record<TransferFailureReason, string> = {
+  unknown_target: 'no member has that id',
+  unhealthy_target: 'it is not healthy',
+  not_candidate: 'it is not a candidate (it does not campaign)',
+  target_withdrew: 'it withdrew its candidacy before it led',
+  timeout: 'it did not lead in time',
+  in_progress: 'another transfer of this leadership is under way',
+  stale_term: 'the term given is not the current leader’s; nothing was written',
+  interrupted: 'the leadership ended some other way before it led',
+};
+
+/**
+ * A transfer of leadership (`transferLeadership()`, `ztap cluster transfer`) failed; `reason` says
+ * why and `target` names the node leadership was meant for. Unless the reason is one that is found
+ * before anything happens (`unknown_target`, `unhealthy_target`, `not_candidate`, `in_progress`,
+ * `stale_term`), the old leader has already stepped down: some candidate leads, or will shortly.
+ */
+export class TransferError extends ZtapError {
+  static readonly code = 'ZTAP_TRANSFER';
+  readonly target: string;
+  readonly reason: TransferFailureReason;
+
+  /** `detail` adds what was seen, e.g. `state unhealthy` or `n2 did not step aside`. */
+  constructor(target: string, reason: TransferFailureReason, detail?: string, options?: ErrorOptions) {
+    const why = detail ? `${TRANSFER_FAILURES[reason]}: ${detail}` : TRANSFER_FAILURES[reason];
+    super(
+      TransferError.code,
+      `leadership could not be transferred to ${JSON.stringify(target)}: ${why}`,
+      options,
+    );
+    this.target = target;
+    this.reason = reason;
+  }
+}
+export const isTransferError = (error: unknown): error is TransferError =>
+  hasErrorCode(error, TransferError.code);

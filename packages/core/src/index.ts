@@ -10,8 +10,16 @@ export {
   type HealthVerdict,
   type LeaderElectionConfig,
   MAX_DRAIN_TIMEOUT_MS,
+  MAX_PRIORITY,
+  validatePriority,
 } from './config.ts';
-export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+export type {
+  LeaderElection,
+  SignalOptions,
+  TransferOptions,
+  TransferResult,
+  WatchOptions,
+} from './election.ts';
 export {
   AlreadyStartedError,
   ElectionStoppedError,
@@ -27,6 +35,7 @@ export {
   isNodeIdInUseError,
   isNodeNotFoundError,
   isNotLeaderError,
+  isTransferError,
   isValidationError,
   isWatchOverflowError,
   isZtapError,
@@ -39,6 +48,9 @@ export {
   NodeIdInUseError,
   NodeNotFoundError,
   NotLeaderError,
+  TRANSFER_FAILURE_REASONS,
+  TransferError,
+  type TransferFailureReason,
   ValidationError,
   WatchOverflowError,
   ZtapError,
@@ -58,6 +70,7 @@ export {
   type LeaderChangeEvent,
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
+  type TransferEvent,
 } from './events.ts';
 export type { Liveness } from './liveness.ts';
 export { type ClusterLogger, LOG_LEVELS, type LogLevel, type LogMethod } from './logger.ts';

@@ -9,6 +9,8 @@ import {
   type NodeRegistration,
   type SignalOptions,
   type TimerHandle,
+  TransferError,
+  type TransferResult,
   ValidationError,
 } from '@ztap/cluster';
 import {
@@ -17,11 +19,14 @@ import {
   EventEmitter,
   type LeaderRecord,
   notLive,
+  type PriorityCandidate,
   resolveConfig,
+  type TransferRequest,
 } from '@ztap/cluster/backend';
-import type { Etcd3, ITxnResponse } from 'etcd3';
+import type { Etcd3, IRequestOp, ITxnResponse } from 'etcd3';
 import { abortable, type CallAccount, type CallOptions } from './calls.ts';
 import {
+  bytes,
   decide,
   fencedTxn,
   fenceOutcome,
@@ -49,6 +54,18 @@ import { sessionLiveness } from './liveness.ts';
 import { awaitRelease, holderOf, type RecordStanding, standingOf } from './member-claim.ts';
 import { toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
+import {
+  campaignOf,
+  decodeTransfer,
+  encodeTransfer,
+  failureOf,
+  mustStepAside,
+  requestRefusal,
+  requestTxn,
+  type TransferRecord,
+  transferInForce,
+  transferProgress,
+} from './transfer.ts';
 
 /** What this package's other parts need of an election (not exported from the package). */
 export interface ElectionInternals {
@@ -74,6 +91,8 @@ interface Run {
   readonly membership: Membership;
   /** Aborted by `stop()`: every request of this run ends at once. */
   readonly operations: AbortController;
+  /** Ends this election's subscription to the mirror's batches. */
+  readonly unsubscribe: () => void;
 }
 
 /** A keepalive succeeded and moved this node's step-down deadline forward. */
@@ -141,6 +160,12 @@ export class EtcdElection extends BaseElection {
   /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
   readonly #retiredLeaseIds = new Set<string>();
   readonly #renewals = new EventEmitter<LeaseRenewal>();
+  /** Fires after every batch the view has applied (transfers wait on it). */
+  readonly #batches = new EventEmitter<void>();
+  /** Since when (monotonic ms) each other candidate has been campaigning and healthy, as seen here. */
+  readonly #eligibleSince = new Map<string, number>();
+  /** Terms whose operator request this node has taken up (each is carried out once). */
+  readonly #operatorTerms = new Set<number>();
 
   /**
    * Fires each time a keepalive moves the step-down deadline forward, leader or not. For supervisors
@@ -302,7 +327,9 @@ export class EtcdElection extends BaseElection {
     const { context, release } = acquireContext(this.#contextRequest('list the cluster prefix'));
     const operations = new AbortController();
     const membership = context.join(this.#member(), this.#keys.memberKey(this.nodeId));
-    const run: Run = { context, release, membership, operations };
+    // After the context's own subscription (made when it was created): the view is current here.
+    const unsubscribe = context.mirror.subscribe(() => this.#afterBatch());
+    const run: Run = { context, release, membership, operations, unsubscribe };
     this.#run = run;
     const startSignal = signal ? AbortSignal.any([signal, operations.signal]) : operations.signal;
     await this.checkHealth();
@@ -381,6 +408,7 @@ export class EtcdElection extends BaseElection {
       metadata: this.config.metadata,
       joinedAt: this.#joinedAt.toISOString(),
       health: this.healthy ? 'healthy' : 'unhealthy',
+      priority: this.config.priority,
     });
   }
 
@@ -412,6 +440,7 @@ export class EtcdElection extends BaseElection {
         await run.context.mirror.waitFor(revision, this.#etcd.requestTimeout).catch(() => {});
     }
     if (run) {
+      run.unsubscribe();
       run.membership.leave();
       this.#run = undefined;
       await run.release();
@@ -421,6 +450,8 @@ export class EtcdElection extends BaseElection {
     this.#idCleared = false;
     this.#idConflict = undefined;
     this.#retiredLeaseIds.clear();
+    this.#eligibleSince.clear();
+    this.#operatorTerms.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
       this.#client.close();
       this.#client = undefined;
@@ -518,6 +549,216 @@ export class EtcdElection extends BaseElection {
     this.setLeadership(undefined, 'lease_lost');
     this.#republish();
     this.#kick();
+  }
+
+  // ---- transfer and priorities ---------------------------------------------------------------
+
+  /** After every batch: the bookkeeping of transfers and priorities (see transfer.ts). */
+  #afterBatch(): void {
+    const run = this.#run;
+    if (!run || !this.running) return;
+    const { campaigns, cluster } = run.context.view;
+    const nowMs = this.config.clock.monotonicNow();
+    const eligible = new Set<string>();
+    for (const entry of campaigns.values()) {
+      if (entry.value === this.nodeId || cluster.getNode(entry.value)?.state !== 'healthy') continue;
+      eligible.add(entry.value);
+      if (!this.#eligibleSince.has(entry.value)) this.#eligibleSince.set(entry.value, nowMs);
+    }
+    for (const id of this.#eligibleSince.keys()) if (!eligible.has(id)) this.#eligibleSince.delete(id);
+    const inForce = transferInForce(campaigns.first, (term) =>
+      run.context.mirror.get(this.#keys.transferKey(term)),
+    );
+    const own = this.#session && campaigns.get(this.#session.campaignKey);
+    if (inForce) {
+      // A candidate ahead of the target goes to the back of the queue (the leader does so last).
+      if (
+        !this.#requeue &&
+        mustStepAside(own, campaigns.first, campaignOf(campaigns.values(), inForce.record.target))
+      ) {
+        this.#requestRequeue();
+        this.#kick();
+      }
+      if (inForce.record.by === 'operator' && super.isLeader() && this.term === inForce.term)
+        this.#takeUpOperatorRequest(inForce.term, inForce.record);
+    }
+    // A canary campaigns only while no better candidate does.
+    if (this.config.priority < 0) this.#kick();
+    this.#batches.fire();
+    this.reviewPriorities();
+  }
+
+  /** Whether this node keeps out of the queue: a canary while a higher-priority candidate campaigns. */
+  #standsBack(session: LeaseSession): boolean {
+    const run = this.#run;
+    if (this.config.priority >= 0 || !run || super.isLeader()) return false;
+    const { campaigns, cluster } = run.context.view;
+    for (const entry of campaigns.values()) {
+      if (entry.key === session.campaignKey) continue;
+      const node = cluster.getNode(entry.value);
+      if (node?.state === 'healthy' && node.priority > this.config.priority) return true;
+    }
+    return false;
+  }
+
+  protected override priorityCandidates(): Iterable<PriorityCandidate> {
+    const run = this.#run;
+    if (!run) return [];
+    const candidates: PriorityCandidate[] = [];
+    for (const entry of run.context.view.campaigns.values()) {
+      const since = this.#eligibleSince.get(entry.value);
+      const node = run.context.view.cluster.getNode(entry.value);
+      if (since === undefined || !node) continue;
+      candidates.push({
+        id: node.id,
+        priority: node.priority,
+        healthySinceMs: since,
+        order: entry.createRevision,
+      });
+    }
+    return candidates;
+  }
+
+  /** An operator asked (`ztap cluster transfer`) for a transfer of our term: carry it out once. */
+  #takeUpOperatorRequest(term: number, record: TransferRecord): void {
+    if (this.#operatorTerms.has(term)) return;
+    this.#operatorTerms.add(term);
+    this.requestTransfer(record.target, record.timeoutMs)
+      // A refusal before onTransfer ran (another transfer under way) must reach the operator too.
+      .catch((error: unknown) => this.#closeRequest(term, error))
+      .catch(() => {});
+  }
+
+  /**
+   * Hands leadership over on etcd's queue (see transfer.ts): checks the target, writes the request
+   * (unless an operator's is there), steps down, waits until everyone else ahead of the target has
+   * re-queued, re-queues last, and resolves once the target is first. On failure this node
+   * re-queues too (it has stepped down already), and the request is closed with the reason.
+   */
+  protected async onTransfer({ target, term, signal }: TransferRequest): Promise<TransferResult> {
+    const run = this.#run;
+    const session = this.#session;
+    const leaderKey = this.#leadershipKey;
+    if (!run || !session || leaderKey === undefined) throw new TransferError(target, 'interrupted');
+    let steppedDown = false;
+    try {
+      this.#checkTarget(run, target);
+      await this.#writeRequest(run, session, leaderKey, term, target);
+      steppedDown = true;
+      await this.stepDownForTransfer();
+      const result = await this.#handOver(run, session, leaderKey, target, signal);
+      await this.#closeRequest(term, undefined); // it has done its work
+      return result;
+    } catch (error) {
+      // Stepped down but not handed over: to the back of the queue, like after resign().
+      if (steppedDown && run.context.view.campaigns.get(leaderKey)) {
+        this.#requestRequeue();
+        this.#kick();
+      }
+      await this.#closeRequest(term, error);
+      throw error;
+    }
+  }
+
+  /** Refuses a target that cannot take over now (nothing has been written yet). */
+  #checkTarget(run: Run, target: string): void {
+    const node = run.context.view.cluster.getNode(target);
+    if (!node) throw new TransferError(target, 'unknown_target');
+    if (node.state !== 'healthy') throw new TransferError(target, 'unhealthy_target', `state ${node.state}`);
+    if (!campaignOf(run.context.view.campaigns.values(), target))
+      throw new TransferError(target, 'not_candidate', 'it has no campaign key');
+  }
+
+  async #writeRequest(run: Run, session: LeaseSession, leaderKey: string, term: number, target: string) {
+    const key = this.#keys.transferKey(term);
+    const existing = run.context.mirror.get(key);
+    if (existing) return; // an operator's request for this term: it is what we carry out
+    const response = await run.context.caller.call(
+      'write the transfer request',
+      (deadline) => this.client.kv.txn(requestTxn(leaderKey, term, session.id, key, { target }), deadline),
+      { class: 'once', account: this.#account, signal: run.operations.signal },
+    );
+    this.#writeFloor = Math.max(this.#writeFloor, Number(response.header.revision));
+    if (!response.succeeded) {
+      const refusal = requestRefusal(response, term);
+      throw new TransferError(target, refusal === 'stale_term' ? 'interrupted' : refusal);
+    }
+    await run.context.mirror.waitFor(Number(response.header.revision), this.#etcd.requestTimeout);
+  }
+
+  async #handOver(
+    run: Run,
+    session: LeaseSession,
+    leaderKey: string,
+    target: string,
+    signal: AbortSignal,
+  ): Promise<TransferResult> {
+    let requeued = false;
+    for (;;) {
+      signal.throwIfAborted();
+      if (this.#session !== session || !this.running)
+        throw new TransferError(target, 'interrupted', 'this node lost its lease or stopped');
+      const { campaigns } = run.context.view;
+      const progress = transferProgress(campaigns.values(), campaigns.first, leaderKey, target);
+      if (progress.kind === 'done') return { nodeId: target, term: progress.term };
+      if (progress.kind === 'withdrew') throw new TransferError(target, 'target_withdrew');
+      if (progress.kind === 'requeue' && !requeued) {
+        requeued = true;
+        this.#requestRequeue();
+        this.#kick();
+      }
+      await this.#nextBatch(signal);
+    }
+  }
+
+  /** Resolves after the next batch; rejects with the signal's reason. */
+  #nextBatch(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        subscription.dispose();
+        signal.removeEventListener('abort', onAbort);
+      };
+      const subscription = this.#batches.event(() => {
+        done();
+        resolve();
+      });
+      const onAbort = () => {
+        done();
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Ends the request of `term`, if it is still there. An operator's failed request keeps the
+   * reason instead (the operator's `ztap cluster transfer` waits for it, then deletes it); any other
+   * is deleted. Best effort: the request goes with our lease anyway, and it is no longer in force
+   * once another leads.
+   */
+  async #closeRequest(term: number, failure: unknown): Promise<void> {
+    const run = this.#run;
+    const key = this.#keys.transferKey(term);
+    const existing = run?.context.mirror.get(key);
+    const record = existing && decodeTransfer(existing.value);
+    if (!run || !existing || record?.failed) return;
+    const op: IRequestOp =
+      failure !== undefined && record?.by === 'operator'
+        ? {
+            request_put: {
+              key: bytes(key),
+              value: bytes(encodeTransfer({ ...record, failed: failureOf(failure) })),
+              lease: existing.lease,
+            },
+          }
+        : { request_delete_range: { key: bytes(key) } };
+    await run.context.caller
+      .call(
+        'close the transfer request',
+        (deadline) => this.client.kv.txn({ compare: [], success: [op], failure: [] }, deadline),
+        { class: 'write', account: this.#account, signal: run.operations.signal },
+      )
+      .catch(() => {});
   }
 
   // ---- making etcd match what we want ----------------------------------------------------------
@@ -621,7 +862,8 @@ export class EtcdElection extends BaseElection {
       memberKey: this.#keys.memberKey(this.nodeId),
       record: this.#wantedRecord(),
       campaignKey: session.campaignKey,
-      eligible: this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs,
+      eligible:
+        this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs && !this.#standsBack(session),
       requeue: this.#requeue,
     };
   }
