@@ -28,8 +28,10 @@ describeConformance('memory', async () => {
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(check ? { healthCheck: check } : {}),
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+        ...(options.priority === undefined ? {} : { priority: options.priority }),
+        ...(options.minLeadership === undefined ? {} : { minLeadership: options.minLeadership }),
         ...timing,
-        initialLeadership: 0,
+        initialLeadership: options.initialLeadership ?? 0,
         clock,
         hub,
       });

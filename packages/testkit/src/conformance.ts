@@ -14,6 +14,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConformanceFixture, conformanceHelpers } from './conformance-fixture.ts';
 import { describeLeaderWorkContract } from './leader-work-conformance.ts';
+import { describeLeadershipControlContract } from './leadership-control-conformance.ts';
 import { Recorder } from './recorder.ts';
 
 export type { ConformanceFixture, ConformanceNodeOptions } from './conformance-fixture.ts';
@@ -517,5 +518,6 @@ export function describeConformance(backend: string, createFixture: () => Promis
     });
 
     describeLeaderWorkContract(helpers);
+    describeLeadershipControlContract(helpers);
   });
 }
