@@ -22,7 +22,8 @@ export interface NodeEvent {
     | 'work-start'
     | 'work-end'
     | 'lead-ended'
-    | 'lead-failed';
+    | 'lead-failed'
+    | 'transfer';
   readonly at: string;
   readonly term?: number;
   readonly reason?: string;
@@ -37,6 +38,7 @@ export interface NodeEvent {
   readonly members?: string[];
   readonly leader?: string | null;
   readonly policies?: Record<string, number>;
+  readonly target?: string;
 }
 
 const entry = fileURLToPath(new URL('./node-process.ts', import.meta.url));
@@ -112,6 +114,11 @@ export class NodeProcess {
       `${this.nodeId}: its view`,
     );
     return views.filter((event) => event.event === 'view')[seen] as NodeEvent;
+  }
+
+  /** Asks it to hand leadership to `target`; its outcome is reported as a `transfer` event. */
+  transfer(target: string, timeoutMs?: number): void {
+    this.#child.stdin?.write(`transfer ${target}${timeoutMs === undefined ? '' : ` ${timeoutMs}`}\n`);
   }
 
   /** Asks it to resign (it stays a member and campaigns again). */

@@ -671,18 +671,18 @@ export class EtcdElection extends BaseElection {
 
   async #writeRequest(run: Run, session: LeaseSession, leaderKey: string, term: number, target: string) {
     const key = this.#keys.transferKey(term);
-    const existing = run.context.mirror.get(key);
-    if (existing) return; // an operator's request for this term: it is what we carry out
+    if (run.context.mirror.get(key)) return; // an operator's request for this term: it is what we carry out
+    const record = { target };
+    // Retried: a repeat finds the request there and recognises it as its own (see requestRefusal).
     const response = await run.context.caller.call(
       'write the transfer request',
-      (deadline) => this.client.kv.txn(requestTxn(leaderKey, term, session.id, key, { target }), deadline),
-      { class: 'once', account: this.#account, signal: run.operations.signal },
+      (deadline) => this.client.kv.txn(requestTxn(leaderKey, term, session.id, key, record), deadline),
+      { class: 'write', account: this.#account, signal: run.operations.signal },
     );
     this.#writeFloor = Math.max(this.#writeFloor, Number(response.header.revision));
-    if (!response.succeeded) {
-      const refusal = requestRefusal(response, term);
+    const refusal = response.succeeded ? 'written' : requestRefusal(response, term, record);
+    if (refusal !== 'written')
       throw new TransferError(target, refusal === 'stale_term' ? 'interrupted' : refusal);
-    }
     await run.context.mirror.waitFor(Number(response.header.revision), this.#etcd.requestTimeout);
   }
 

@@ -159,11 +159,21 @@ export function requestTxn(
   };
 }
 
-/** Why a {@link requestTxn} failed: the leadership is over, or a request for it exists already. */
-export function requestRefusal(response: ITxnResponse, term: number): 'stale_term' | 'in_progress' {
-  const [leader] = response.responses;
+/**
+ * Why a {@link requestTxn} failed: the leadership is over, or a request for it exists already —
+ * unless that request is `record` itself (an earlier attempt committed, its answer was lost: the
+ * transaction is retried, so this is how a retry learns it had succeeded).
+ */
+export function requestRefusal(
+  response: ITxnResponse,
+  term: number,
+  record: TransferRecord,
+): 'stale_term' | 'in_progress' | 'written' {
+  const [leader, existing] = response.responses;
   const campaign = leader?.response_range?.kvs[0];
-  return campaign && Number(campaign.create_revision) === term ? 'in_progress' : 'stale_term';
+  if (!campaign || Number(campaign.create_revision) !== term) return 'stale_term';
+  const stored = existing?.response_range?.kvs[0]?.value.toString();
+  return stored === encodeTransfer(record) ? 'written' : 'in_progress';
 }
 
 /** What a failed request records: the reason (a `TransferError`'s, else `interrupted`) and message. */

@@ -82,9 +82,7 @@ export function describeLeadershipControlContract(helpers: ConformanceHelpers): 
       expect(await leaderAmong([target])).toBe(target);
       expect(target.term).toBe(result.term);
       expect(nodes.filter((candidate) => candidate.isLeader())).toEqual([target]);
-      expect(events).toEqual([
-        { target: target.nodeId, term, automatic: false, successorTerm: result.term },
-      ]);
+      expect(events).toEqual([{ target: target.nodeId, term, automatic: false, successorTerm: result.term }]);
       for (const observer of nodes) {
         await settle(
           new Recorder(observer.leaderChanges()).until(
@@ -112,10 +110,13 @@ export function describeLeadershipControlContract(helpers: ConformanceHelpers): 
       expect(await transferFailure(leader.transferLeadership('nobody'))).toBe('unknown_target');
       expect(await transferFailure(leader.transferLeadership('sick'))).toBe('unhealthy_target');
       expect(await transferFailure(leader.transferLeadership('bad id!'))).toBe('ValidationError(nodeId)');
-      expect(
-        await transferFailure(leader.transferLeadership('r2', { timeoutMs: 0 })),
-      ).toBe('ValidationError(timeoutMs)');
-      await expect(leader.transferLeadership(leader.nodeId)).resolves.toEqual({ nodeId: leader.nodeId, term });
+      expect(await transferFailure(leader.transferLeadership('r2', { timeoutMs: 0 }))).toBe(
+        'ValidationError(timeoutMs)',
+      );
+      await expect(leader.transferLeadership(leader.nodeId)).resolves.toEqual({
+        nodeId: leader.nodeId,
+        term,
+      });
 
       expect(leader.isLeader()).toBe(true);
       expect(leader.term).toBe(term);
