@@ -294,6 +294,8 @@ export type TransferFailureReason =
   | 'in_progress'
   /** An operator's transfer named a term that is not the current leader's: nothing was written. */
   | 'stale_term'
+  /** An operator's transfer found no leader to hand over from: nothing was written. */
+  | 'no_leader'
   /** The leadership ended some other way (lease lost, request removed) before the target led. */
   | 'interrupted';
 
@@ -306,6 +308,7 @@ export const TRANSFER_FAILURE_REASONS: readonly TransferFailureReason[] = Object
   'timeout',
   'in_progress',
   'stale_term',
+  'no_leader',
   'interrupted',
 ]);
 
@@ -317,6 +320,7 @@ const TRANSFER_FAILURES: Record<TransferFailureReason, string> = {
   timeout: 'it did not lead in time',
   in_progress: 'another transfer of this leadership is under way',
   stale_term: 'the term given is not the current leader’s; nothing was written',
+  no_leader: 'the cluster has no leader to hand over from; nothing was written',
   interrupted: 'the leadership ended some other way before it led',
 };
 
@@ -324,7 +328,7 @@ const TRANSFER_FAILURES: Record<TransferFailureReason, string> = {
  * A transfer of leadership (`transferLeadership()`, `ztap cluster transfer`) failed; `reason` says
  * why and `target` names the node leadership was meant for. Unless the reason is one that is found
  * before anything happens (`unknown_target`, `unhealthy_target`, `not_candidate`, `in_progress`,
- * `stale_term`), the old leader has already stepped down: some candidate leads, or will shortly.
+ * `stale_term`, `no_leader`), the old leader has already stepped down: some candidate leads, or will shortly.
  */
 export class TransferError extends ZtapError {
   static readonly code = 'ZTAP_TRANSFER';

@@ -56,6 +56,7 @@ import { toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 import {
   campaignOf,
+  checkTarget,
   decodeTransfer,
   encodeTransfer,
   failureOf,
@@ -662,11 +663,8 @@ export class EtcdElection extends BaseElection {
 
   /** Refuses a target that cannot take over now (nothing has been written yet). */
   #checkTarget(run: Run, target: string): void {
-    const node = run.context.view.cluster.getNode(target);
-    if (!node) throw new TransferError(target, 'unknown_target');
-    if (node.state !== 'healthy') throw new TransferError(target, 'unhealthy_target', `state ${node.state}`);
-    if (!campaignOf(run.context.view.campaigns.values(), target))
-      throw new TransferError(target, 'not_candidate', 'it has no campaign key');
+    const { cluster, campaigns } = run.context.view;
+    checkTarget(target, cluster.getNode(target), campaignOf(campaigns.values(), target));
   }
 
   async #writeRequest(run: Run, session: LeaseSession, leaderKey: string, term: number, target: string) {

@@ -24,7 +24,13 @@
  * candidate that never re-queues (partitioned, or a client that does not know this protocol) holds
  * the transfer up until its timeout, after which the leader re-queues anyway and the queue decides.
  */
-import { isTransferError } from '@ztap/cluster';
+import {
+  isTransferError,
+  type Node,
+  TRANSFER_FAILURE_REASONS,
+  TransferError,
+  type TransferFailureReason,
+} from '@ztap/cluster';
 import type { ITxnRequest, ITxnResponse } from 'etcd3';
 import { bytes, fenceCompare, type StoredKey } from './campaign.ts';
 
@@ -180,4 +186,19 @@ export function requestRefusal(
 export function failureOf(error: unknown): { readonly reason: string; readonly message: string } {
   if (isTransferError(error)) return { reason: error.reason, message: error.message };
   return { reason: 'interrupted', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Refuses a target that cannot take over now: not a member, not healthy, or not campaigning. */
+export function checkTarget(target: string, node: Node | undefined, campaign: StoredKey | undefined): void {
+  if (!node) throw new TransferError(target, 'unknown_target');
+  if (node.state !== 'healthy') throw new TransferError(target, 'unhealthy_target', `state ${node.state}`);
+  if (!campaign) throw new TransferError(target, 'not_candidate', 'it has no campaign key');
+}
+
+/** The error a failed request records, as the leader that failed it would have thrown it. */
+export function failureError(target: string, failed: { readonly reason: string; readonly message: string }) {
+  const reason = (TRANSFER_FAILURE_REASONS as readonly string[]).includes(failed.reason)
+    ? (failed.reason as TransferFailureReason)
+    : 'interrupted';
+  return new TransferError(target, reason, `the leader said: ${failed.message}`);
 }
