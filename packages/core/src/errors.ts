@@ -334,6 +334,8 @@ export class TransferError extends ZtapError {
   static readonly code = 'ZTAP_TRANSFER';
   readonly target: string;
   readonly reason: TransferFailureReason;
+  /** What was seen, when there is more to say than the reason (e.g. `state unhealthy`). */
+  readonly detail: string | undefined;
 
   /** `detail` adds what was seen, e.g. `state unhealthy` or `n2 did not step aside`. */
   constructor(target: string, reason: TransferFailureReason, detail?: string, options?: ErrorOptions) {
@@ -345,6 +347,7 @@ export class TransferError extends ZtapError {
     );
     this.target = target;
     this.reason = reason;
+    this.detail = detail;
   }
 }
 export const isTransferError = (error: unknown): error is TransferError =>

@@ -643,6 +643,8 @@ export class EtcdElection extends BaseElection {
     if (!run || !session || leaderKey === undefined) throw new TransferError(target, 'interrupted');
     let steppedDown = false;
     try {
+      // Judged from a view as current as etcd: a target that joined a moment ago is known.
+      await run.context.mirror.sync(this.#etcd.requestTimeout, signal);
       this.#checkTarget(run, target);
       await this.#writeRequest(run, session, leaderKey, term, target);
       steppedDown = true;

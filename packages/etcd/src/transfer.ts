@@ -182,9 +182,12 @@ export function requestRefusal(
   return stored === encodeTransfer(record) ? 'written' : 'in_progress';
 }
 
-/** What a failed request records: the reason (a `TransferError`'s, else `interrupted`) and message. */
+/**
+ * What a failed request records: the reason (a `TransferError`'s, else `interrupted`) and what the
+ * leader saw (a `TransferError`'s detail, else the error's message).
+ */
 export function failureOf(error: unknown): { readonly reason: string; readonly message: string } {
-  if (isTransferError(error)) return { reason: error.reason, message: error.message };
+  if (isTransferError(error)) return { reason: error.reason, message: error.detail ?? '' };
   return { reason: 'interrupted', message: error instanceof Error ? error.message : String(error) };
 }
 
@@ -200,5 +203,5 @@ export function failureError(target: string, failed: { readonly reason: string; 
   const reason = (TRANSFER_FAILURE_REASONS as readonly string[]).includes(failed.reason)
     ? (failed.reason as TransferFailureReason)
     : 'interrupted';
-  return new TransferError(target, reason, `the leader said: ${failed.message}`);
+  return new TransferError(target, reason, failed.message || undefined);
 }
