@@ -28,7 +28,6 @@ export { LIVE, notLive } from './liveness.ts';
 export { validateLogger } from './logger.ts';
 export { PolicyFeed } from './policy-feed.ts';
 export {
-  outranks,
   type Preference,
   type PriorityCandidate,
   type PriorityTiming,

@@ -11,7 +11,6 @@ export {
   type LeaderElectionConfig,
   MAX_DRAIN_TIMEOUT_MS,
   MAX_PRIORITY,
-  validatePriority,
 } from './config.ts';
 export type {
   LeaderElection,
