@@ -430,6 +430,7 @@ export class EtcdElection extends BaseElection {
     const session = this.#session;
     this.#session = undefined;
     this.#leadershipKey = undefined;
+    this.#batches.fire(); // a transfer waiting for the queue to move learns that this node stopped
     if (session && run) {
       // Revoking deletes our member record and campaign key in one revision: the successor is
       // elected at the speed of one watch event instead of waiting out the TTL.
@@ -549,6 +550,7 @@ export class EtcdElection extends BaseElection {
     this.livenessMayHaveChanged();
     this.setLeadership(undefined, 'lease_lost');
     this.#republish();
+    this.#batches.fire(); // a transfer in progress ends: its request went with the lease
     this.#kick();
   }
 
@@ -653,12 +655,14 @@ export class EtcdElection extends BaseElection {
       await this.#closeRequest(term, undefined); // it has done its work
       return result;
     } catch (error) {
+      // The reason first, while this node still holds its key: an operator waiting on the request
+      // reads why before the queue moves on.
+      await this.#closeRequest(term, error);
       // Stepped down but not handed over: to the back of the queue, like after resign().
       if (steppedDown && run.context.view.campaigns.get(leaderKey)) {
         this.#requestRequeue();
         this.#kick();
       }
-      await this.#closeRequest(term, error);
       throw error;
     }
   }

@@ -117,20 +117,24 @@ function outcome(
       const request = context.mirror.get(key);
       const record = request && decodeTransfer(request.value);
       if (record?.failed) return finish(failureError(target, record.failed));
-      if (!request) {
-        const leader = first ? `; ${first.value} leads` : '';
-        finish(
-          new TransferError(
-            target,
-            'interrupted',
-            `the request went away (the leader's lease ended?)${leader}`,
-          ),
-        );
-      }
+      const leader = first ? `${first.value} leads now` : 'no node leads now';
+      if (!request)
+        return finish(new TransferError(target, 'interrupted', `the leader's lease ended; ${leader}`));
+      // The leader writes a failure before it lets go: a leadership that moved elsewhere without
+      // one ended some other way (resigned, lost its lease).
+      if (first?.key !== leaderKey)
+        finish(new TransferError(target, 'interrupted', `the leadership ended; ${leader}`));
     };
     const onAbort = () => finish(signal?.reason);
     const timer = clock.setTimeout(
-      () => finish(new TransferError(target, 'timeout', `no answer within ${waitMs} ms`)),
+      () =>
+        finish(
+          new TransferError(
+            target,
+            'timeout',
+            `the leader did not answer within ${waitMs} ms (do all nodes run a version with transfers?)`,
+          ),
+        ),
       waitMs,
     );
     const unsubscribe = context.mirror.subscribe(check);
