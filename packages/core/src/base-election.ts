@@ -412,17 +412,8 @@ export abstract class BaseElection implements LeaderElection {
    * (reason `transferred`) and leader work drains. The backend keeps holding leadership in its store
    * meanwhile and lets the target take over afterwards. Returns false if this node did not lead.
    */
-  protected async stepDownForTransfer(): Promise<boolean> {
-    if (!this.isLeader()) return false;
-    const term = this.#leadership.lose('transferred') as number;
-    // stop() waits for this drain too before it releases leadership (as for resign()).
-    this.#resignDrain = this.#drain(term);
-    try {
-      await this.#resignDrain;
-    } finally {
-      this.#resignDrain = undefined;
-    }
-    return true;
+  protected stepDownForTransfer(): Promise<boolean> {
+    return this.#stepDown('transferred');
   }
 
   /**
@@ -468,17 +459,22 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   async #resign(): Promise<void> {
+    if (await this.#stepDown('resigned')) await this.onResign();
+  }
+
+  /** Local first: the application stops acting as leader, and its work drains, before anyone else can lead. */
+  async #stepDown(reason: 'resigned' | 'transferred'): Promise<boolean> {
     // isLeader(), not the tracker: a backend may find the leadership already expired (nothing to drain).
-    if (!this.isLeader()) return;
-    // Local first: the application must stop acting as leader before anyone else can be elected.
-    const term = this.#leadership.lose('resigned') as number;
+    if (!this.isLeader()) return false;
+    const term = this.#leadership.lose(reason) as number;
+    // stop() waits for this drain too before it releases leadership.
     this.#resignDrain = this.#drain(term);
     try {
       await this.#resignDrain;
     } finally {
       this.#resignDrain = undefined;
     }
-    await this.onResign();
+    return true;
   }
 
   /** Waits (at most `drainTimeout`) for leader work still running after its signal aborted. */
