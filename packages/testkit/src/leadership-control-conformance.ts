@@ -197,6 +197,25 @@ export function describeLeadershipControlContract(helpers: ConformanceHelpers): 
         expect(leader.term).toBe(term);
       });
 
+      it('when the leader stops, a canary does not take over while a better candidate is eligible', async () => {
+        const [leader, canary, stable] = (await startedInOrder(
+          node('l', preferring(0, { initialLeadership: 0 })),
+          node('c', preferring(-1, { initialLeadership: 0 })),
+          node('s', preferring(0, { initialLeadership: 0 })),
+        )) as [LeaderElection, LeaderElection, LeaderElection];
+        expect(await leaderAmong([leader, canary, stable])).toBe(leader);
+        const canaryLed = new Journal<number>();
+        canary.telemetry.onLeadership((event) => {
+          if (event.leading) canaryLed.push(event.term);
+        });
+
+        await settle(leader.stop());
+        expect(await leaderAmong([canary, stable])).toBe(stable);
+        expect(canaryLed.items).toEqual([]);
+        await settle(stable.stop());
+        expect(await leaderAmong([canary])).toBe(canary);
+      });
+
       it('a canary (priority below zero) leads only while no better candidate is eligible', async () => {
         const [canary] = await startedInOrder(node('canary', preferring(-1, { initialLeadership: 0 })));
         const alone = await leaderAmong([canary as LeaderElection]);
