@@ -59,6 +59,16 @@ async function watchRequests(trial: Trial): Promise<{ written: Promise<void> }> 
   return { written };
 }
 
+/** Resolves once `nodeId` has a campaign key in etcd. */
+async function campaigning(trial: Trial, nodeId: string): Promise<void> {
+  await eventually(
+    async () =>
+      Object.values(await etcd.client.getAll().prefix(`${trial.prefix}election/`).strings()).includes(nodeId),
+    20_000,
+    `${nodeId} to campaign`,
+  );
+}
+
 /**
  * A candidate that does not know transfers (an `etcdctl elect` or a Go service): a campaign key on a
  * lease this test keeps alive. It never steps aside.
@@ -190,6 +200,9 @@ describe('chaos: leadership transfer', () => {
     try {
       let leader = nodes[0] as TrialNode;
       for (const target of [nodes[2], nodes[1]] as TrialNode[]) {
+        // A candidate that stepped aside in the round before campaigns again once its watch shows
+        // its withdrawal — slower while its etcd member is down; until then it is `not_candidate`.
+        await campaigning(trial, target.process.nodeId);
         const askedAt = nowNs();
         leader.process.transfer(target.process.nodeId, 20_000);
         const outcome = await transferOutcome(leader, askedAt);
