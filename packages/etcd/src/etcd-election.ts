@@ -64,7 +64,6 @@ import {
   requestRefusal,
   requestTxn,
   type TransferRecord,
-  transferInForce,
   transferProgress,
 } from './transfer.ts';
 
@@ -163,8 +162,6 @@ export class EtcdElection extends BaseElection {
   readonly #renewals = new EventEmitter<LeaseRenewal>();
   /** Fires after every batch the view has applied (transfers wait on it). */
   readonly #batches = new EventEmitter<void>();
-  /** Since when (monotonic ms) each other candidate has been campaigning and healthy, as seen here. */
-  readonly #eligibleSince = new Map<string, number>();
   /** Terms whose operator request this node has taken up (each is carried out once). */
   readonly #operatorTerms = new Set<number>();
 
@@ -452,7 +449,6 @@ export class EtcdElection extends BaseElection {
     this.#idCleared = false;
     this.#idConflict = undefined;
     this.#retiredLeaseIds.clear();
-    this.#eligibleSince.clear();
     this.#operatorTerms.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
       this.#client.close();
@@ -560,30 +556,17 @@ export class EtcdElection extends BaseElection {
   #afterBatch(): void {
     const run = this.#run;
     if (!run || !this.running) return;
-    const { campaigns, cluster } = run.context.view;
-    const nowMs = this.config.clock.monotonicNow();
-    const eligible = new Set<string>();
-    for (const entry of campaigns.values()) {
-      if (entry.value === this.nodeId || cluster.getNode(entry.value)?.state !== 'healthy') continue;
-      eligible.add(entry.value);
-      if (!this.#eligibleSince.has(entry.value)) this.#eligibleSince.set(entry.value, nowMs);
-    }
-    for (const id of this.#eligibleSince.keys()) if (!eligible.has(id)) this.#eligibleSince.delete(id);
-    const inForce = transferInForce(campaigns.first, (term) =>
-      run.context.mirror.get(this.#keys.transferKey(term)),
-    );
-    const own = this.#session && campaigns.get(this.#session.campaignKey);
-    if (inForce) {
+    // O(1) per election and batch: what all of them need was worked out once, by the shared view.
+    const { campaigns, transfer } = run.context.view;
+    if (transfer) {
+      const own = this.#session && campaigns.get(this.#session.campaignKey);
       // A candidate ahead of the target goes to the back of the queue (the leader does so last).
-      if (
-        !this.#requeue &&
-        mustStepAside(own, campaigns.first, campaignOf(campaigns.values(), inForce.record.target))
-      ) {
+      if (!this.#requeue && mustStepAside(own, campaigns.first, transfer.targetKey)) {
         this.#requestRequeue();
         this.#kick();
       }
-      if (inForce.record.by === 'operator' && super.isLeader() && this.term === inForce.term)
-        this.#takeUpOperatorRequest(inForce.term, inForce.record);
+      if (transfer.record.by === 'operator' && super.isLeader() && this.term === transfer.term)
+        this.#takeUpOperatorRequest(transfer.term, transfer.record);
     }
     // A canary campaigns only while no better candidate does.
     if (this.config.priority < 0) this.#kick();
@@ -607,11 +590,12 @@ export class EtcdElection extends BaseElection {
   protected override priorityCandidates(): Iterable<PriorityCandidate> {
     const run = this.#run;
     if (!run) return [];
+    const { campaigns, cluster } = run.context.view;
     const candidates: PriorityCandidate[] = [];
-    for (const entry of run.context.view.campaigns.values()) {
-      const since = this.#eligibleSince.get(entry.value);
-      const node = run.context.view.cluster.getNode(entry.value);
-      if (since === undefined || !node) continue;
+    for (const entry of campaigns.values()) {
+      const since = run.context.view.eligibleSince(entry);
+      const node = cluster.getNode(entry.value);
+      if (since === undefined || !node || node.id === this.nodeId) continue;
       candidates.push({
         id: node.id,
         priority: node.priority,
