@@ -156,7 +156,8 @@ export interface LeaderElection extends AsyncDisposable {
    * Rejects with `NotLeaderError` when this node does not lead, `ValidationError` for a bad argument,
    * and `TransferError` whose `reason` says why: `unknown_target`, `unhealthy_target`, `not_candidate`
    * or `in_progress` (nothing changed), `target_withdrew`, `timeout` or `interrupted` (this node has
-   * stepped down already: another candidate leads, or will shortly). Aborting `signal` rejects with
+   * stepped down already, unless a timeout came before the step-down: another candidate leads, or
+   * will shortly). Aborting `signal` rejects with
    * its reason and ends the transfer: if this node had stepped down, it campaigns again behind the
    * others, like after `resign()`. See docs/leadership-control.md.
    */
