@@ -7,14 +7,13 @@
  * instant, no stale fenced write accepted, terms increasing, views equal to etcd).
  */
 import { Etcd3 } from 'etcd3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { eventually, within } from '../support/etcd.ts';
 import type { NodeEvent } from '../support/node-processes.ts';
 import {
   msBetween,
   nowNs,
-  runTrials,
-  TRIALS,
+  scenariosOn,
   type Trial,
   type TrialNode,
   TTL_MS,
@@ -22,16 +21,7 @@ import {
 } from './harness.ts';
 
 const etcd = useEtcdCluster();
-
-function scenario(name: string, trial: (trial: Trial) => Promise<void>, perTrialMs = 60_000) {
-  it(
-    name,
-    async () => {
-      await runTrials(etcd, name.split(' ').slice(0, 2).join('-'), TRIALS, trial);
-    },
-    TRIALS * perTrialMs + 30_000,
-  );
-}
+const scenario = scenariosOn(etcd);
 
 /** Nodes started one after the other (their order in the queue), the first leading and writing. */
 async function queue(trial: Trial, ids: readonly string[]): Promise<TrialNode[]> {
