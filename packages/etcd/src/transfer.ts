@@ -74,13 +74,6 @@ export function decodeTransfer(value: string): TransferRecord | undefined {
   }
 }
 
-/** The term a transfer key names (`<transfersPrefix><term>`), or undefined. */
-export function termOfTransferKey(transfersPrefix: string, key: string): number | undefined {
-  if (!key.startsWith(transfersPrefix)) return undefined;
-  const text = key.slice(transfersPrefix.length);
-  return /^[1-9][0-9]*$/.test(text) ? Number(text) : undefined;
-}
-
 /** The campaign key of `nodeId`, if it campaigns (its value is its node id). */
 export function campaignOf(campaigns: Iterable<StoredKey>, nodeId: string): StoredKey | undefined {
   for (const entry of campaigns) if (entry.value === nodeId) return entry;
