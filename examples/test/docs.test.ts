@@ -55,6 +55,7 @@ describe('programs in README.md and docs/', () => {
       'docs/metrics.md: docs/metrics.ts',
       'docs/operations.md: docs/tls.ts',
       'docs/policies.md: docs/policies.ts',
+      'docs/roles-and-views.md: docs/fleet.ts',
       'docs/telemetry.md: docs/otel.ts',
       'docs/telemetry.md: docs/logging.ts',
       'docs/testing-your-service.md: testing/billing.ts',
@@ -142,6 +143,18 @@ describe('programs in README.md and docs/', () => {
           'web-eu-2 leads: the canary handed over',
           'web-eu-1 leads: the preferred zone',
         ]);
+      });
+    }, 30_000);
+
+    it('roles and views: a narrow member follows the candidate, has no member list and never campaigns', async () => {
+      await run('fleet.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          expect.stringMatching(/^host-0417 follows scheduler-1 \(term \d+\)$/),
+          "getNodes(): no member list with view: 'leader'",
+          'waitForLeadership(): a member never campaigns',
+        ]);
+        expect(example.stderr.filter(Boolean)).toEqual([]);
       });
     }, 30_000);
 

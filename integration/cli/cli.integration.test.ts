@@ -5,7 +5,7 @@
 import { cutOffProxy } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, memberRecord, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { ZtapProcess, ztap } from '../support/ztap.ts';
+import { agentArgs as argsOfAgent, ZtapProcess, ztap } from '../support/ztap.ts';
 
 const etcd = useEtcd();
 const running: ZtapProcess[] = [];
@@ -24,17 +24,8 @@ function start(args: string[]): ZtapProcess {
 }
 
 /** `ztap agent` in `cluster` with fast timings and JSON lines. */
-const agentArgs = (cluster: string, id: string, address: string, extra: string[] = []) => [
-  ...target(cluster),
-  '--json',
-  'agent',
-  '--id',
-  id,
-  '--address',
-  address,
-  ...fastNode,
-  ...extra,
-];
+const agentArgs = (cluster: string, id: string, address: string, extra: string[] = []) =>
+  argsOfAgent(target(cluster), id, address, [...fastNode, ...extra]);
 
 function agent(cluster: string, id: string, extra: string[] = []): ZtapProcess {
   return start(agentArgs(cluster, id, `127.0.0.1:${9000 + running.length}`, extra));

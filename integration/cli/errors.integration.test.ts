@@ -73,6 +73,18 @@ describe('usage errors exit 2', () => {
       /--log-format must be one of text, json \(got "xml"\)/,
     ],
     [['--json', 'dashboard', '--log-format', 'text'], /--json and --log-format text disagree: give one/],
+    [
+      ['agent', '--id', 'n1', '--address', '127.0.0.1:1', '--role', 'boss'],
+      /--role must be one of candidate, member \(got "boss"\)/,
+    ],
+    [
+      ['agent', '--id', 'n1', '--address', '127.0.0.1:1', '--role', 'observer'],
+      /--role must be one of candidate, member \(got "observer"\)/,
+    ],
+    [
+      ['agent', '--id', 'n1', '--address', '127.0.0.1:1', '--view', 'narrow'],
+      /--view must be one of full, leader \(got "narrow"\)/,
+    ],
     [['run', '--id', 'n1', '--log-format', 'yaml', '--', 'true'], /--log-format must be one of text, json/],
   ])('ztap %j', async (args, pattern) => {
     expectOneLine(await ztap([...target(), ...args]), 2, pattern);

@@ -6,7 +6,7 @@
 import { startEtcd } from '@ztap/cluster-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { ZtapProcess } from '../support/ztap.ts';
+import { type ListeningAgent, listeningAgent, type ZtapProcess } from '../support/ztap.ts';
 
 const etcd = useEtcd();
 const running: ZtapProcess[] = [];
@@ -17,39 +17,18 @@ afterEach(async () => {
 const fastNode = ['--heartbeat', '200ms', '--election-timeout', '2s', '--initial-leadership', '0'];
 const DEADLINE_REASON = "etcd has not confirmed this node's heartbeats in time";
 
-interface Listening {
-  readonly process: ZtapProcess;
-  readonly url: string;
-}
+type Listening = ListeningAgent;
 
 /** An agent with --listen on a free port, once it serves. */
-async function agent(
+function agent(
   endpoints: readonly string[],
   cluster: string,
   id: string,
   extra: string[] = [],
 ): Promise<Listening> {
-  const process = new ZtapProcess([
-    '--endpoints',
-    endpoints.join(','),
-    '--cluster',
-    cluster,
-    '--json',
-    'agent',
-    '--id',
-    id,
-    '--address',
-    `127.0.0.1:${9100 + running.length}`,
-    '--listen',
-    '0',
-    ...fastNode,
-    ...extra,
-  ]);
-  running.push(process);
-  const { port } = await within(
-    process.json<{ event: string; port: number }>((line) => line.event === 'listening'),
-  );
-  return { process, url: `http://127.0.0.1:${port}` };
+  const connection = ['--endpoints', endpoints.join(','), '--cluster', cluster];
+  const address = `127.0.0.1:${9100 + running.length}`;
+  return within(listeningAgent(running, connection, id, address, [...fastNode, ...extra]));
 }
 
 interface Health {

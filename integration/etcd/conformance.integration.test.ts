@@ -40,6 +40,8 @@ describeConformance('etcd', async () => {
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
         ...(options.priority === undefined ? {} : { priority: options.priority }),
         ...(options.minLeadership === undefined ? {} : { minLeadership: options.minLeadership }),
+        ...(options.role ? { role: options.role } : {}),
+        ...(options.view ? { view: options.view } : {}),
         client,
         ...timing,
         ...(options.initialLeadership === undefined ? {} : { initialLeadership: options.initialLeadership }),

@@ -92,3 +92,34 @@ export class ZtapProcess {
     await this.exited;
   }
 }
+
+/** A `ztap agent` serving /healthz and /metrics. */
+export interface ListeningAgent {
+  readonly process: ZtapProcess;
+  readonly url: string;
+}
+
+/** `ztap <connection> --json agent --id <id> --address <address> <extra>`: an agent's arguments, with JSON lines. */
+export const agentArgs = (
+  connection: readonly string[],
+  id: string,
+  address: string,
+  extra: readonly string[],
+): string[] => [...connection, '--json', 'agent', '--id', id, '--address', address, ...extra];
+
+/**
+ * Spawns an agent (see {@link agentArgs}) with `--listen 0`, pushed onto `running` for the test to
+ * kill, and resolves once it serves.
+ */
+export async function listeningAgent(
+  running: ZtapProcess[],
+  connection: readonly string[],
+  id: string,
+  address: string,
+  extra: readonly string[],
+): Promise<ListeningAgent> {
+  const process = new ZtapProcess(agentArgs(connection, id, address, ['--listen', '0', ...extra]));
+  running.push(process);
+  const { port } = await process.json<{ event: string; port: number }>((line) => line.event === 'listening');
+  return { process, url: `http://127.0.0.1:${port}` };
+}

@@ -8,6 +8,8 @@ export interface HealthBody {
   readonly status: 'ok' | 'unhealthy';
   readonly reason?: string;
   readonly nodeId: string;
+  /** `candidate` or `member` (an agent runs as one of them). */
+  readonly role: string;
   readonly leader: string | null;
   readonly term: number | null;
   readonly isLeader: boolean;
@@ -21,6 +23,7 @@ export function healthOf(election: LeaderElection): { code: 200 | 503; body: Hea
     status: liveness.ok ? 'ok' : 'unhealthy',
     ...(liveness.ok ? {} : { reason: liveness.reason }),
     nodeId: election.nodeId,
+    role: election.role,
     leader: leader?.id ?? null,
     term: term ?? null,
     isLeader: election.isLeader(),

@@ -63,9 +63,14 @@ const FLAG_FOR_FIELD: Record<string, string> = {
  * Builds a node's election, reporting config errors in terms of the flags (exit code 2). Its own
  * events go to `logger` (the command's log).
  */
-export function createNodeElection(command: Command, io: CliIO, logger?: ClusterLogger): EtcdElection {
+export function createNodeElection(
+  command: Command,
+  io: CliIO,
+  logger?: ClusterLogger,
+  extra: Pick<EtcdElectionOptions, 'role' | 'view'> = {},
+): EtcdElection {
   try {
-    return new EtcdElection({ ...electionOptionsFrom(command, io), ...(logger ? { logger } : {}) });
+    return new EtcdElection({ ...electionOptionsFrom(command, io), ...extra, ...(logger ? { logger } : {}) });
   } catch (error) {
     if (!isValidationError(error)) throw error;
     const message = error.message.replace(

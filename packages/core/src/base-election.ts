@@ -1,6 +1,12 @@
 import { Broadcast } from './broadcast.ts';
 import { type ClusterReader, type ClusterSnapshot, ClusterView } from './cluster-view.ts';
-import { describeValue, type HealthVerdict, type ResolvedConfig } from './config.ts';
+import {
+  describeValue,
+  type ElectionRole,
+  type HealthVerdict,
+  type ResolvedConfig,
+  type ViewKind,
+} from './config.ts';
 import type {
   LeaderElection,
   SignalOptions,
@@ -13,7 +19,9 @@ import {
   AlreadyStartedError,
   ElectionStoppedError,
   type LeadershipLossReason,
+  NarrowViewError,
   NotLeaderError,
+  RoleError,
   TransferError,
   ValidationError,
 } from './errors.ts';
@@ -36,6 +44,9 @@ import { LIVE, type Liveness, notLive } from './liveness.ts';
 import { type PriorityCandidate, preferredSuccessor } from './priority.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
 import { validateNodeId } from './validation.ts';
+
+const isLeaderChange = (change: ClusterStateChange): boolean =>
+  change.type === 'leader_elected' || change.type === 'leader_lost';
 
 type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
 
@@ -149,7 +160,7 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   /** This election's picture of the cluster. */
-  protected get view(): ClusterReader {
+  protected get picture(): ClusterReader {
     return this.#view;
   }
 
@@ -184,6 +195,14 @@ export abstract class BaseElection implements LeaderElection {
 
   get nodeId(): string {
     return this.config.nodeId;
+  }
+
+  get role(): ElectionRole {
+    return this.config.role;
+  }
+
+  get view(): ViewKind {
+    return this.config.view;
   }
 
   /** Whether `start()` has completed and `stop()` has not begun. */
@@ -263,20 +282,47 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   getState(): ClusterState {
-    return this.#view.state;
+    const state = this.#view.state;
+    if (this.config.view === 'full') return state;
+    const nodeId = this.nodeId;
+    return Object.freeze({
+      leader: state.leader,
+      term: state.term,
+      get nodes(): readonly Node[] {
+        throw new NarrowViewError(nodeId, 'getState().nodes');
+      },
+    });
   }
 
   getNodes(): Node[] {
+    this.#requireFullView('getNodes()');
     return this.#view.nodes();
   }
 
   getNode(nodeId: string): Node | undefined {
+    this.#requireFullView('getNode()');
     return this.#view.getNode(nodeId);
   }
 
+  #requireFullView(operation: string): void {
+    if (this.config.view !== 'full') throw new NarrowViewError(this.nodeId, operation);
+  }
+
   watch(options: WatchOptions = {}): AsyncIterable<ClusterStateChange> {
-    const initial = options.includeExisting ? this.#view.currentAsChanges(this.config.clock.wallNow()) : [];
+    const initial = options.includeExisting
+      ? this.#shownOfView(this.#view.currentAsChanges(this.config.clock.wallNow()))
+      : [];
     return this.#changes.subscribe({ signal: options.signal, initial });
+  }
+
+  /** What watchers may see of `changes`: a narrow view has no members, only its leader. */
+  #shownOfView(changes: readonly ClusterStateChange[]): readonly ClusterStateChange[] {
+    return this.config.view === 'full' ? changes : changes.filter(isLeaderChange);
+  }
+
+  /** A member or an observer never campaigns: waiting for its leadership would wait forever. */
+  #requireCandidate(operation: string): void {
+    if (this.config.role !== 'candidate') throw new RoleError(this.nodeId, this.config.role, operation);
   }
 
   leaderChanges(options: SignalOptions = {}): AsyncIterable<Node | undefined> {
@@ -284,6 +330,11 @@ export abstract class BaseElection implements LeaderElection {
   }
 
   waitForLeadership(options: SignalOptions = {}): Promise<Leadership> {
+    try {
+      this.#requireCandidate('waitForLeadership()');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!this.running) {
       return Promise.reject(
         new ElectionStoppedError(this.nodeId, 'call start() before waiting for leadership'),
@@ -299,6 +350,7 @@ export abstract class BaseElection implements LeaderElection {
     if (typeof fn !== 'function') {
       throw new ValidationError('fn', `must be a function of the leadership (got ${describeValue(fn)})`);
     }
+    this.#requireCandidate('runWhileLeader()');
     for (;;) {
       const leadership = await this.waitForLeadership(options);
       // It may have ended between being granted and now: work started on an ended leadership would
@@ -316,6 +368,9 @@ export abstract class BaseElection implements LeaderElection {
       return Promise.reject(
         new ValidationError('work', `must be a function of the leadership (got ${describeValue(work)})`),
       );
+    }
+    if (this.config.role !== 'candidate') {
+      return Promise.reject(new RoleError(this.nodeId, this.config.role, 'lead()'));
     }
     if (!this.running) {
       return Promise.reject(new ElectionStoppedError(this.nodeId, 'call start() before lead()'));
@@ -351,6 +406,8 @@ export abstract class BaseElection implements LeaderElection {
     options.signal?.throwIfAborted();
     if (!this.running)
       throw new ElectionStoppedError(this.nodeId, 'call start() before transferring leadership');
+    // The target's record and health decide whether it may take over: a narrow view has neither.
+    if (this.view !== 'full') throw new NarrowViewError(this.nodeId, 'transferLeadership()');
     if (this.#transferring) throw new TransferError(target, 'in_progress');
     const term = this.term;
     if (!this.isLeader() || term === undefined)
@@ -572,8 +629,8 @@ export abstract class BaseElection implements LeaderElection {
    * change. The view must already show what they lead to.
    */
   protected publishChanges(changes: readonly ClusterStateChange[]): void {
-    this.#changes.publishAll(changes);
-    if (changes.some((change) => change.type === 'leader_elected' || change.type === 'leader_lost')) {
+    this.#changes.publishAll(this.#shownOfView(changes));
+    if (changes.some(isLeaderChange)) {
       this.#leaders.publish(this.#view.leader);
       this.#leaderChanges.fire({ leader: this.#view.leader, term: this.#view.term });
     }

@@ -22,12 +22,41 @@ export type HealthCheck = (options: {
   signal: AbortSignal;
 }) => boolean | HealthVerdict | Promise<boolean | HealthVerdict>;
 
+/**
+ * What a node does in its cluster:
+ * - `candidate` (the default): a registered, health-tracked member that campaigns and may lead;
+ * - `member`: registered and health-tracked (a lease and a member record on etcd), follows the
+ *   leader and its policies, and never campaigns, so it never leads;
+ * - `observer`: reads only — no lease, no member record; other nodes never see it.
+ */
+export type ElectionRole = 'candidate' | 'member' | 'observer';
+
+/** Every {@link ElectionRole}, in the order the docs list them. */
+export const ELECTION_ROLES: readonly ElectionRole[] = Object.freeze(['candidate', 'member', 'observer']);
+
+/**
+ * What a node keeps of the cluster:
+ * - `full` (the default): every member, the leader and the policies;
+ * - `leader`: only the leader (id and term) and the policies. On etcd it watches only the election
+ *   keys (and, once asked for, the policies), so member churn costs it nothing; `getNodes()`,
+ *   `getNode()` and `getState().nodes` throw a `NarrowViewError`, and `watch()` delivers only
+ *   `leader_elected` and `leader_lost`.
+ */
+export type ViewKind = 'full' | 'leader';
+
+/** Every {@link ViewKind}. */
+export const VIEW_KINDS: readonly ViewKind[] = Object.freeze(['full', 'leader']);
+
 /** The seed's `LeaderElectionConfig`, durations in milliseconds. Shared by every backend. */
 export interface LeaderElectionConfig {
   /** This node's id, unique in the cluster (1-128 characters, no `/`, whitespace or control characters). */
   readonly nodeId: string;
   /** Where this node serves, `host:port`. */
   readonly nodeAddress: string;
+  /** Whether this node may lead, only belongs, or only reads. Default `candidate`. */
+  readonly role?: ElectionRole;
+  /** How much of the cluster this node keeps and watches. Default `full`. */
+  readonly view?: ViewKind;
   /** Labels published with this node. */
   readonly metadata?: NodeMetadata;
   /** How often the node proves it is alive. Default 1000 ms; at most a third of `electionTimeout`. */
@@ -76,6 +105,8 @@ export interface LeaderElectionConfig {
 export interface ResolvedConfig {
   readonly nodeId: string;
   readonly nodeAddress: string;
+  readonly role: ElectionRole;
+  readonly view: ViewKind;
   readonly metadata: NodeMetadata;
   readonly heartbeatInterval: number;
   readonly electionTimeout: number;
@@ -115,6 +146,13 @@ export const MAX_PRIORITY = 1_000_000;
 
 export { describeValue };
 
+/** `value` if it is one of `allowed`, else a `ValidationError` naming `field` and listing them. */
+export function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  const listed = allowed.map((item) => `'${item}'`).join(', ');
+  throw new ValidationError(field, `must be one of ${listed} (got ${describeValue(value)})`);
+}
+
 function integerInRange(field: string, value: unknown, min: number, max: number, unit: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new ValidationError(field, `must be a whole number of ${unit} (got ${describeValue(value)})`);
@@ -136,6 +174,8 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
   const nodeId = validateNodeId(config.nodeId, 'nodeId');
   const nodeAddress = validateAddress(config.nodeAddress, 'nodeAddress');
   const metadata = validateMetadata(config.metadata, 'metadata');
+  const role = oneOf('role', config.role ?? 'candidate', ELECTION_ROLES);
+  const view = oneOf('view', config.view ?? 'full', VIEW_KINDS);
   const heartbeatInterval = integerInRange(
     'heartbeatInterval',
     config.heartbeatInterval ?? DEFAULT_CONFIG.heartbeatInterval,
@@ -165,6 +205,11 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     'milliseconds',
   );
   const priority = validatePriority(config.priority ?? DEFAULT_CONFIG.priority, 'priority');
+  if (priority !== 0 && view !== 'full')
+    throw new ValidationError(
+      'priority',
+      `needs view: 'full' (got ${priority} with view: '${view}'): the priority rule compares the other candidates' priorities and health, which a narrow view does not keep`,
+    );
   const minLeadership = integerInRange(
     'minLeadership',
     config.minLeadership ?? DEFAULT_CONFIG.minLeadership,
@@ -202,6 +247,8 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
   return Object.freeze({
     nodeId,
     nodeAddress,
+    role,
+    view,
     metadata,
     heartbeatInterval,
     electionTimeout,

@@ -1,3 +1,4 @@
+import type { ElectionRole, ViewKind } from './config.ts';
 import type { ElectionTelemetry } from './events.ts';
 import type { Liveness } from './liveness.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
@@ -38,6 +39,12 @@ export interface TransferResult {
 export interface LeaderElection extends AsyncDisposable {
   /** This node's id. */
   readonly nodeId: string;
+
+  /** Whether this node may lead (`candidate`), only belongs (`member`) or only reads (`observer`). */
+  readonly role: ElectionRole;
+
+  /** How much of the cluster this node keeps: every member (`full`) or only the leader (`leader`). */
+  readonly view: ViewKind;
 
   /** Typed events for monitoring: heartbeats, backend errors, resyncs, leader changes, liveness. */
   readonly telemetry: ElectionTelemetry;
@@ -89,13 +96,16 @@ export interface LeaderElection extends AsyncDisposable {
   /** The current leader as this node sees it, or `undefined` while there is none. */
   getLeader(): Node | undefined;
 
-  /** Leader, term and every member, as one consistent picture. */
+  /**
+   * Leader, term and every member, as one consistent picture. With `view: 'leader'` the leader and
+   * term are there, and reading `nodes` throws a `NarrowViewError` (that view has no member list).
+   */
   getState(): ClusterState;
 
-  /** Every member, sorted by id. */
+  /** Every member, sorted by id. Throws a `NarrowViewError` with `view: 'leader'`. */
   getNodes(): Node[];
 
-  /** One member, or `undefined` if there is no such member. */
+  /** One member, or `undefined` if there is no such member. Throws a `NarrowViewError` with `view: 'leader'`. */
   getNode(nodeId: string): Node | undefined;
 
   /**
@@ -114,7 +124,8 @@ export interface LeaderElection extends AsyncDisposable {
   /**
    * Every change to the cluster, in order, until `signal` aborts or the election stops. A consumer
    * that falls `watchBufferSize` changes behind gets what was buffered and then a `WatchOverflowError`
-   * (nothing is dropped silently and memory stays bounded).
+   * (nothing is dropped silently and memory stays bounded). With `view: 'leader'` only
+   * `leader_elected` and `leader_lost` are delivered (that view has no members to report).
    */
   watch(options?: WatchOptions): AsyncIterable<ClusterStateChange>;
 
@@ -127,7 +138,8 @@ export interface LeaderElection extends AsyncDisposable {
 
   /**
    * Resolves when this node is leader (at once if it is). Rejects with the signal's reason on abort, or
-   * with `ElectionStoppedError` if the election is not running or stops while waiting.
+   * with `ElectionStoppedError` if the election is not running or stops while waiting. A node whose
+   * `role` is `member` or `observer` never campaigns: it rejects at once with a `RoleError`.
    */
   waitForLeadership(options?: SignalOptions): Promise<Leadership>;
 
@@ -143,6 +155,7 @@ export interface LeaderElection extends AsyncDisposable {
    * deadline, superseded, unhealthy) has already been released and cannot wait; and on etcd a drain
    * ends early when the step-down deadline passes (etcd unreachable), because from then on a successor
    * may be elected anyway. Leader work that calls `resign()` or `stop()` itself is not waited for.
+   * A `member` or an `observer` never leads, so for them it is always the no-op.
    */
   resign(): Promise<void>;
 
@@ -167,7 +180,7 @@ export interface LeaderElection extends AsyncDisposable {
    * Waits for leadership, then runs `fn` once with the term and a signal that aborts when leadership
    * ends or `options.signal` aborts; resolves or rejects with what `fn` does. `fn` must stop acting as
    * leader when its signal aborts; until it settles, `resign()` and `stop()` hold leadership for it
-   * (up to `drainTimeout`).
+   * (up to `drainTimeout`). Rejects with a `RoleError` on a `member` or an `observer`.
    */
   runWhileLeader<T>(fn: (leadership: Leadership) => Promise<T> | T, options?: SignalOptions): Promise<T>;
 
@@ -194,6 +207,7 @@ export interface LeaderElection extends AsyncDisposable {
    *
    * A method of the contract rather than a free function: its failures are the election's telemetry,
    * its work is the election's to drain, and the conformance suite holds every backend to it.
+   * Rejects with a `RoleError` on a `member` or an `observer`.
    */
   lead(work: (leadership: Leadership) => unknown, options?: SignalOptions): Promise<void>;
 }

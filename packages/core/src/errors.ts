@@ -1,3 +1,5 @@
+import type { ElectionRole } from './config.ts';
+
 /**
  * Every error this library throws is a {@link ZtapError} with a stable `code`. Each concept has its own
  * class and a guard (`isValidationError(e)`, ...). The guards compare `code`, not the prototype chain,
@@ -352,3 +354,52 @@ export class TransferError extends ZtapError {
 }
 export const isTransferError = (error: unknown): error is TransferError =>
   hasErrorCode(error, TransferError.code);
+/**
+ * A node was asked to do what its `role` rules out: a `member` or an `observer` never campaigns, so
+ * it cannot wait for leadership, run leader work or lead. Rather than wait forever for a leadership
+ * that cannot come, the call rejects with this at once. Give the node `role: 'candidate'` to let it lead.
+ */
+export class RoleError extends ZtapError {
+  static readonly code = 'ZTAP_ROLE';
+  readonly nodeId: string;
+  /** The node's role (`member` or `observer`). */
+  readonly role: ElectionRole;
+  /** What was asked, e.g. `waitForLeadership()`. */
+  readonly operation: string;
+
+  constructor(nodeId: string, role: ElectionRole, operation: string) {
+    super(
+      RoleError.code,
+      `node ${JSON.stringify(nodeId)} has role '${role}', which never campaigns, so it cannot ${operation}; ` +
+        "give it role: 'candidate' to let it lead",
+    );
+    this.nodeId = nodeId;
+    this.role = role;
+    this.operation = operation;
+  }
+}
+export const isRoleError = (error: unknown): error is RoleError => hasErrorCode(error, RoleError.code);
+
+/**
+ * The member list was asked of a node whose `view` is `leader`: it keeps only the leader and the
+ * policies (so member churn costs it nothing), and has no member list to answer from — an empty
+ * array would be a lie. Give it `view: 'full'` to keep every member.
+ */
+export class NarrowViewError extends ZtapError {
+  static readonly code = 'ZTAP_NARROW_VIEW';
+  readonly nodeId: string;
+  /** What was asked, e.g. `getNodes()`. */
+  readonly operation: string;
+
+  constructor(nodeId: string, operation: string) {
+    super(
+      NarrowViewError.code,
+      `node ${JSON.stringify(nodeId)} has view: 'leader', which keeps only the leader and the policies, ` +
+        `not the member list, so ${operation} has nothing to answer from; give it view: 'full' to keep every member`,
+    );
+    this.nodeId = nodeId;
+    this.operation = operation;
+  }
+}
+export const isNarrowViewError = (error: unknown): error is NarrowViewError =>
+  hasErrorCode(error, NarrowViewError.code);

@@ -85,12 +85,40 @@ describe('resolveConfig', () => {
     [{ priority: 1_000_001 }, 'priority', 'whole number from -1000000 to 1000000'],
     [{ priority: '10' }, 'priority', 'whole number from -1000000 to 1000000'],
     [{ minLeadership: -1 }, 'minLeadership', 'from 0 to'],
+    [{ priority: 5, view: 'leader' }, 'priority', "needs view: 'full'"],
   ])('rejects %j naming %s and the rule', (config, field, rule) => {
     const error = ruleBroken(config);
     expect(error.field).toBe(field);
     expect(error.message).toContain(field);
     expect(error.message).toContain(rule);
     expect(error.code).toBe('ZTAP_VALIDATION');
+  });
+
+  it('defaults to a candidate with the full view, and keeps a role and a view that exist', () => {
+    expect(resolveConfig(base)).toMatchObject({ role: 'candidate', view: 'full' });
+    expect(resolveConfig({ ...base, role: 'member', view: 'leader' })).toMatchObject({
+      role: 'member',
+      view: 'leader',
+    });
+    expect(resolveConfig({ ...base, role: 'observer' }).role).toBe('observer');
+  });
+
+  it.each([
+    [{ role: 'leader' }, 'role', "role must be one of 'candidate', 'member', 'observer' (got \"leader\")"],
+    [{ role: 1 }, 'role', "role must be one of 'candidate', 'member', 'observer' (got 1)"],
+    [{ view: 'narrow' }, 'view', "view must be one of 'full', 'leader' (got \"narrow\")"],
+  ])('rejects %j naming the field and the allowed values', (fields, field, message) => {
+    const error = (() => {
+      try {
+        resolveConfig({ ...base, ...(fields as object) });
+      } catch (caught) {
+        return caught as ValidationError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.field).toBe(field);
+    expect(error.message).toBe(message);
   });
 
   it('rejects a missing config object', () => {

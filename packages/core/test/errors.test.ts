@@ -4,14 +4,18 @@ import {
   isFencedWriteError,
   isLeadershipLostError,
   isLeaderWorkError,
+  isNarrowViewError,
   isNodeExistsError,
   isNodeIdInUseError,
+  isRoleError,
   isValidationError,
   isZtapError,
   LeadershipLostError,
   LeaderWorkError,
+  NarrowViewError,
   NodeExistsError,
   NodeIdInUseError,
+  RoleError,
   ValidationError,
 } from '../src/index.ts';
 
@@ -40,6 +44,29 @@ describe('errors', () => {
     expect(isValidationError({ code: 'ZTAP_VALIDATION' })).toBe(false);
     expect(isNodeExistsError(undefined)).toBe(false);
     expect(isZtapError(new Error('plain'))).toBe(false);
+  });
+
+  it('a role or a view that rules a call out says which, and the option that allows it', () => {
+    const role = new RoleError('agent-7', 'member', 'waitForLeadership()');
+    expect(isRoleError(role) && role).toMatchObject({
+      name: 'RoleError',
+      code: 'ZTAP_ROLE',
+      nodeId: 'agent-7',
+      role: 'member',
+      operation: 'waitForLeadership()',
+      message:
+        "node \"agent-7\" has role 'member', which never campaigns, so it cannot waitForLeadership(); give it role: 'candidate' to let it lead",
+    });
+    const view = new NarrowViewError('agent-7', 'getNodes()');
+    expect(isNarrowViewError(view) && view).toMatchObject({
+      name: 'NarrowViewError',
+      code: 'ZTAP_NARROW_VIEW',
+      nodeId: 'agent-7',
+      operation: 'getNodes()',
+    });
+    expect(view.message).toContain("view: 'leader'");
+    expect(view.message).toContain("give it view: 'full'");
+    expect(isRoleError(view)).toBe(false);
   });
 
   it('carry their details', () => {

@@ -249,6 +249,7 @@ export class EtcdClusterClient implements AsyncDisposable {
     return {
       client: clientForOperation(() => this.client, operation, this.#connection.endpoints),
       prefix: this.#keys.prefix,
+      view: 'full',
       endpoints: this.#connection.endpoints,
       required: { requestTimeout, maxRetries, clock },
       defaults,

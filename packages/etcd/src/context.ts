@@ -1,4 +1,10 @@
-import { type BackendErrorKind, type Clock, type ClusterStateChange, ValidationError } from '@ztap/cluster';
+import {
+  type BackendErrorKind,
+  type Clock,
+  type ClusterStateChange,
+  ValidationError,
+  type ViewKind,
+} from '@ztap/cluster';
 import { describeValue, type LeaderRecord } from '@ztap/cluster/backend';
 import type { Etcd3 } from 'etcd3';
 import { type CallAccount, EtcdCaller } from './calls.ts';
@@ -21,6 +27,12 @@ export interface ContextSettings {
 export interface ContextRequest {
   readonly client: Etcd3;
   readonly prefix: string;
+  /**
+   * What the context watches: `full`, the whole prefix (members, election, policies); `leader`,
+   * only the election keys, and the policies once a policy subscription asks for them. A full and a
+   * narrow user of one client get two contexts: neither forces its view on the other.
+   */
+  readonly view: ViewKind;
   /** For error messages: where the client connects. */
   readonly endpoints: readonly string[];
   /** Settings this user depends on: a context that has other values is a `ValidationError`. */
@@ -72,8 +84,11 @@ export class EtcdClusterContext {
   readonly settings: ContextSettings;
   readonly caller: EtcdCaller;
   readonly keepalives: KeepaliveChannel;
+  /** The watched keys: the whole prefix, or (view `leader`) only the election keys. */
   readonly mirror: PrefixMirror;
   readonly view: SharedView;
+  readonly viewKind: ViewKind;
+  #policyMirror: PrefixMirror | undefined;
   /** The context's own calls (the mirror's): a failure is reported to every member. */
   readonly account: CallAccount;
   readonly #members = new Set<ContextMember>();
@@ -87,6 +102,7 @@ export class EtcdClusterContext {
   constructor(request: ContextRequest) {
     this.client = request.client;
     this.keys = new KeyLayout(request.prefix);
+    this.viewKind = request.view;
     this.settings = Object.freeze({ ...request.defaults, ...definedOnly(request.required) });
     this.#progressIntervalMs = request.progressIntervalMs;
     this.caller = new EtcdCaller({
@@ -101,13 +117,53 @@ export class EtcdClusterContext {
       },
     };
     this.keepalives = new KeepaliveChannel(request.client, this.settings.clock, this.settings.requestTimeout);
-    this.mirror = new PrefixMirror(request.client, request.prefix, this.caller, {
+    this.mirror =
+      request.view === 'full'
+        ? new PrefixMirror(request.client, request.prefix, this.caller, this.#mirrorOptions('revision'))
+        : new PrefixMirror(
+            request.client,
+            this.keys.electionPrefix,
+            this.caller,
+            this.#mirrorOptions('contents'),
+          );
+    this.view = new SharedView(this.keys, this.settings.clock);
+    this.mirror.subscribe((batch) => this.#onBatch(batch));
+  }
+
+  #mirrorOptions(progress: 'revision' | 'contents') {
+    return {
       progressIntervalMs: () => this.#progressIntervalMs,
       clock: this.settings.clock,
       account: this.account,
+      progress,
+    };
+  }
+
+  /**
+   * The mirror that holds the policies: the whole-prefix mirror of a full context; for a narrow one,
+   * a mirror of the policy keys alone, made at the first ask (a node that never subscribes to
+   * policies never watches them).
+   */
+  policyMirror(): PrefixMirror {
+    if (this.viewKind === 'full') return this.mirror;
+    this.#policyMirror ??= new PrefixMirror(
+      this.client,
+      this.keys.policiesPrefix,
+      this.caller,
+      this.#mirrorOptions('contents'),
+    );
+    return this.#policyMirror;
+  }
+
+  /**
+   * A mirror of the one key `key` on this context's caller: what a node with a narrow view watches
+   * of its own member record. Its owner starts and stops it.
+   */
+  keyMirror(key: string): PrefixMirror {
+    return new PrefixMirror(this.client, key, this.caller, {
+      ...this.#mirrorOptions('contents'),
+      scope: 'key',
     });
-    this.view = new SharedView(this.keys, this.settings.clock);
-    this.mirror.subscribe((batch) => this.#onBatch(batch));
   }
 
   /** Checks a later user's settings; a different value is an error naming the setting. */
@@ -163,7 +219,7 @@ export class EtcdClusterContext {
   /** Stops the watch and the keepalive stream (the last user left). */
   async close(): Promise<void> {
     this.keepalives.close();
-    await this.mirror.stop();
+    await Promise.all([this.mirror.stop(), this.#policyMirror?.stop()]);
   }
 
   #onBatch(batch: MirrorBatch): void {
@@ -225,7 +281,7 @@ export interface HeldContext {
 }
 
 /**
- * The context of `request.client` and `request.prefix`, created on first use with the request's
+ * The context of `request.client`, `request.prefix` and `request.view`, created on first use with the request's
  * settings. A later user whose `required` settings differ gets a `ValidationError` naming the
  * setting. The progress check of the shared watch runs at the shortest interval any user asked for.
  */
@@ -235,12 +291,14 @@ export function acquireContext(request: ContextRequest): HeldContext {
     byPrefix = new Map();
     contexts.set(request.client, byPrefix);
   }
-  let context = byPrefix.get(request.prefix);
+  // By view too: a full and a narrow election on one client each get the mirror they asked for.
+  const slot = `${request.view} ${request.prefix}`;
+  let context = byPrefix.get(slot);
   if (context) context.admit(request);
   else {
     warnAboutFaultHandling(request.client);
     context = new EtcdClusterContext(request);
-    byPrefix.set(request.prefix, context);
+    byPrefix.set(slot, context);
   }
   context.users++;
   const held = context;
@@ -253,7 +311,7 @@ export function acquireContext(request: ContextRequest): HeldContext {
       released = true;
       held.users--;
       if (held.users > 0) return;
-      if (registry.get(request.prefix) === held) registry.delete(request.prefix);
+      if (registry.get(slot) === held) registry.delete(slot);
       await held.close();
     },
   };

@@ -18,6 +18,7 @@ import {
   ElectionView,
   EventEmitter,
   type LeaderRecord,
+  LIVE,
   notLive,
   type PriorityCandidate,
   resolveConfig,
@@ -52,7 +53,7 @@ import { encodeMember, KeyLayout } from './keys.ts';
 import { LeaseSession } from './lease-session.ts';
 import { sessionLiveness } from './liveness.ts';
 import { awaitRelease, holderOf, type RecordStanding, standingOf } from './member-claim.ts';
-import { toEntry } from './mirror.ts';
+import { type PrefixMirror, toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 import {
   campaignOf,
@@ -93,6 +94,11 @@ interface Run {
   readonly operations: AbortController;
   /** Ends this election's subscription to the mirror's batches. */
   readonly unsubscribe: () => void;
+  /**
+   * A narrow view's watch of this node's own member record (the context does not watch members);
+   * undefined with the full view, whose context mirror holds the record.
+   */
+  readonly ownRecord: PrefixMirror | undefined;
 }
 
 /** A keepalive succeeded and moved this node's step-down deadline forward. */
@@ -175,7 +181,9 @@ export class EtcdElection extends BaseElection {
   constructor(options: EtcdElectionOptions) {
     const config = resolveConfig(options);
     let leads = () => false;
-    const view = new ElectionView(config.nodeId, () => leads());
+    // An observer claims no id: a node that runs under the same id is another node, and its
+    // leadership must show as it is.
+    const view = new ElectionView(config.nodeId, () => config.role === 'observer' || leads());
     super(config, view);
     leads = () => super.isLeader();
     this.#view = view;
@@ -222,7 +230,7 @@ export class EtcdElection extends BaseElection {
 
   /** The last error met talking to etcd, cleared by the next success; for health endpoints. */
   get lastError(): Error | undefined {
-    return this.#lastError ?? this.#run?.context.mirror.lastError;
+    return this.#lastError ?? this.#run?.context.mirror.lastError ?? this.#run?.ownRecord?.lastError;
   }
 
   /**
@@ -307,7 +315,9 @@ export class EtcdElection extends BaseElection {
   async registerNode(node: NodeRegistration, options: SignalOptions = {}): Promise<void> {
     await this.#withContext('register a node', async (context) => {
       const revision = await registerMember(this.#records(context), node, options);
-      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
+      // A narrow view shows no members: there is nothing to wait for.
+      if (this.#run && this.view === 'full')
+        await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
   }
 
@@ -315,7 +325,8 @@ export class EtcdElection extends BaseElection {
   async deregisterNode(nodeId: string, options: SignalOptions = {}): Promise<void> {
     await this.#withContext('deregister a node', async (context) => {
       const revision = await deregisterMember(this.#records(context), nodeId, options);
-      if (this.#run) await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
+      if (this.#run && this.view === 'full')
+        await context.mirror.waitFor(revision, this.#etcd.requestTimeout, options.signal);
     });
   }
 
@@ -324,24 +335,36 @@ export class EtcdElection extends BaseElection {
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     const { context, release } = acquireContext(this.#contextRequest('list the cluster prefix'));
     const operations = new AbortController();
-    const membership = context.join(this.#member(), this.#keys.memberKey(this.nodeId));
+    const member = this.#member();
+    const memberKey = this.#keys.memberKey(this.nodeId);
+    const membership = context.join(member, memberKey);
     // After the context's own subscription (made when it was created): the view is current here.
     const unsubscribe = context.mirror.subscribe(() => this.#afterBatch());
-    const run: Run = { context, release, membership, operations, unsubscribe };
+    // A narrow context watches no members, so the record this node's claim rests on gets a watch of its own.
+    const ownRecord =
+      this.view === 'leader' && this.role !== 'observer' ? context.keyMirror(memberKey) : undefined;
+    ownRecord?.subscribe(() => {
+      member.reconsider();
+      member.reconcile();
+    });
+    const run: Run = { context, release, membership, operations, unsubscribe, ownRecord };
     this.#run = run;
     const startSignal = signal ? AbortSignal.any([signal, operations.signal]) : operations.signal;
-    await this.checkHealth();
+    if (this.role !== 'observer') await this.checkHealth();
     await context.mirror.start(startSignal);
+    await ownRecord?.start(startSignal);
     // A starting node shows the cluster before it has its id (its predecessor's record included).
     const picture = this.#view.attach(context.view.cluster, this.config.clock.wallNow());
     membership.setWatching(this.watched);
     if (this.watched) this.publishChanges(picture);
+    // An observer only reads: no id to claim, no lease, no record, no heartbeat.
+    if (this.role === 'observer') return;
     // Before any lease or write: a duplicate is refused without leaving a trace.
     await this.#awaitOwnId(startSignal);
     this.#idCleared = true;
     this.#joinedAt = this.config.clock.wallNow();
     this.#eligibleAtMs = this.config.clock.monotonicNow() + this.config.initialLeadership;
-    if (this.config.initialLeadership > 0) {
+    if (this.role === 'candidate' && this.config.initialLeadership > 0) {
       this.#eligibilityTimer = this.config.clock.setTimeout(
         () => this.#kick(),
         this.config.initialLeadership,
@@ -354,7 +377,7 @@ export class EtcdElection extends BaseElection {
     for (;;) {
       await abortable(this.#reconcile(startSignal), signal);
       if (this.#lastError) throw this.#lastError;
-      await context.mirror.waitFor(this.#writeFloor, this.#etcd.requestTimeout, signal);
+      await this.#reach(run, this.#writeFloor, signal);
       if (this.#idConflict) {
         // A node with our id wrote its record between our look and our write: judge it the same way.
         await this.#awaitOwnId(startSignal);
@@ -374,7 +397,7 @@ export class EtcdElection extends BaseElection {
       {
         nodeId: this.nodeId,
         memberKey: this.#keys.memberKey(this.nodeId),
-        mirror: run.context.mirror,
+        mirror: this.#recordMirror(run),
         client: this.client,
         caller: run.context.caller,
         account: this.#account,
@@ -394,10 +417,34 @@ export class EtcdElection extends BaseElection {
 
   #holdsOwnRecord(): boolean {
     const session = this.#session;
-    return (
-      session !== undefined &&
-      this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId))?.lease === session.id
-    );
+    return session !== undefined && this.#ownRecordEntry()?.lease === session.id;
+  }
+
+  /** This node's member record as its view shows it. */
+  #ownRecordEntry(): StoredKey | undefined {
+    const run = this.#run;
+    return run && this.#recordMirror(run).get(this.#keys.memberKey(this.nodeId));
+  }
+
+  /** The mirror that holds this node's member record. */
+  #recordMirror(run: Run): PrefixMirror {
+    return run.ownRecord ?? run.context.mirror;
+  }
+
+  /**
+   * Resolves once the view of our own keys reflects `revision` (our write), or after a request
+   * timeout with the full view (a lagging watch is the mirror's to repair). A narrow view's mirrors
+   * may never see `revision` by watch — nothing of theirs changed there — so they are listed.
+   */
+  async #reach(run: Run, revision: number, signal?: AbortSignal): Promise<void> {
+    if (!run.ownRecord) {
+      await run.context.mirror.waitFor(revision, this.#etcd.requestTimeout, signal);
+      return;
+    }
+    await Promise.all([
+      run.context.mirror.catchUp(revision, signal),
+      run.ownRecord.catchUp(revision, signal),
+    ]);
   }
 
   #wantedRecord(): string {
@@ -436,10 +483,11 @@ export class EtcdElection extends BaseElection {
         .catch(() => undefined);
       // Our watchers get the departure before they end.
       if (revision !== undefined)
-        await run.context.mirror.waitFor(revision, this.#etcd.requestTimeout).catch(() => {});
+        await this.#reach(run, revision, AbortSignal.timeout(this.#etcd.requestTimeout)).catch(() => {});
     }
     if (run) {
       run.unsubscribe();
+      await run.ownRecord?.stop();
       run.membership.leave();
       this.#run = undefined;
       await run.release();
@@ -469,8 +517,10 @@ export class EtcdElection extends BaseElection {
         `${NodeIdInUseError.describe(conflict.nodeId, conflict.holder)}: this node stands aside until the id is free`,
       );
     }
+    // An observer has no membership to vouch for: it is live while it runs.
+    if (this.role === 'observer') return LIVE;
     const session = this.#session;
-    const member = session && this.#run?.context.mirror.get(this.#keys.memberKey(this.nodeId));
+    const member = session && this.#ownRecordEntry();
     return sessionLiveness(session, this.#leaseWasLost, member?.lease);
   }
 
@@ -785,9 +835,11 @@ export class EtcdElection extends BaseElection {
     const session = await this.#ensureSession(run, signal);
     const mirror = run.context.mirror;
     // Judging our keys from a mirror that has not seen our last write would undo or repeat it.
-    if (mirror.revision < this.#writeFloor || !this.running) return;
+    if (run.ownRecord) await this.#reach(run, this.#writeFloor, signal);
+    else if (mirror.revision < this.#writeFloor) return;
+    if (!this.running) return;
     const wanted = this.#wanted(session);
-    const standing = this.#standing(mirror.get(wanted.memberKey));
+    const standing = this.#standing(this.#recordMirror(run).get(wanted.memberKey));
     if (standing.kind === 'held') this.#onIdTaken(standing.entry);
     else this.#onIdFree();
     const writes = planWrites(standing, mirror.get(wanted.campaignKey), wanted);
@@ -850,8 +902,12 @@ export class EtcdElection extends BaseElection {
       memberKey: this.#keys.memberKey(this.nodeId),
       record: this.#wantedRecord(),
       campaignKey: session.campaignKey,
+      // A member is registered and health-tracked, but never in the queue; a canary stands back.
       eligible:
-        this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs && !this.#standsBack(session),
+        this.role === 'candidate' &&
+        this.healthy &&
+        this.config.clock.monotonicNow() >= this.#eligibleAtMs &&
+        !this.#standsBack(session),
       requeue: this.#requeue,
     };
   }
@@ -955,6 +1011,7 @@ export class EtcdElection extends BaseElection {
     return {
       client: clientForOperation(() => this.client, operation, this.#etcd.endpoints),
       prefix: this.#keys.prefix,
+      view: this.view,
       endpoints: this.#etcd.endpoints,
       required: settings,
       defaults: settings,

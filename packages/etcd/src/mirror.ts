@@ -19,6 +19,19 @@ export type MirrorListener = (batch: MirrorBatch) => void;
 export interface MirrorOptions {
   /** How often to ask etcd for its current revision, to catch a watch that went silent (read at each check). */
   readonly progressIntervalMs: () => number;
+  /**
+   * `prefix` (the default): every key under the prefix. `key`: exactly the one key named (a node's
+   * own member record, for a node that does not keep the member list).
+   */
+  readonly scope?: 'prefix' | 'key';
+  /**
+   * How a check tells a silent watch from a quiet range. `revision` (the default): the store
+   * revision must not run ahead of the mirror for two checks in a row — right for a whole cluster
+   * prefix, but writes anywhere else in etcd move that revision too. `contents`: the keys of the
+   * range and their mod revisions (read keys only) must match the mirror's — right for a small range
+   * (the election keys, one key) that must cost nothing while the rest of the cluster churns.
+   */
+  readonly progress?: 'revision' | 'contents';
   readonly clock: Clock;
   /** Where the mirror's own requests are counted and their failures reported. */
   readonly account: CallAccount;
@@ -135,8 +148,24 @@ export class PrefixMirror {
    * If the watch does not deliver within `timeoutMs`, the prefix is re-listed instead.
    */
   async sync(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#options.progress === 'contents') {
+      // A small range whose keys did not change never sees the store's revision: compare its keys
+      // with etcd's now, and list it only if they differ.
+      if ((await this.#progressTarget(signal)) > this.#revision) await abortable(this.#relist(false), signal);
+      return;
+    }
     const target = await this.#currentRevision(signal);
     if (!(await this.waitFor(target, timeoutMs, signal))) await this.#relist(true);
+  }
+
+  /**
+   * Resolves once the mirror reflects `revision`: at once if it does, else after one list of the
+   * range (an ordinary batch of whatever differs). For a small range whose keys may not change at
+   * `revision` at all — waiting for its watch to get there could take forever.
+   */
+  async catchUp(revision: number, signal?: AbortSignal): Promise<void> {
+    if (this.#revision >= revision) return;
+    await abortable(this.#relist(false), signal);
   }
 
   subscribe(listener: MirrorListener): () => void {
@@ -189,7 +218,9 @@ export class PrefixMirror {
   }
 
   async #openWatch(startRevision: number): Promise<void> {
-    const creating = this.#client.watch().prefix(this.#prefix).startRevision(String(startRevision)).create();
+    const builder = this.#client.watch();
+    const scoped = this.#options.scope === 'key' ? builder.key(this.#prefix) : builder.prefix(this.#prefix);
+    const creating = scoped.startRevision(String(startRevision)).create();
     const watcher = await this.#caller
       .within('start watching the cluster prefix', creating, this.#options.account)
       .catch((error: unknown) => {
@@ -259,15 +290,7 @@ export class PrefixMirror {
     if (this.#listing) return this.#listing;
     this.#listing = (async () => {
       try {
-        const response = await this.#caller.call(
-          'list the cluster prefix',
-          (options) =>
-            this.#client.kv.range(
-              { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix) },
-              options,
-            ),
-          { class: 'read', account: this.#options.account, signal: this.#stopping.signal },
-        );
+        const response = await this.#read('list the cluster prefix', {});
         const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
           const entry = toEntry(kv);
@@ -310,25 +333,48 @@ export class PrefixMirror {
 
   /** The store revision now: one linearizable read (a count, so it costs nothing per key). */
   async #currentRevision(signal?: AbortSignal): Promise<number> {
-    const response = await this.#caller.call(
-      'read the current revision',
-      (options) =>
-        this.#client.kv.range(
-          { key: bytes(this.#prefix), range_end: prefixRangeEnd(this.#prefix), count_only: true },
-          options,
-        ),
-      {
-        class: 'read',
-        account: this.#options.account,
-        signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
-      },
-    );
+    const response = await this.#read('read the current revision', { count_only: true }, signal);
     return Number(response.header.revision);
+  }
+
+  /**
+   * One read of this mirror's keys (`extra`: count only, keys only); it ends when the mirror stops
+   * or `signal` aborts.
+   */
+  #read(operation: string, extra: { count_only?: boolean; keys_only?: boolean }, signal?: AbortSignal) {
+    const key = bytes(this.#prefix);
+    const request =
+      this.#options.scope === 'key'
+        ? { key, ...extra }
+        : { key, range_end: prefixRangeEnd(this.#prefix), ...extra };
+    return this.#caller.call(operation, (options) => this.#client.kv.range(request, options), {
+      class: 'read',
+      account: this.#options.account,
+      signal: signal ? AbortSignal.any([signal, this.#stopping.signal]) : this.#stopping.signal,
+    });
+  }
+
+  /**
+   * The store revision now, or — for a `contents` mirror whose keys and mod revisions match what
+   * etcd holds — no more than the mirror's own revision: nothing in its range is missing, whatever
+   * was written elsewhere. One read of keys only.
+   */
+  async #progressTarget(signal?: AbortSignal): Promise<number> {
+    if (this.#options.progress !== 'contents') return this.#currentRevision(signal);
+    const response = await this.#read('check the watched keys', { keys_only: true }, signal);
+    const same =
+      response.kvs.length === this.#entries.size &&
+      response.kvs.every(
+        (kv) => this.#entries.get(kv.key.toString())?.modRevision === Number(kv.mod_revision),
+      );
+    return same
+      ? Math.min(this.#revision, Number(response.header.revision))
+      : Number(response.header.revision);
   }
 
   async #checkProgress(): Promise<void> {
     try {
-      const current = await this.#currentRevision();
+      const current = await this.#progressTarget();
       this.#lastError = undefined;
       if (current <= this.#revision) {
         this.#lagTarget = undefined;

@@ -176,7 +176,8 @@ export class EtcdPolicyStore {
   }
 
   /**
-   * A snapshot, then every change, from the cluster's shared prefix mirror: nothing is lost across
+   * A snapshot, then every change, from the context's mirror of the policies (the shared prefix
+   * mirror, or on a narrow view one of the policy keys alone): nothing is lost across
    * reconnects (the mirror re-lists and the difference is reported), and after a compaction the
    * subscriber gets a fresh snapshot.
    */
@@ -184,7 +185,7 @@ export class EtcdPolicyStore {
     options: { signal?: AbortSignal | undefined; bufferSize?: number } = {},
   ): AsyncGenerator<PolicyUpdate> {
     const { context, release } = acquireContext(this.#access.contextRequest('watch the policies'));
-    const { mirror } = context;
+    const mirror = context.policyMirror();
     const current = () =>
       [...mirror.entriesUnder(this.#keys.policiesPrefix)]
         .map((e) => policyFrom(e, this.#keys))

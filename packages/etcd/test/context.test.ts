@@ -17,6 +17,7 @@ function request(etcd: FakeEtcd, extra: Partial<ContextRequest> = {}): ContextRe
   return {
     client: etcd.client,
     prefix: '/c/',
+    view: 'full',
     endpoints: ['http://127.0.0.1:2379'],
     required: settings,
     defaults: settings,

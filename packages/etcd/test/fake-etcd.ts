@@ -27,13 +27,21 @@ interface Stored {
 export class FakeWatcher extends EventEmitter {
   readonly prefix: string;
   readonly startRevision: number;
+  /** Watches the one key `prefix` names (etcd3's `watch().key()`), not every key it prefixes. */
+  readonly exact: boolean;
   cancelled = false;
   #waiting: IWatchResponse[] = [];
 
-  constructor(prefix: string, startRevision: number) {
+  constructor(prefix: string, startRevision: number, exact = false) {
     super();
     this.prefix = prefix;
     this.startRevision = startRevision;
+    this.exact = exact;
+  }
+
+  /** Whether an event on `key` reaches this watcher. */
+  covers(key: string): boolean {
+    return this.exact ? key === this.prefix : key.startsWith(this.prefix);
   }
 
   receive(response: IWatchResponse): void {
@@ -226,10 +234,16 @@ export class FakeEtcd {
 
   watch() {
     let prefix = '';
+    let exact = false;
     let startRevision = 0;
     const builder = {
       prefix: (value: string) => {
         prefix = value;
+        return builder;
+      },
+      key: (value: string) => {
+        prefix = value;
+        exact = true;
         return builder;
       },
       startRevision: (value: string) => {
@@ -237,7 +251,7 @@ export class FakeEtcd {
         return builder;
       },
       create: async () => {
-        const watcher = new FakeWatcher(prefix, startRevision);
+        const watcher = new FakeWatcher(prefix, startRevision, exact);
         this.watchers.push(watcher);
         // What happened since `startRevision` comes first.
         for (const { revision, event } of this.#history)
@@ -293,7 +307,7 @@ export class FakeEtcd {
   }
 
   #send(watcher: FakeWatcher, revision: number, event: { type: 'Put' | 'Delete'; kv: IKeyValue }): void {
-    if (watcher.cancelled || !event.kv.key.toString().startsWith(watcher.prefix)) return;
+    if (watcher.cancelled || !watcher.covers(event.kv.key.toString())) return;
     const response = { header: { revision: String(revision) }, events: [event] };
     watcher.receive(response as unknown as IWatchResponse);
   }

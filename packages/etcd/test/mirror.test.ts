@@ -9,7 +9,14 @@ import { FakeEtcd } from './fake-etcd.ts';
 const PREFIX = '/c/';
 const unavailable = () => new GRPCUnavailableError('14 UNAVAILABLE: No connection established');
 
-function setup(options: { progressIntervalMs?: number } = {}) {
+function setup(
+  options: {
+    progressIntervalMs?: number;
+    prefix?: string;
+    scope?: 'prefix' | 'key';
+    progress?: 'revision' | 'contents';
+  } = {},
+) {
   const etcd = new FakeEtcd();
   const clock = new ManualClock();
   const reports: { kind: string; error: Error }[] = [];
@@ -19,10 +26,12 @@ function setup(options: { progressIntervalMs?: number } = {}) {
     maxRetries: 0,
     requestTimeout: 1000,
   });
-  const mirror = new PrefixMirror(etcd.client, PREFIX, caller, {
+  const mirror = new PrefixMirror(etcd.client, options.prefix ?? PREFIX, caller, {
     progressIntervalMs: () => options.progressIntervalMs ?? 5000,
     clock,
     account,
+    ...(options.scope ? { scope: options.scope } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   });
   const batches: MirrorBatch[] = [];
   mirror.subscribe((batch) => batches.push(batch));
@@ -153,6 +162,66 @@ describe('PrefixMirror', () => {
     await clock.advance(1000); // still behind that revision: replace
     expect(silent?.cancelled).toBe(true);
     expect(mirror.get('/c/a')?.value).toBe('1');
+  });
+
+  describe("a small range ('contents' progress): the election keys, one member record", () => {
+    const electionKeys = { progressIntervalMs: 1000, prefix: '/c/election/', progress: 'contents' } as const;
+
+    it('keeps its watch while writes elsewhere move the store revision', async () => {
+      const { etcd, clock, mirror, batches } = setup(electionKeys);
+      etcd.put('/c/election/1', 'a');
+      await mirror.start();
+      const watcher = etcd.watcher;
+      const listsBefore = etcd.ranges;
+      for (let check = 0; check < 4; check++) {
+        etcd.put(`/c/members/m${check}`, '{}');
+        await clock.advance(1000);
+      }
+      expect(watcher?.cancelled).toBe(false);
+      expect(batches).toHaveLength(1); // the first list only: nothing of its range changed
+      expect(etcd.ranges - listsBefore).toBe(4); // one keys-only check each, no re-list
+    });
+
+    it('replaces a watch that missed a deletion in its range', async () => {
+      const { etcd, clock, mirror } = setup(electionKeys);
+      etcd.put('/c/election/1', 'a');
+      await mirror.start();
+      const silent = etcd.watcher;
+      etcd.delivering = false;
+      etcd.delete('/c/election/1');
+      await clock.advance(1000); // differs: remember where etcd is
+      expect(silent?.cancelled).toBe(false);
+      etcd.delivering = true;
+      await clock.advance(1000); // still differs: replace and list
+      expect(silent?.cancelled).toBe(true);
+      expect(mirror.get('/c/election/1')).toBeUndefined();
+    });
+
+    it('a one-key mirror follows that key, not the keys it prefixes', async () => {
+      const { etcd, mirror, batches } = setup({
+        prefix: '/c/members/n1',
+        scope: 'key',
+        progress: 'contents',
+      });
+      etcd.put('/c/members/n10', '{}');
+      await mirror.start();
+      expect(mirror.get('/c/members/n10')).toBeUndefined();
+      etcd.put('/c/members/n10', '{"again":1}');
+      etcd.put('/c/members/n1', '{}');
+      expect(etcd.watcher).toMatchObject({ prefix: '/c/members/n1', exact: true });
+      expect(batches.map(keysOf)).toEqual([['/c/members/n1']]);
+    });
+
+    it('catchUp lists a mirror its watch cannot bring to a revision, and does nothing when it is there', async () => {
+      const { etcd, mirror } = setup({ prefix: '/c/election/', progress: 'contents' });
+      await mirror.start();
+      etcd.put('/c/members/x', '{}'); // revision 2, outside the range
+      const before = etcd.ranges;
+      await mirror.catchUp(2);
+      expect(mirror.revision).toBe(2);
+      await mirror.catchUp(2);
+      expect(etcd.ranges - before).toBe(1);
+    });
   });
 
   it('reports its failed requests to its account, keeps the error for health checks, and recovers', async () => {

@@ -26,7 +26,8 @@ interface HubMember {
   lastHeartbeatMs: number;
   /** Silence longer than this makes the member unhealthy (the electionTimeout of whoever added it). */
   timeoutMs: number;
-  candidate: { token: CandidateToken; eligibleAtMs: number; yieldRank: number } | undefined;
+  /** Set while a running election holds the record; `mayLead` is false for a `member` (it never campaigns). */
+  candidate: { token: CandidateToken; eligibleAtMs: number; yieldRank: number; mayLead: boolean } | undefined;
 }
 
 /** Whether `a` comes before `b` among candidates of one priority: resigned-most-recently last, then id. */
@@ -43,6 +44,8 @@ export interface CandidateJoin extends NodeRegistration {
   readonly priority?: number;
   readonly electionTimeout: number;
   readonly initialLeadership: number;
+  /** False for a `member`: registered and health-tracked, never chosen as leader. */
+  readonly mayLead: boolean;
 }
 
 /** What `HubState.attach` calls with every new snapshot. */
@@ -56,8 +59,9 @@ export type HubListener = (snapshot: ClusterSnapshot) => void;
  *
  * The leader is the eligible candidate that comes first by (resigned-most-recently last, id): the seed's
  * lexicographic rule, except that a node that resigned queues behind the others until it leads again.
- * A candidate is eligible when it is healthy and its `initialLeadership` has passed. Priorities come
- * first when a leader is chosen afresh; a leader is only pre-empted within its own priority (see
+ * A candidate is eligible when it is healthy and its `initialLeadership` has passed; a `member`
+ * holds a record and heartbeats like a candidate but is never eligible. Priorities come first when a
+ * leader is chosen afresh; a leader is only pre-empted within its own priority (see
  * {@link HubState.transfer} and the priority rule, which the leading election applies itself).
  */
 export class HubState {
@@ -127,9 +131,10 @@ export class HubState {
       lastSeen: wallNow,
       lastHeartbeatMs: nowMs,
       timeoutMs: node.electionTimeout,
-      candidate: { token, eligibleAtMs, yieldRank: 0 },
+      candidate: { token, eligibleAtMs, yieldRank: 0, mayLead: node.mayLead },
     });
-    if (node.initialLeadership > 0) this.#scheduleEligibility(node.id, node.initialLeadership);
+    if (node.mayLead && node.initialLeadership > 0)
+      this.#scheduleEligibility(node.id, node.initialLeadership);
     this.#changed();
   }
 
@@ -260,7 +265,9 @@ export class HubState {
   /** Running, healthy and past its `initialLeadership`: it may lead. */
   #eligible(member: HubMember, nowMs: number): boolean {
     return (
-      member.candidate !== undefined && member.state === 'healthy' && member.candidate.eligibleAtMs <= nowMs
+      member.candidate?.mayLead === true &&
+      member.state === 'healthy' &&
+      member.candidate.eligibleAtMs <= nowMs
     );
   }
 
@@ -300,6 +307,8 @@ export class HubState {
     if (!member) return { ok: false, reason: 'unknown_target' };
     if (member.state !== 'healthy')
       return { ok: false, reason: 'unhealthy_target', detail: `state ${member.state}` };
+    if (member.candidate && !member.candidate.mayLead)
+      return { ok: false, reason: 'not_candidate', detail: 'its role never campaigns' };
     if (!this.#eligible(member, this.#clock.monotonicNow()))
       return { ok: false, reason: 'not_candidate', detail: 'it is not past its initialLeadership' };
     return { ok: true };

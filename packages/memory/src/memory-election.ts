@@ -62,6 +62,12 @@ export class InMemoryElection extends BaseElection {
   }
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
+    if (this.role === 'observer') {
+      // Reads only: it follows the hub, and nobody else ever sees it.
+      this.#detach = this.#hub.attach((snapshot) => this.publishSnapshot(snapshot));
+      this.publishSnapshot(this.#hub.snapshot());
+      return;
+    }
     await this.checkHealth();
     signal?.throwIfAborted();
     const token: CandidateToken = Symbol(this.nodeId);
@@ -137,6 +143,9 @@ export class InMemoryElection extends BaseElection {
   }
 
   protected backendLiveness(): Liveness {
+    // An observer has no membership to vouch for: it is live while it follows the hub.
+    if (this.role === 'observer')
+      return this.#detach ? LIVE : notLive('this observer is not following the hub');
     const token = this.#token;
     if (!token) return notLive('this node has not joined the hub yet');
     const conflict = this.#idConflict;
@@ -181,6 +190,7 @@ export class InMemoryElection extends BaseElection {
         priority: this.config.priority,
         electionTimeout: this.config.electionTimeout,
         initialLeadership: this.config.initialLeadership,
+        mayLead: this.role === 'candidate',
       },
       token,
     );

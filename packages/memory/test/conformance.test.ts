@@ -30,6 +30,8 @@ describeConformance('memory', async () => {
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
         ...(options.priority === undefined ? {} : { priority: options.priority }),
         ...(options.minLeadership === undefined ? {} : { minLeadership: options.minLeadership }),
+        ...(options.role ? { role: options.role } : {}),
+        ...(options.view ? { view: options.view } : {}),
         ...timing,
         initialLeadership: options.initialLeadership ?? 0,
         clock,
@@ -40,7 +42,7 @@ describeConformance('memory', async () => {
     },
     crashedHolder: async (nodeId, address) => {
       stateOf(hub).join(
-        { id: nodeId, address, healthy: true, electionTimeout: 300, initialLeadership: 0 },
+        { id: nodeId, address, healthy: true, electionTimeout: 300, initialLeadership: 0, mayLead: true },
         Symbol(nodeId),
       );
     },

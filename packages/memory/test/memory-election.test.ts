@@ -91,7 +91,14 @@ describe('InMemoryElection', () => {
     // A candidate that joined and then went silent (its process hung): only the hub knows it.
     const frozen = Symbol('frozen');
     stateOf(cluster.hub).join(
-      { id: 'a', address: 'a.internal:9090', healthy: true, electionTimeout: 5000, initialLeadership: 0 },
+      {
+        id: 'a',
+        address: 'a.internal:9090',
+        healthy: true,
+        electionTimeout: 5000,
+        initialLeadership: 0,
+        mayLead: true,
+      },
       frozen,
     );
     expect(follower.getLeader()?.id).toBe('a');

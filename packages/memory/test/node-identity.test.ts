@@ -15,7 +15,7 @@ const election = cluster.election;
 function crashedHolder(id: string, address: string): symbol {
   const token = Symbol(`crashed ${id}`);
   stateOf(cluster.hub).join(
-    { id, address, healthy: true, electionTimeout: TIMEOUT_MS, initialLeadership: 0 },
+    { id, address, healthy: true, electionTimeout: TIMEOUT_MS, initialLeadership: 0, mayLead: true },
     token,
   );
   return token;

@@ -56,10 +56,12 @@ export function registerClusterMetrics(
   track(
     new Gauge({
       name: 'ztap_cluster_nodes_total',
-      help: 'Number of nodes in the cluster, by state, as this node sees it.',
+      help: "Number of nodes in the cluster, by state, as this node sees it (none with view: 'leader').",
       labelNames: ['state'],
       registers,
       collect() {
+        // A node with view: 'leader' keeps no member list: no series rather than a false count.
+        if (election.view !== 'full') return;
         const nodes = election.getNodes();
         for (const state of NODE_STATES)
           this.set({ state }, nodes.filter((node) => node.state === state).length);

@@ -150,9 +150,12 @@ export function registerClusterInstruments(
   );
 
   const observeGauges = (result: BatchObservableResult<Attributes>) => {
-    const states = election.getNodes().map((node) => node.state);
-    for (const state of NODE_STATES) {
-      result.observe(nodes, states.filter((one) => one === state).length, { state });
+    // A node with view: 'leader' keeps no member list: no observation rather than a false count.
+    if (election.view === 'full') {
+      const states = election.getNodes().map((node) => node.state);
+      for (const state of NODE_STATES) {
+        result.observe(nodes, states.filter((one) => one === state).length, { state });
+      }
     }
     result.observe(isLeader, election.isLeader() ? 1 : 0, { node: election.nodeId });
     // Terms start at 1: 0 cannot be mistaken for one, and the series never goes stale.

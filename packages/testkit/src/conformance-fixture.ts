@@ -1,6 +1,10 @@
-import type { HealthCheck, LeaderElection, NodeMetadata } from '@ztap/cluster';
+import type { ElectionRole, HealthCheck, LeaderElection, NodeMetadata, ViewKind } from '@ztap/cluster';
 
 export interface ConformanceNodeOptions {
+  /** Default: the library's (`candidate`). */
+  readonly role?: ElectionRole;
+  /** Default: the library's (`full`). */
+  readonly view?: ViewKind;
   readonly address?: string;
   readonly metadata?: NodeMetadata;
   readonly healthCheck?: HealthCheck;

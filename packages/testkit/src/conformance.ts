@@ -16,6 +16,7 @@ import { type ConformanceFixture, conformanceHelpers } from './conformance-fixtu
 import { describeLeaderWorkContract } from './leader-work-conformance.ts';
 import { describeLeadershipControlContract } from './leadership-control-conformance.ts';
 import { Recorder } from './recorder.ts';
+import { describeRolesContract } from './roles-conformance.ts';
 
 export type { ConformanceFixture, ConformanceNodeOptions } from './conformance-fixture.ts';
 
@@ -519,5 +520,6 @@ export function describeConformance(backend: string, createFixture: () => Promis
 
     describeLeaderWorkContract(helpers);
     describeLeadershipControlContract(helpers);
+    describeRolesContract(helpers);
   });
 }

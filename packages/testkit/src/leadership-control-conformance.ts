@@ -1,5 +1,6 @@
 import {
   isLeadershipLostError,
+  isNarrowViewError,
   isNotLeaderError,
   isTransferError,
   isValidationError,
@@ -121,6 +122,19 @@ export function describeLeadershipControlContract(helpers: ConformanceHelpers): 
       expect(leader.isLeader()).toBe(true);
       expect(leader.term).toBe(term);
       expect(leader.leadershipSignal.aborted).toBe(false);
+    });
+
+    it('needs the full view: a narrow leader refuses with NarrowViewError and keeps leading', async () => {
+      const [narrow, other] = (await startedInOrder(node('v1', { view: 'leader' }), node('v2'))) as [
+        LeaderElection,
+        LeaderElection,
+      ];
+      expect(await leaderAmong([narrow, other])).toBe(narrow);
+      const term = narrow.term;
+      const refusal = await narrow.transferLeadership('v2').catch((error: unknown) => error);
+      expect(isNarrowViewError(refusal)).toBe(true);
+      expect(narrow.isLeader()).toBe(true);
+      expect(narrow.term).toBe(term);
     });
 
     it('a target that withdraws mid-transfer fails it with target_withdrew; the old leader has stepped down and another leads', async () => {

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { type Disposable, isLeadershipLostError } from '@ztap/cluster';
+import { type Disposable, isLeadershipLostError, VIEW_KINDS } from '@ztap/cluster';
 import { type EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import { registerClusterMetrics } from '@ztap/cluster-metrics';
 import type { Command } from 'commander';
@@ -23,13 +23,22 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** The roles an agent can run as (an observer holds no membership to run an agent for). */
+export const AGENT_ROLES = ['candidate', 'member'] as const;
+
+/** `value` if it is one of `allowed`, else a usage error naming the flag and the allowed values. */
+export function oneOfFlag<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+}
+
 export function registerAgentCommand(program: Command, io: CliIO): void {
   logFormatOption(
     nodeOptions(
       program
         .command('agent')
         .description(
-          'run a node: register, heartbeat, campaign; serve /healthz; resign cleanly on SIGTERM/SIGINT',
+          'run a node: register, heartbeat, campaign (unless --role member); serve /healthz; resign cleanly on SIGTERM/SIGINT',
         ),
     ),
   )
@@ -37,24 +46,41 @@ export function registerAgentCommand(program: Command, io: CliIO): void {
       '--listen <[host:]port>',
       'serve GET /healthz and GET /metrics here (a bare port listens on 127.0.0.1)',
     )
+    .option(
+      '--role <role>',
+      `${AGENT_ROLES.join(' or ')}: a member is registered and health-tracked but never campaigns (default: candidate)`,
+    )
+    .option(
+      '--view <view>',
+      `${VIEW_KINDS.join(' or ')}: leader keeps only the leader and the policies, so member churn costs this node nothing (default: full)`,
+    )
     .addHelpText(
       'after',
       `
 Examples:
   $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 0.0.0.0:8080
   $ ztap agent --id node-2 --address 10.0.0.8:9090 --health-url http://127.0.0.1:9090/ready --log-format json
+  $ ztap agent --id host-417 --address 10.0.4.17:9090 --role member --view leader
 
 /healthz answers 200 with {"status":"ok",...} while the node can vouch for its membership: etcd
 confirmed its heartbeats before the step-down deadline, its member record is in etcd, and its health
 check passes. Otherwise 503 with {"status":"unhealthy","reason":...}, for followers and the leader
-alike; each change is also logged (events "unhealthy" with the reason, and "healthy").`,
+alike; each change is also logged (events "unhealthy" with the reason, and "healthy").
+
+A fleet: a few candidates (the default role) that may lead, and many members (--role member) that
+follow the leader and its policies and never lead. --view leader makes a node watch only the election
+(and policy) keys: ztap_cluster_nodes_total is then absent from /metrics. Details: docs/roles-and-views.md`,
     )
     .action(async (_options, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions & { listen?: string; logFormat?: string }>();
+      const globals = command.optsWithGlobals<
+        GlobalOptions & { listen?: string; logFormat?: string; role?: string; view?: string }
+      >();
       const listen = globals.listen === undefined ? undefined : parseListen(globals.listen);
+      const role = oneOfFlag('--role', globals.role ?? 'candidate', AGENT_ROLES);
+      const view = oneOfFlag('--view', globals.view ?? 'full', VIEW_KINDS);
       const format = logFormat(globals);
       const log = createLogger(io, format, globals.color !== false);
-      const election = createNodeElection(command, io, clusterLoggerFor(log, format));
+      const election = createNodeElection(command, io, clusterLoggerFor(log, format), { role, view });
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
       const metrics = registerClusterMetrics(election, { registry, policies: new EtcdPolicySync(election) });
@@ -89,9 +115,11 @@ async function runAgent(
   let stopLogging: Disposable | undefined;
   try {
     await election.start();
-    log('started', `node ${election.nodeId} joined ${election.prefix}`, {
+    log('started', `node ${election.nodeId} joined ${election.prefix} as a ${election.role}`, {
       nodeId: election.nodeId,
       prefix: election.prefix,
+      role: election.role,
+      view: election.view,
     });
     if (listen) {
       server = await serveHealth(election, listen, registry);
@@ -103,7 +131,7 @@ async function runAgent(
       });
     }
     stopLogging = logLiveness(election, log, () => stopping !== undefined);
-    void logLeadership(election, log);
+    if (election.role === 'candidate') void logLeadership(election, log);
     void logClusterLeaders(election, log);
     await done;
     await stopping;
