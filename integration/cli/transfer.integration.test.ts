@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { uniqueCluster, useEtcd, within } from '../support/etcd.ts';
-import { ZtapProcess, ztap } from '../support/ztap.ts';
+import { agentArgs, ZtapProcess, ztap } from '../support/ztap.ts';
 
 const etcd = useEtcd();
 const running: ZtapProcess[] = [];
@@ -16,17 +16,9 @@ const target = (cluster: string) => ['--endpoints', etcd.endpoints.join(','), '-
 const fastNode = ['--heartbeat', '200ms', '--election-timeout', '2s', '--initial-leadership', '0'];
 
 function agent(cluster: string, id: string, extra: string[] = []): ZtapProcess {
-  const process = new ZtapProcess([
-    ...target(cluster),
-    '--json',
-    'agent',
-    '--id',
-    id,
-    '--address',
-    `127.0.0.1:${9100 + running.length}`,
-    ...fastNode,
-    ...extra,
-  ]);
+  const process = new ZtapProcess(
+    agentArgs(target(cluster), id, `127.0.0.1:${9100 + running.length}`, [...fastNode, ...extra]),
+  );
   running.push(process);
   return process;
 }
