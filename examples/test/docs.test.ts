@@ -50,6 +50,8 @@ describe('programs in README.md and docs/', () => {
       'docs/dashboard.md: docs/dashboard-server.ts',
       'docs/getting-started.md: docs/billing-service.ts',
       'docs/getting-started.md: docs/memory-failover.ts',
+      'docs/leadership-control.md: docs/transfer.ts',
+      'docs/leadership-control.md: docs/priorities.ts',
       'docs/metrics.md: docs/metrics.ts',
       'docs/multi-region.md: docs/multi-region.ts',
       'docs/operations.md: docs/tls.ts',
@@ -118,6 +120,29 @@ describe('programs in README.md and docs/', () => {
         expect(example.stdout.filter(Boolean)).toEqual([
           'a leads (lowest id) with term 1',
           'b took over with term 2',
+        ]);
+      });
+    }, 30_000);
+
+    it('leadership-control: the leader hands over to a named node behind another; a bad target is refused', async () => {
+      await run('transfer.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          expect.stringMatching(/^api-1 leads with term \d+$/),
+          'api-3 leads with a higher term: true',
+          'refused: unknown_target',
+        ]);
+        expect(example.stderr.filter(Boolean)).toEqual([]);
+      });
+    }, 30_000);
+
+    it('leadership-control: priorities move leadership from the canary to the preferred zone', async () => {
+      await run('priorities.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          'canary leads: it is the only node',
+          'web-eu-2 leads: the canary handed over',
+          'web-eu-1 leads: the preferred zone',
         ]);
       });
     }, 30_000);

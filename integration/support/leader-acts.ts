@@ -3,7 +3,7 @@
  * a process.hrtime instant (comparable across the processes of one machine). Shared by the
  * single-region node (node-process.ts) and the multi-region one (region-node-process.ts).
  */
-const now = () => process.hrtime.bigint().toString();
+export const now = () => process.hrtime.bigint().toString();
 
 /** Writes one event line; `at` is now unless given. */
 export const report = (event: Record<string, unknown>): void => {

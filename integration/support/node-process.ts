@@ -8,14 +8,15 @@
  * every `policyEveryMs`) and reports each attempt with the revision etcd committed it at. With
  * `workLingerMs` it runs leader work through `election.lead()` and reports when each term's work
  * starts and ends. With `watchPolicies` it reports every policy update it receives. On stdin: "dump"
- * reports its view of the members and policies; "resign" resigns; "stop" (or SIGTERM) stops it
- * gracefully.
+ * reports its view of the members and policies; "resign" resigns; "transfer <id> [timeoutMs]" hands
+ * leadership to <id> and reports the outcome (`transfer`, with `target`, `ok`, the successor's
+ * `term` or the failure's `reason`); "stop" (or SIGTERM) stops it gracefully.
  */
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isLeadershipLostError } from '@ztap/cluster';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
-import { LeaderActs, report } from './leader-acts.ts';
+import { LeaderActs, now, report } from './leader-acts.ts';
 import type { NodeProcessConfig } from './node-process-config.ts';
 
 const config = JSON.parse(process.env.ZTAP_TEST_NODE ?? '{}') as NodeProcessConfig;
@@ -102,6 +103,23 @@ async function followPolicies(): Promise<void> {
   }
 }
 
+async function transfer([target = '', timeout]: string[]): Promise<void> {
+  const requestedAt = now();
+  try {
+    const result = await election.transferLeadership(target, timeout ? { timeoutMs: Number(timeout) } : {});
+    report({ event: 'transfer', target, ok: true, term: result.term, requestedAt });
+  } catch (error) {
+    report({
+      event: 'transfer',
+      target,
+      ok: false,
+      reason: (error as { reason?: string }).reason,
+      error: String(error),
+      requestedAt,
+    });
+  }
+}
+
 async function stop(code: number): Promise<never> {
   await election.stop();
   report({ event: 'stopped' });
@@ -113,6 +131,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
   if (command === 'stop') void stop(0);
   if (command === 'resign') void election.resign();
+  if (command.startsWith('transfer ')) void transfer(command.split(' ').slice(1));
   if (command === 'quiet') void acts.quieten();
   if (command === 'dump') {
     report({

@@ -24,6 +24,7 @@ export interface NodeEvent {
     | 'work-end'
     | 'lead-ended'
     | 'lead-failed'
+    | 'transfer'
     // multi-region nodes (region-node-process.ts)
     | 'global-leader'
     | 'global-lost'
@@ -48,6 +49,7 @@ export interface NodeEvent {
   readonly region?: string;
   readonly lagMs?: number;
   readonly kind?: string;
+  readonly target?: string;
 }
 
 const entry = fileURLToPath(new URL('./node-process.ts', import.meta.url));
@@ -126,6 +128,11 @@ export class NodeProcess {
       `${this.nodeId}: its view`,
     );
     return views.filter((event) => event.event === 'view')[seen] as NodeEvent;
+  }
+
+  /** Asks it to hand leadership to `target`; its outcome is reported as a `transfer` event. */
+  transfer(target: string, timeoutMs?: number): void {
+    this.#child.stdin?.write(`transfer ${target}${timeoutMs === undefined ? '' : ` ${timeoutMs}`}\n`);
   }
 
   /** Asks it to resign (it stays a member and campaigns again). */

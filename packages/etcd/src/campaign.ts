@@ -181,6 +181,11 @@ export class CampaignQueue {
     return this.#keys.get(key);
   }
 
+  /** Every campaign key, in no particular order. */
+  values(): Iterable<StoredKey> {
+    return this.#keys.values();
+  }
+
   set(entry: StoredKey): void {
     this.#keys.set(entry.key, entry);
     if (this.#first?.key === entry.key && this.#first.createRevision !== entry.createRevision) {

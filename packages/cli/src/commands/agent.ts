@@ -191,8 +191,8 @@ export async function logLeadership(election: EtcdElection, log: Logger): Promis
       );
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       const reason = isLeadershipLostError(signal.reason) ? signal.reason.reason : 'unknown';
-      // Resigning or stopping is the operator's choice: news, not a warning.
-      const chosen = reason === 'resigned' || reason === 'stopped';
+      // Resigning, handing over or stopping is a choice: news, not a warning.
+      const chosen = reason === 'resigned' || reason === 'transferred' || reason === 'stopped';
       log(
         'follower',
         `this node no longer leads (term ${term} ended: ${reason})`,
