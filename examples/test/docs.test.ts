@@ -50,7 +50,10 @@ describe('programs in README.md and docs/', () => {
       'docs/dashboard.md: docs/dashboard-server.ts',
       'docs/getting-started.md: docs/billing-service.ts',
       'docs/getting-started.md: docs/memory-failover.ts',
+      'docs/leadership-control.md: docs/transfer.ts',
+      'docs/leadership-control.md: docs/priorities.ts',
       'docs/metrics.md: docs/metrics.ts',
+      'docs/multi-region.md: docs/multi-region.ts',
       'docs/operations.md: docs/tls.ts',
       'docs/policies.md: docs/policies.ts',
       'docs/roles-and-views.md: docs/fleet.ts',
@@ -121,6 +124,29 @@ describe('programs in README.md and docs/', () => {
       });
     }, 30_000);
 
+    it('leadership-control: the leader hands over to a named node behind another; a bad target is refused', async () => {
+      await run('transfer.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          expect.stringMatching(/^api-1 leads with term \d+$/),
+          'api-3 leads with a higher term: true',
+          'refused: unknown_target',
+        ]);
+        expect(example.stderr.filter(Boolean)).toEqual([]);
+      });
+    }, 30_000);
+
+    it('leadership-control: priorities move leadership from the canary to the preferred zone', async () => {
+      await run('priorities.ts', async (example) => {
+        expect(await example.exited).toEqual({ code: 0, signal: null });
+        expect(example.stdout.filter(Boolean)).toEqual([
+          'canary leads: it is the only node',
+          'web-eu-2 leads: the canary handed over',
+          'web-eu-1 leads: the preferred zone',
+        ]);
+      });
+    }, 30_000);
+
     it('roles and views: a narrow member follows the candidate, has no member list and never campaigns', async () => {
       await run('fleet.ts', async (example) => {
         expect(await example.exited).toEqual({ code: 0, signal: null });
@@ -131,6 +157,19 @@ describe('programs in README.md and docs/', () => {
         ]);
         expect(example.stderr.filter(Boolean)).toEqual([]);
       });
+    }, 30_000);
+
+    it('multi-region: one node leads its region and globally, replicates its global policy into its region; SIGTERM exits 0', async () => {
+      // Its regional and global etcd are one here, under different prefixes (they must not overlap).
+      await run(
+        'multi-region.ts',
+        async (example) => {
+          await example.waitFor(/^0 policies$/);
+          await example.waitFor(/^web is at global version \d+$/);
+          expect(await example.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        },
+        { env: { ZTAP_GLOBAL_ENDPOINTS: etcd.endpoints.join(',') } },
+      );
     }, 30_000);
 
     it('policies: the leader publishes, everyone follows from a snapshot; SIGTERM exits 0', async () => {

@@ -46,4 +46,20 @@ describe('examples', () => {
       /stopped acting as leader [\d.]+ ms after the fault, [\d.]+ ms before the new leader was known: never two leaders/,
     );
   }, 60_000);
+
+  it('the multi-region demo starts its own regions, fails over without two global leaders, and the cut-off region catches up', async () => {
+    const { stdout } = await runExample('multi-region/main.ts');
+    expect(stdout).toMatch(/^ZTAP multi-region demo: regions eu, us, ap on local etcd cluster of 3/m);
+    expect(stdout).toMatch(/ eu-\d leads region eu and globally \(global term \d+\)$/m);
+    expect(stdout).toContain(
+      "Region eu (the home region, the global leader's) is cut off from the other regions.",
+    );
+    expect(stdout.match(/ {4}every node of (eu|us|ap) has web@\d+, \d+ ms after the push$/gm)).toHaveLength(
+      5,
+    );
+    expect(stdout).toMatch(/ms before its successor: never two global leaders\.$/m);
+    expect(stdout).toMatch(/ eu still serves web@\d+, last confirmed current [\d.]+ s ago$/m);
+    expect(stdout).toMatch(/ eu caught up: web@\d+ everywhere$/m);
+    expect(stdout).toMatch(/ eu-\d of the home region eu leads globally again \(global term \d+\)$/m);
+  }, 90_000);
 });

@@ -2,21 +2,12 @@
  * Faults of etcd itself, on a three-member cluster: a member (the raft leader) killed and restarted,
  * quorum lost and recovered, and compaction while a watcher lags. See docs/reliability.md.
  */
-import { describe, it } from 'vitest';
+import { describe } from 'vitest';
 import { within } from '../support/etcd.ts';
-import { msBetween, nowNs, runTrials, TRIALS, type Trial, useEtcdCluster } from './harness.ts';
+import { msBetween, nowNs, scenariosOn, type Trial, useEtcdCluster } from './harness.ts';
 
 const etcd = useEtcdCluster();
-
-function scenario(name: string, trial: (trial: Trial) => Promise<void>, perTrialMs = 60_000) {
-  it(
-    name,
-    async () => {
-      await runTrials(etcd, name.split(' ').slice(0, 2).join('-'), TRIALS, trial);
-    },
-    TRIALS * perTrialMs + 30_000,
-  );
-}
+const scenario = scenariosOn(etcd);
 
 async function threeNodes(trial: Trial) {
   for (const id of ['n1', 'n2', 'n3']) await trial.node(id);

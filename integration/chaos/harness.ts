@@ -5,7 +5,7 @@
  */
 import { cutOffProxy, type EtcdCluster, type EtcdLink, startEtcdCluster } from '@ztap/cluster-testing';
 import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, uniqueCluster, within } from '../support/etcd.ts';
 import { type NodeEvent, NodeProcess } from '../support/node-processes.ts';
 import {
@@ -256,3 +256,24 @@ export async function runTrials(
 export const msBetween = (from: bigint | string, to: bigint | string) =>
   Number(BigInt(to) - BigInt(from)) / 1e6;
 export const nowNs = () => process.hrtime.bigint();
+
+/**
+ * Scenarios on `etcd`, as tests: each runs `trials` trials (default `TRIALS`) of its body on fresh
+ * Trials, bounded by `perTrialMs` each.
+ */
+export function scenariosOn(etcd: ChaosEtcd) {
+  return (
+    name: string,
+    trial: (trial: Trial) => Promise<void>,
+    options: { perTrialMs?: number; trials?: number } = {},
+  ): void => {
+    const { perTrialMs = 60_000, trials = TRIALS } = options;
+    it(
+      name,
+      async () => {
+        await runTrials(etcd, name.split(' ').slice(0, 2).join('-'), trials, trial);
+      },
+      trials * perTrialMs + 30_000,
+    );
+  };
+}

@@ -2,30 +2,16 @@
  * Faults of the nodes themselves: killed, stopped, frozen, cut off, flapping, or deposed by an
  * operator. Every trial checks the invariants in oracle.ts; see docs/reliability.md.
  */
-import { describe, it } from 'vitest';
+import { describe } from 'vitest';
 import { within } from '../support/etcd.ts';
 import { etcdctl } from '../support/etcdctl.ts';
-import { msBetween, nowNs, runTrials, TRIALS, type Trial, useEtcdCluster } from './harness.ts';
+import { msBetween, nowNs, scenariosOn, TRIALS, type Trial, useEtcdCluster } from './harness.ts';
 import { steppedDownBeforeSuccessor } from './oracle.ts';
 
 const etcd = useEtcdCluster();
+const scenario = scenariosOn(etcd);
 /** How long the flapping scenario flaps: 2 minutes in the full run (`pnpm test:chaos`). */
 const FLAP_MS = Number(process.env.ZTAP_CHAOS_FLAP_MS ?? 10_000);
-
-function scenario(
-  name: string,
-  trial: (trial: Trial) => Promise<void>,
-  perTrialMs = 45_000,
-  trials = TRIALS,
-) {
-  it(
-    name,
-    async () => {
-      await runTrials(etcd, name.split(' ').slice(0, 2).join('-'), trials, trial);
-    },
-    trials * perTrialMs + 20_000,
-  );
-}
 
 /** Three writing nodes, a leader among them and writes flowing. */
 async function threeNodes(trial: Trial, options: { behindProxy?: boolean } = {}) {
@@ -150,9 +136,8 @@ describe('chaos: node faults', () => {
         writesResumedMs: msBetween(restoredAt, write.at),
       });
     },
-    FLAP_MS + 60_000,
     // Each flapping trial lasts FLAP_MS (2 minutes in the full run): two of them are enough.
-    Math.min(TRIALS, 2),
+    { perTrialMs: FLAP_MS + 60_000, trials: Math.min(TRIALS, 2) },
   );
 
   scenario('operator revokes the leader lease', async (trial) => {

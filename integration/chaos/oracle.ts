@@ -4,17 +4,17 @@
  */
 import { type NodeEvent, type NodeProcess, OPEN, termIntervals } from '../support/node-processes.ts';
 
-const acts = new Set(['write', 'policy-write']);
+const acts: ReadonlySet<string> = new Set(['write', 'policy-write']);
 
 /**
  * No write fenced with a stale term is ever accepted: ordered by the revision etcd committed them at,
- * accepted writes never go back to an older term.
+ * accepted writes never go back to an older term. `events` names the writes (of one store).
  */
-export function staleTermWrites(nodes: readonly NodeProcess[]): string[] {
+export function staleTermWrites(nodes: readonly NodeProcess[], events: ReadonlySet<string> = acts): string[] {
   const accepted = nodes
     .flatMap((node) =>
       node.events.items
-        .filter((e) => acts.has(e.event) && e.ok && e.revision !== undefined)
+        .filter((e) => events.has(e.event) && e.ok && e.revision !== undefined)
         .map((e) => ({ node: node.nodeId, ...e })),
     )
     .sort((a, b) => (a.revision as number) - (b.revision as number));
@@ -36,11 +36,14 @@ export function staleTermWrites(nodes: readonly NodeProcess[]): string[] {
  * taken right after the node checked it leads) comes before every attempt under a later term.
  * Instants are process.hrtime, comparable across the processes of one machine.
  */
-export function overlappingLeaders(nodes: readonly NodeProcess[]): string[] {
+export function overlappingLeaders(
+  nodes: readonly NodeProcess[],
+  events: ReadonlySet<string> = acts,
+): string[] {
   const byTerm = new Map<number, { first: bigint; last: bigint; nodes: Set<string> }>();
   for (const node of nodes) {
     for (const event of node.events.items) {
-      if (!acts.has(event.event) || event.term === undefined) continue;
+      if (!events.has(event.event) || event.term === undefined) continue;
       const at = BigInt(event.at);
       const span = byTerm.get(event.term) ?? { first: at, last: at, nodes: new Set<string>() };
       span.first = at < span.first ? at : span.first;

@@ -235,7 +235,7 @@ describe('help', () => {
     expectOneLine(
       await ztap(['cluster', 'frobnicate']),
       2,
-      /^ztap: unknown command "frobnicate" for "ztap cluster" \(commands: status, list, join, leave, watch\); see ztap cluster --help\n$/,
+      /^ztap: unknown command "frobnicate" for "ztap cluster" \(commands: status, list, join, leave, transfer, watch\); see ztap cluster --help\n$/,
     );
     expectOneLine(
       await ztap(['policy', 'frobnicate']),

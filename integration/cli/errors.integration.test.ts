@@ -85,6 +85,22 @@ describe('usage errors exit 2', () => {
       ['agent', '--id', 'n1', '--address', '127.0.0.1:1', '--view', 'narrow'],
       /--view must be one of full, leader \(got "narrow"\)/,
     ],
+    [
+      [
+        'agent',
+        '--id',
+        'n1',
+        '--address',
+        '127.0.0.1:1',
+        '--role',
+        'member',
+        '--region',
+        'eu',
+        '--global-endpoints',
+        'http://127.0.0.1:1',
+      ],
+      /--role member and --view leader cannot be combined with --region/,
+    ],
     [['run', '--id', 'n1', '--log-format', 'yaml', '--', 'true'], /--log-format must be one of text, json/],
   ])('ztap %j', async (args, pattern) => {
     expectOneLine(await ztap([...target(), ...args]), 2, pattern);

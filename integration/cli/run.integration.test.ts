@@ -135,7 +135,7 @@ describe('ztap run ends the whole process tree', { timeout: 20_000 }, () => {
 describe('without a handover, the old tree is gone before the successor starts', { timeout: 30_000 }, () => {
   /** r1 leads, running a tree that ignores SIGTERM with a grace far beyond the TTL; r2 waits. */
   async function leaderAndSuccessor(label: string) {
-    const { work, run } = await setup(label);
+    const { cluster, work, run } = await setup(label);
     const first = run('r1', work.command('ignore'), ['--grace', '60s']);
     await within(first.line(/^tree-started r1$/));
     const second = run('r2', work.command('ignore'));
@@ -147,8 +147,17 @@ describe('without a handover, the old tree is gone before the successor starts',
       expect(await work.running('r1')).toEqual([]);
       expect(await work.heartbeatBytes('r1')).toBe(await work.sawHeartbeatBytes('r2', 'r1'));
     };
-    return { first, expectOldTreeGoneFirst };
+    return { cluster, first, expectOldTreeGoneFirst };
   }
+
+  it('leadership transferred to the waiting node (ztap cluster transfer): the handover waits until the tree is gone', async () => {
+    const { cluster, first, expectOldTreeGoneFirst } = await leaderAndSuccessor('run-transfer');
+    const transfer = ztap([...target(cluster), 'cluster', 'transfer', 'r2']);
+    await expectOldTreeGoneFirst();
+    expect(await transfer).toMatchObject({ code: 0, stdout: expect.stringMatching(/^r2 leads cluster /) });
+    expect(await within(first.exited)).toBe(1);
+    expect(first.stderr).toBe('ztap: leadership lost (transferred); stopped sh\n');
+  });
 
   it('ztap run killed with SIGKILL: the keeper ends the tree, with SIGKILL by the deadline despite --grace 60s', async () => {
     const { first, expectOldTreeGoneFirst } = await leaderAndSuccessor('run-sigkill');

@@ -44,10 +44,15 @@ export function describeEtcdConformance(etcd: SharedEtcd, name: string): void {
           ...(options.metadata ? { metadata: options.metadata } : {}),
           ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
           ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+          ...(options.priority === undefined ? {} : { priority: options.priority }),
+          ...(options.minLeadership === undefined ? {} : { minLeadership: options.minLeadership }),
           ...(options.role ? { role: options.role } : {}),
           ...(options.view ? { view: options.view } : {}),
           client,
           ...timing,
+          ...(options.initialLeadership === undefined
+            ? {}
+            : { initialLeadership: options.initialLeadership }),
         });
         nodes.push(election);
         return election;

@@ -8,19 +8,18 @@
  * every `policyEveryMs`) and reports each attempt with the revision etcd committed it at. With
  * `workLingerMs` it runs leader work through `election.lead()` and reports when each term's work
  * starts and ends. With `watchPolicies` it reports every policy update it receives. On stdin: "dump"
- * reports its view of the members and policies; "resign" resigns; "stop" (or SIGTERM) stops it
- * gracefully.
+ * reports its view of the members and policies; "resign" resigns; "transfer <id> [timeoutMs]" hands
+ * leadership to <id> and reports the outcome (`transfer`, with `target`, `ok`, the successor's
+ * `term` or the failure's `reason`); "stop" (or SIGTERM) stops it gracefully.
  */
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isLeadershipLostError } from '@ztap/cluster';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
+import { LeaderActs, now, report } from './leader-acts.ts';
 import type { NodeProcessConfig } from './node-process-config.ts';
 
 const config = JSON.parse(process.env.ZTAP_TEST_NODE ?? '{}') as NodeProcessConfig;
-const now = () => process.hrtime.bigint().toString();
-const report = (event: Record<string, unknown>) =>
-  process.stdout.write(`${JSON.stringify({ ...event, at: event.at ?? now() })}\n`);
 
 const election = new EtcdElection({
   nodeId: config.nodeId,
@@ -67,52 +66,7 @@ async function leadWork(lingerMs: number): Promise<void> {
   report({ event: 'lead-ended' });
 }
 
-let quiet = false;
-const quietWaiters: (() => void)[] = [];
-let acting = 0;
-
-/**
- * Runs `act` every `everyMs` while this node leads. The acting instant is taken right after the
- * leadership check, before the request leaves: the moment this node acted as leader.
- */
-function whileLeader(
-  everyMs: number,
-  act: (term: number) => Promise<Record<string, unknown>>,
-  event: string,
-): void {
-  let busy = false;
-  setInterval(async () => {
-    if (busy || quiet) return;
-    const term = election.term;
-    if (term === undefined || !election.isLeader()) return;
-    const actedAt = now();
-    busy = true;
-    acting++;
-    try {
-      report({ event, term, ok: true, at: actedAt, ...(await act(term)) });
-    } catch (error) {
-      report({
-        event,
-        term,
-        ok: false,
-        error: (error as Error).name,
-        code: (error as { code?: string }).code,
-        at: actedAt,
-      });
-    } finally {
-      busy = false;
-      acting--;
-      if (quiet && acting === 0) for (const wake of quietWaiters.splice(0)) wake();
-    }
-  }, everyMs);
-}
-
-/** Stops acting as leader (for the final comparison), once the write in flight, if any, is done. */
-async function quieten(): Promise<void> {
-  quiet = true;
-  if (acting > 0) await new Promise<void>((resolve) => quietWaiters.push(resolve));
-  report({ event: 'quiet' });
-}
+const acts = new LeaderActs();
 
 let counter = 0;
 async function writeCounter(term: number) {
@@ -149,6 +103,23 @@ async function followPolicies(): Promise<void> {
   }
 }
 
+async function transfer([target = '', timeout]: string[]): Promise<void> {
+  const requestedAt = now();
+  try {
+    const result = await election.transferLeadership(target, timeout ? { timeoutMs: Number(timeout) } : {});
+    report({ event: 'transfer', target, ok: true, term: result.term, requestedAt });
+  } catch (error) {
+    report({
+      event: 'transfer',
+      target,
+      ok: false,
+      reason: (error as { reason?: string }).reason,
+      error: String(error),
+      requestedAt,
+    });
+  }
+}
+
 async function stop(code: number): Promise<never> {
   await election.stop();
   report({ event: 'stopped' });
@@ -160,7 +131,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
   if (command === 'stop') void stop(0);
   if (command === 'resign') void election.resign();
-  if (command === 'quiet') void quieten();
+  if (command.startsWith('transfer ')) void transfer(command.split(' ').slice(1));
+  if (command === 'quiet') void acts.quieten();
   if (command === 'dump') {
     report({
       event: 'view',
@@ -182,8 +154,9 @@ if (config.workLingerMs !== undefined)
   void leadWork(config.workLingerMs).catch((error: unknown) =>
     report({ event: 'lead-failed', error: String(error) }),
   );
-if (config.writeEveryMs > 0) whileLeader(config.writeEveryMs, writeCounter, 'write');
-if (config.policyEveryMs) whileLeader(config.policyEveryMs, publishPolicy, 'policy-write');
+const leading = () => (election.isLeader() ? election.term : undefined);
+if (config.writeEveryMs > 0) acts.every(config.writeEveryMs, 'write', leading, writeCounter);
+if (config.policyEveryMs) acts.every(config.policyEveryMs, 'policy-write', leading, publishPolicy);
 if (config.watchPolicies)
   void followPolicies().catch((error: unknown) =>
     report({ event: 'policy-follow-ended', error: String(error) }),

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { linesOf, Recorder } from '@ztap/testkit';
 import type { NodeProcessConfig } from './node-process-config.ts';
+import type { RegionNodeConfig } from './region-node-config.ts';
 
 /** One line a node process reported. `at` is process.hrtime in nanoseconds. */
 export interface NodeEvent {
@@ -22,7 +23,15 @@ export interface NodeEvent {
     | 'work-start'
     | 'work-end'
     | 'lead-ended'
-    | 'lead-failed';
+    | 'lead-failed'
+    | 'transfer'
+    // multi-region nodes (region-node-process.ts)
+    | 'global-leader'
+    | 'global-lost'
+    | 'global-write'
+    | 'replica-write'
+    | 'replica-resync'
+    | 'replica-error';
   readonly at: string;
   readonly term?: number;
   readonly reason?: string;
@@ -37,9 +46,15 @@ export interface NodeEvent {
   readonly members?: string[];
   readonly leader?: string | null;
   readonly policies?: Record<string, number>;
+  readonly region?: string;
+  readonly lagMs?: number;
+  readonly kind?: string;
+  readonly target?: string;
 }
 
 const entry = fileURLToPath(new URL('./node-process.ts', import.meta.url));
+/** The multi-region node process (region-node-process.ts). */
+export const REGION_NODE_ENTRY = fileURLToPath(new URL('./region-node-process.ts', import.meta.url));
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
@@ -53,11 +68,12 @@ export class NodeProcess {
   readonly #exited: Promise<number | null>;
   #stderr = '';
 
-  constructor(config: NodeProcessConfig) {
+  /** `entryFile` runs instead of node-process.ts (e.g. {@link REGION_NODE_ENTRY}); `config` is its ZTAP_TEST_NODE. */
+  constructor(config: NodeProcessConfig | RegionNodeConfig, entryFile = entry) {
     this.nodeId = config.nodeId;
     // Only this test's variables: never our own ETCD_* (or anything else a developer has set).
     const env = { PATH: process.env.PATH ?? '', ZTAP_TEST_NODE: JSON.stringify(config) };
-    this.#child = spawn(process.execPath, ['--conditions=@ztap/source', entry], {
+    this.#child = spawn(process.execPath, ['--conditions=@ztap/source', entryFile], {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -112,6 +128,11 @@ export class NodeProcess {
       `${this.nodeId}: its view`,
     );
     return views.filter((event) => event.event === 'view')[seen] as NodeEvent;
+  }
+
+  /** Asks it to hand leadership to `target`; its outcome is reported as a `transfer` event. */
+  transfer(target: string, timeoutMs?: number): void {
+    this.#child.stdin?.write(`transfer ${target}${timeoutMs === undefined ? '' : ` ${timeoutMs}`}\n`);
   }
 
   /** Asks it to resign (it stays a member and campaigns again). */

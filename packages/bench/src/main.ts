@@ -19,6 +19,7 @@ import { fencedWrite } from './scenarios/fenced-write.ts';
 import { fleet } from './scenarios/fleet.ts';
 import { handover } from './scenarios/handover.ts';
 import { herd } from './scenarios/herd.ts';
+import { multiRegion } from './scenarios/multi-region.ts';
 import { scale } from './scenarios/scale.ts';
 import { renderTable } from './table.ts';
 import { nowMs } from './time.ts';
@@ -32,6 +33,7 @@ const SCENARIOS: Record<string, (context: BenchContext) => Promise<ScenarioResul
   fanout,
   fenced: fencedWrite,
   fleet,
+  'multi-region': multiRegion,
 };
 
 function parseArgs(argv: readonly string[]): { smoke: boolean; only: string[] } {

@@ -10,6 +10,7 @@ export function nodeJson(node: Node) {
     joinedAt: node.joinedAt.toISOString(),
     lastSeen: node.lastSeen.toISOString(),
     metadata: node.metadata,
+    priority: node.priority,
   };
 }
 

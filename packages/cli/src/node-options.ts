@@ -16,6 +16,8 @@ export interface NodeCommandOptions {
   readonly heartbeat: string;
   readonly electionTimeout: string;
   readonly initialLeadership: string;
+  readonly priority: string;
+  readonly minLeadership: string;
   readonly healthCmd?: string;
   readonly healthUrl?: string;
 }
@@ -33,6 +35,12 @@ export function nodeOptions(command: Command, addressDefault?: string): Command 
     .option('--heartbeat <duration>', 'how often the node proves it is alive', '1s')
     .option('--election-timeout <duration>', 'lease TTL: whole seconds, at least 2s', '5s')
     .option('--initial-leadership <duration>', 'how long a fresh node waits before it may lead', '3s')
+    .option('--priority <n>', 'claim to lead: higher-priority candidates get leadership handed to them', '0')
+    .option(
+      '--min-leadership <duration>',
+      'how long a leader leads before it hands over to a higher --priority',
+      '5s',
+    )
     .option('--health-cmd <command>', 'shell command run every heartbeat; healthy when it exits 0')
     .option('--health-url <url>', 'URL fetched every heartbeat; healthy on a 2xx answer');
 }
@@ -45,6 +53,8 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   heartbeatInterval: '--heartbeat',
   electionTimeout: '--election-timeout',
   initialLeadership: '--initial-leadership',
+  priority: '--priority',
+  minLeadership: '--min-leadership',
   requestTimeout: '--timeout',
   stepDownMargin: '--election-timeout',
 };
@@ -64,7 +74,7 @@ export function createNodeElection(
   } catch (error) {
     if (!isValidationError(error)) throw error;
     const message = error.message.replace(
-      /\b(nodeId|nodeAddress|metadata|heartbeatInterval|electionTimeout|initialLeadership|requestTimeout|stepDownMargin)\b/g,
+      /\b(nodeId|nodeAddress|metadata|heartbeatInterval|electionTimeout|initialLeadership|priority|minLeadership|requestTimeout|stepDownMargin)\b/g,
       (field) => FLAG_FOR_FIELD[field] ?? field,
     );
     throw new UsageError(message.replace(/(\d+) ms/g, '$1ms'));
@@ -87,6 +97,15 @@ export function electionOptionsFrom(command: Command, io: CliIO): EtcdElectionOp
     heartbeatInterval: parseDuration(options.heartbeat, '--heartbeat'),
     electionTimeout,
     initialLeadership: parseDuration(options.initialLeadership, '--initial-leadership', { allowZero: true }),
+    priority: parsePriority(options.priority),
+    minLeadership: parseDuration(options.minLeadership, '--min-leadership', { allowZero: true }),
     ...(healthCheck ? { healthCheck } : {}),
   };
+}
+
+/** `--priority`: a whole number (its range is the library's, checked with the rest of the config). */
+function parsePriority(text: string): number {
+  if (!/^-?[0-9]+$/.test(text.trim()))
+    throw new UsageError(`--priority must be a whole number, e.g. 10 or -1 (got ${JSON.stringify(text)})`);
+  return Number(text.trim());
 }

@@ -4,6 +4,7 @@ import { registerAgentCommand } from './commands/agent.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
+import { registerRegionCommands } from './commands/region.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { describeFailure, EXIT } from './errors.ts';
 import type { CliIO } from './io.ts';
@@ -83,6 +84,7 @@ Exit codes: 0 success, 1 operational failure (etcd unreachable, permission denie
   registerAgentCommand(program, io);
   registerRunCommand(program, io, outcome);
   registerDashboardCommand(program, io);
+  registerRegionCommands(program, io);
   explainUsageErrors(program);
   return program;
 }

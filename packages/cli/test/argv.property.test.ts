@@ -325,7 +325,7 @@ describe('defects the properties found (fixed; kept as regression tests)', () =>
     const run = await ztap(['cluster']);
     expect(run.code).toBe(2);
     expectOneErrorLine(run);
-    expect(run.stderr).toContain('ztap cluster needs a command: status, list, join, leave, watch');
+    expect(run.stderr).toContain('ztap cluster needs a command: status, list, join, leave, transfer, watch');
   });
 
   it('an absurd --timeout is rejected as a usage error', async () => {

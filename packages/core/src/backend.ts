@@ -7,7 +7,7 @@
  * follows the packages' version, but may change in minor releases while the backends evolve.
  * @module @ztap/cluster/backend
  */
-export { BaseElection } from './base-election.ts';
+export { BaseElection, type TransferRequest } from './base-election.ts';
 export { Broadcast, type BroadcastOptions, type OverflowPolicy, type SubscribeOptions } from './broadcast.ts';
 export {
   type ClusterDelta,
@@ -27,5 +27,11 @@ export { LeadershipTracker } from './leadership.ts';
 export { LIVE, notLive } from './liveness.ts';
 export { validateLogger } from './logger.ts';
 export { PolicyFeed } from './policy-feed.ts';
+export {
+  type Preference,
+  type PriorityCandidate,
+  type PriorityTiming,
+  preferredSuccessor,
+} from './priority.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export { hasControlCharacters } from './validation.ts';

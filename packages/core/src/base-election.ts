@@ -7,14 +7,22 @@ import {
   type ResolvedConfig,
   type ViewKind,
 } from './config.ts';
-import type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+import type {
+  LeaderElection,
+  SignalOptions,
+  TransferOptions,
+  TransferResult,
+  WatchOptions,
+} from './election.ts';
 import { attachLogger, type LeaseLoss } from './election-log.ts';
 import {
   AlreadyStartedError,
   ElectionStoppedError,
   type LeadershipLossReason,
   NarrowViewError,
+  NotLeaderError,
   RoleError,
+  TransferError,
   ValidationError,
 } from './errors.ts';
 import {
@@ -26,18 +34,34 @@ import {
   type LeaderChangeEvent,
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
+  type TransferEvent,
 } from './events.ts';
 import { runHealthCheck } from './health.ts';
 import { leadEveryTerm } from './lead.ts';
 import { LeaderWork } from './leader-work.ts';
 import { LeadershipTracker } from './leadership.ts';
 import { LIVE, type Liveness, notLive } from './liveness.ts';
+import { type PriorityCandidate, preferredSuccessor } from './priority.ts';
 import type { ClusterState, ClusterStateChange, Leadership, Node, NodeRegistration } from './types.ts';
+import { validateNodeId } from './validation.ts';
 
 const isLeaderChange = (change: ClusterStateChange): boolean =>
   change.type === 'leader_elected' || change.type === 'leader_lost';
 
 type Lifecycle = 'idle' | 'starting' | 'running' | 'stopping';
+
+/** A transfer the backend is asked to carry out (see {@link BaseElection.onTransfer}). */
+export interface TransferRequest {
+  /** A valid node id other than this node's. */
+  readonly target: string;
+  /** The term being handed over: this node led with it when the transfer was asked for. */
+  readonly term: number;
+  /**
+   * Aborts when the transfer must end (its timeout, or the caller's signal); the caller has been
+   * told already. The backend then stops waiting and leaves a valid election behind.
+   */
+  readonly signal: AbortSignal;
+}
 
 /**
  * What every backend shares: the lifecycle, this node's view of the cluster, change fan-out, the
@@ -68,6 +92,7 @@ export abstract class BaseElection implements LeaderElection {
   readonly #drains = new EventEmitter<DrainEvent>();
   readonly #workErrors = new EventEmitter<LeaderWorkErrorEvent>();
   readonly #leaseLosses = new EventEmitter<LeaseLoss>();
+  readonly #transfers = new EventEmitter<TransferEvent>();
   readonly telemetry: ElectionTelemetry = {
     onLeadership: this.#leadershipEvents.event,
     onHeartbeat: this.heartbeats.event,
@@ -77,6 +102,7 @@ export abstract class BaseElection implements LeaderElection {
     onLiveness: this.#livenessChanges.event,
     onDrain: this.#drains.event,
     onLeaderWorkError: this.#workErrors.event,
+    onTransfer: this.#transfers.event,
   };
   #lifecycle: Lifecycle = 'idle';
   #health: HealthVerdict = { healthy: true };
@@ -90,6 +116,11 @@ export abstract class BaseElection implements LeaderElection {
   #resignDrain: Promise<void> | undefined;
   /** Set while a step-down waits for leader work; the backend aborts it when waiting became unsafe. */
   #drainInterrupt: AbortController | undefined;
+  /** A transfer of this node's leadership in progress (asked for, or moved by a priority). */
+  #transferring: Promise<TransferResult> | undefined;
+  /** When the current leadership began (monotonic ms): priorities hold it for `minLeadership`. */
+  #leadingSinceMs = 0;
+  #priorityTimer: unknown;
 
   /**
    * `view` is what the getters and new watchers read: by default a view of this election's own,
@@ -357,18 +388,150 @@ export abstract class BaseElection implements LeaderElection {
     return this.#resigning;
   }
 
+  async transferLeadership(nodeId: string, options: TransferOptions = {}): Promise<TransferResult> {
+    return this.#transfer(nodeId, options, false);
+  }
+
+  /**
+   * For a backend that learns of a transfer asked for elsewhere (an operator's request in the
+   * store): carries it out as {@link transferLeadership} would, reported as asked for.
+   */
+  protected requestTransfer(nodeId: string, timeoutMs: number | undefined): Promise<TransferResult> {
+    return this.#transfer(nodeId, timeoutMs === undefined ? {} : { timeoutMs }, false);
+  }
+
+  async #transfer(nodeId: string, options: TransferOptions, automatic: boolean): Promise<TransferResult> {
+    const target = validateNodeId(nodeId, 'nodeId');
+    const timeoutMs = transferTimeout(options.timeoutMs, this.config);
+    options.signal?.throwIfAborted();
+    if (!this.running)
+      throw new ElectionStoppedError(this.nodeId, 'call start() before transferring leadership');
+    // The target's record and health decide whether it may take over: a narrow view has neither.
+    if (this.view !== 'full') throw new NarrowViewError(this.nodeId, 'transferLeadership()');
+    if (this.#transferring) throw new TransferError(target, 'in_progress');
+    const term = this.term;
+    if (!this.isLeader() || term === undefined)
+      throw new NotLeaderError(this.nodeId, `transfer leadership to ${JSON.stringify(target)}`);
+    if (target === this.nodeId) return { nodeId: target, term };
+    const transfer = this.#raced(target, timeoutMs, options.signal, (signal) =>
+      this.onTransfer({ target, term, signal }),
+    );
+    this.#transferring = transfer;
+    try {
+      const result = await transfer;
+      this.#transfers.fire({ target, term, automatic, successorTerm: result.term });
+      return result;
+    } catch (error) {
+      this.#transfers.fire({ target, term, automatic, error: error as Error });
+      throw error;
+    } finally {
+      this.#transferring = undefined;
+      this.reviewPriorities();
+    }
+  }
+
+  /**
+   * Runs `work` with a signal that aborts on the timeout (a `TransferError` "timeout") or when the
+   * caller's signal does; the caller hears of either at once, while `work` winds down on its own
+   * (it must observe the signal, and leave the election valid whatever point it was at).
+   */
+  async #raced<T>(
+    target: string,
+    timeoutMs: number,
+    callerSignal: AbortSignal | undefined,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const ending = new AbortController();
+    const clock = this.config.clock;
+    const timer = clock.setTimeout(
+      () => ending.abort(new TransferError(target, 'timeout', `not within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onAbort = () => ending.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onAbort, { once: true });
+    const working = work(ending.signal);
+    const ended = new Promise<never>((_, reject) => {
+      ending.signal.addEventListener('abort', () => reject(ending.signal.reason), { once: true });
+    });
+    // Whichever loses the race below is nobody's news.
+    working.catch(() => {});
+    ended.catch(() => {});
+    try {
+      return await Promise.race([working, ended]);
+    } finally {
+      clock.clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Steps down for a transfer, as `resign()` does before it releases: the leadership signal aborts
+   * (reason `transferred`) and leader work drains. The backend keeps holding leadership in its store
+   * meanwhile and lets the target take over afterwards. Returns false if this node did not lead.
+   */
+  protected stepDownForTransfer(): Promise<boolean> {
+    return this.#stepDown('transferred');
+  }
+
+  /**
+   * Hands leadership to `request.target` (this node leads with `request.term`); resolves once the
+   * target leads. Backends validate the target, call {@link stepDownForTransfer}, hold leadership
+   * in the store until the target can take it, and on any failure release it (the node campaigns
+   * again, behind the others).
+   */
+  protected abstract onTransfer(request: TransferRequest): Promise<TransferResult>;
+
+  /**
+   * The candidates the priority rule considers, besides this node: campaigning now, with their
+   * priorities and since when each has been healthy. None by default.
+   */
+  protected priorityCandidates(): Iterable<PriorityCandidate> {
+    return [];
+  }
+
+  /**
+   * Applies the priority rule (see priority.ts): while this node leads, hands leadership to the best
+   * qualified higher-priority candidate, or looks again when one may qualify. Backends call it when
+   * the candidates or this node's leadership may have changed.
+   */
+  protected reviewPriorities(): void {
+    const clock = this.config.clock;
+    clock.clearTimeout(this.#priorityTimer);
+    this.#priorityTimer = undefined;
+    if (this.#lifecycle !== 'running' || this.#transferring || this.#resigning || !this.isLeader()) return;
+    const nowMs = clock.monotonicNow();
+    const preference = preferredSuccessor(
+      { priority: this.config.priority, sinceMs: this.#leadingSinceMs },
+      this.priorityCandidates(),
+      this.config,
+      nowMs,
+    );
+    if (preference.kind === 'wait') {
+      this.#priorityTimer = clock.setTimeout(() => this.reviewPriorities(), preference.atMs - nowMs);
+    } else if (preference.kind === 'transfer') {
+      // Its outcome is reported by telemetry.onTransfer (and logged); a failed one is not retried
+      // before the next leadership has been held for minLeadership.
+      this.#transfer(preference.target.id, {}, true).catch(() => {});
+    }
+  }
+
   async #resign(): Promise<void> {
+    if (await this.#stepDown('resigned')) await this.onResign();
+  }
+
+  /** Local first: the application stops acting as leader, and its work drains, before anyone else can lead. */
+  async #stepDown(reason: 'resigned' | 'transferred'): Promise<boolean> {
     // isLeader(), not the tracker: a backend may find the leadership already expired (nothing to drain).
-    if (!this.isLeader()) return;
-    // Local first: the application must stop acting as leader before anyone else can be elected.
-    const term = this.#leadership.lose('resigned') as number;
+    if (!this.isLeader()) return false;
+    const term = this.#leadership.lose(reason) as number;
+    // stop() waits for this drain too before it releases leadership.
     this.#resignDrain = this.#drain(term);
     try {
       await this.#resignDrain;
     } finally {
       this.#resignDrain = undefined;
     }
-    await this.onResign();
+    return true;
   }
 
   /** Waits (at most `drainTimeout`) for leader work still running after its signal aborted. */
@@ -425,6 +588,7 @@ export abstract class BaseElection implements LeaderElection {
   async #shutdown(): Promise<void> {
     const leading = this.isLeader(); // before anything else: a backend may find it already expired
     this.#lifecycle = 'stopping';
+    this.config.clock.clearTimeout(this.#priorityTimer);
     this.livenessMayHaveChanged();
     this.#detachStartSignal?.();
     this.#detachStartSignal = undefined;
@@ -478,6 +642,25 @@ export abstract class BaseElection implements LeaderElection {
    */
   protected setLeadership(term: number | undefined, lossReason: LeadershipLossReason = 'superseded'): void {
     if (term === undefined) this.#leadership.lose(lossReason);
-    else if (this.running) this.#leadership.gain(term);
+    else if (this.running && this.#leadership.gain(term))
+      this.#leadingSinceMs = this.config.clock.monotonicNow();
   }
 }
+
+/** The timeout of a transfer: as given, or `drainTimeout` + 2 × `electionTimeout`. */
+function transferTimeout(timeoutMs: unknown, config: ResolvedConfig): number {
+  if (timeoutMs === undefined) return config.drainTimeout + 2 * config.electionTimeout;
+  if (
+    typeof timeoutMs !== 'number' ||
+    !Number.isInteger(timeoutMs) ||
+    timeoutMs < 1 ||
+    timeoutMs > MAX_TRANSFER_MS
+  )
+    throw new ValidationError(
+      'timeoutMs',
+      `must be a whole number of milliseconds from 1 to ${MAX_TRANSFER_MS} (got ${describeValue(timeoutMs)})`,
+    );
+  return timeoutMs;
+}
+
+const MAX_TRANSFER_MS = 24 * 60 * 60 * 1000;

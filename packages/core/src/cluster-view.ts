@@ -8,6 +8,8 @@ export interface MemberRecord {
   readonly state: NodeState;
   readonly joinedAt: Date;
   readonly lastSeen: Date;
+  /** The member's priority as it publishes it (0 when it publishes none). */
+  readonly priority: number;
 }
 
 export interface LeaderRecord {
@@ -150,7 +152,11 @@ export class ClusterView implements ClusterReader {
       }
       const stateChanged = before.state !== node.state;
       if (stateChanged && node.state !== 'unknown') healthChanged.push(node);
-      if (before.address !== node.address || !sameMetadata(before.metadata, node.metadata))
+      if (
+        before.address !== node.address ||
+        before.priority !== node.priority ||
+        !sameMetadata(before.metadata, node.metadata)
+      )
         updated.push(node);
       else if (stateChanged && node.state === 'unknown') updated.push(node);
     }
@@ -209,6 +215,7 @@ function toNode(member: MemberRecord, isLeader: boolean): Node {
     joinedAt: member.joinedAt,
     lastSeen: member.lastSeen,
     metadata: Object.isFrozen(member.metadata) ? member.metadata : Object.freeze({ ...member.metadata }),
+    priority: member.priority,
   });
 }
 
@@ -237,6 +244,7 @@ export function placeholderLeader(id: string, timestamp: Date): Node {
     joinedAt: timestamp,
     lastSeen: timestamp,
     metadata: EMPTY_METADATA,
+    priority: 0,
   });
 }
 

@@ -65,6 +65,20 @@ export interface LeaderElectionConfig {
   readonly electionTimeout?: number;
   /** How long a freshly started node waits before it may lead. Default 3000 ms; 0 to lead at once. */
   readonly initialLeadership?: number;
+  /**
+   * This node's claim to lead, published with it: a whole number from -1000000 to 1000000, default 0.
+   * A candidate with a higher priority than the leader that has been healthy for the leader's
+   * `initialLeadership` gets leadership handed to it (once the leader has led for `minLeadership`);
+   * equal priorities never trade leadership. Below zero: never leads while another candidate is
+   * eligible. See docs/leadership-control.md.
+   */
+  readonly priority?: number;
+  /**
+   * How long a leader leads before it hands leadership to a higher-priority candidate: the bound on
+   * how often priorities move leadership. Resigning, stopping, transfers you ask for and failures are
+   * not held back. Default 5000 ms; 0 to hand over as soon as a preferred candidate qualifies.
+   */
+  readonly minLeadership?: number;
   /** How often a failed backend call is retried before the error surfaces. Default 3. */
   readonly maxRetries?: number;
   /** Optional application health check, run every heartbeat. */
@@ -97,6 +111,8 @@ export interface ResolvedConfig {
   readonly heartbeatInterval: number;
   readonly electionTimeout: number;
   readonly initialLeadership: number;
+  readonly priority: number;
+  readonly minLeadership: number;
   readonly maxRetries: number;
   readonly healthCheck: HealthCheck | undefined;
   readonly watchBufferSize: number;
@@ -110,6 +126,8 @@ export const DEFAULT_CONFIG = Object.freeze({
   heartbeatInterval: 1000,
   electionTimeout: 5000,
   initialLeadership: 3000,
+  priority: 0,
+  minLeadership: 5000,
   maxRetries: 3,
   watchBufferSize: 1024,
   drainTimeout: 5000,
@@ -122,6 +140,9 @@ export const DEFAULT_CONFIG = Object.freeze({
 export const MAX_DRAIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
+
+/** Priorities are small whole numbers; the bound keeps them exact in JSON and in every language. */
+export const MAX_PRIORITY = 1_000_000;
 
 export { describeValue };
 
@@ -183,6 +204,19 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     MAX_DURATION_MS,
     'milliseconds',
   );
+  const priority = validatePriority(config.priority ?? DEFAULT_CONFIG.priority, 'priority');
+  if (priority !== 0 && view !== 'full')
+    throw new ValidationError(
+      'priority',
+      `needs view: 'full' (got ${priority} with view: '${view}'): the priority rule compares the other candidates' priorities and health, which a narrow view does not keep`,
+    );
+  const minLeadership = integerInRange(
+    'minLeadership',
+    config.minLeadership ?? DEFAULT_CONFIG.minLeadership,
+    0,
+    MAX_DURATION_MS,
+    'milliseconds',
+  );
   const maxRetries = integerInRange(
     'maxRetries',
     config.maxRetries ?? DEFAULT_CONFIG.maxRetries,
@@ -219,6 +253,8 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     heartbeatInterval,
     electionTimeout,
     initialLeadership,
+    priority,
+    minLeadership,
     maxRetries,
     healthCheck: config.healthCheck,
     watchBufferSize,
@@ -226,4 +262,15 @@ export function resolveConfig(config: LeaderElectionConfig): ResolvedConfig {
     logger: validateLogger(config.logger),
     clock: config.clock ?? systemClock,
   });
+}
+
+/** Checks a priority (config, a member record, a command-line flag named `field`). */
+export function validatePriority(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > MAX_PRIORITY) {
+    throw new ValidationError(
+      field,
+      `must be a whole number from ${-MAX_PRIORITY} to ${MAX_PRIORITY} (got ${describeValue(value)})`,
+    );
+  }
+  return value;
 }

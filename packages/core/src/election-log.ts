@@ -23,7 +23,7 @@ export interface ElectionLogContext {
 }
 
 /** Reasons a leader gives up on purpose: news, not trouble. */
-const CHOSEN_LOSSES = new Set(['resigned', 'stopped']);
+const CHOSEN_LOSSES = new Set(['resigned', 'transferred', 'stopped']);
 
 /**
  * `scheme://user:password@host` → `scheme://***@host`: an endpoint written with credentials must not
@@ -94,6 +94,11 @@ export function attachLogger(
     telemetry.onLeaderWorkError(({ term, error }) =>
       log('error', { event: 'leader_work_error', term, err: error }, 'leader work failed'),
     ),
+    telemetry.onTransfer(({ target, term, automatic, successorTerm, error }) => {
+      const fields = { event: 'transfer', target, term, automatic };
+      if (error === undefined) log('info', { ...fields, successorTerm }, 'leadership transferred');
+      else log('warn', { ...fields, error: describeError(error) }, 'leadership transfer failed');
+    }),
     telemetry.onLiveness((now) => {
       if (context.quiet()) return;
       if (!now.ok && (liveness?.ok !== false || liveness.reason !== now.reason))

@@ -16,6 +16,20 @@ export interface WatchOptions extends SignalOptions {
   readonly includeExisting?: boolean;
 }
 
+export interface TransferOptions extends SignalOptions {
+  /**
+   * How long the target may take to lead, the old leader's drain included. Default `drainTimeout` +
+   * 2 × `electionTimeout` (long enough for a crashed candidate's lease to run out). 1 ms to 24 h.
+   */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** The leadership a transfer handed over: the node that leads now, and its term. */
+export interface TransferResult {
+  readonly nodeId: string;
+  readonly term: number;
+}
+
 /**
  * One node's membership in a cluster and its candidacy for leadership: the seed's `LeaderElection`
  * interface, with Go's contexts as `AbortSignal`s and channels as `AsyncIterable`s.
@@ -144,6 +158,23 @@ export interface LeaderElection extends AsyncDisposable {
    * A `member` or an `observer` never leads, so for them it is always the no-op.
    */
   resign(): Promise<void>;
+
+  /**
+   * Hands leadership to `nodeId`, a healthy candidate, and resolves once it leads (seen in this
+   * node's view, with a higher term). Like {@link resign} it steps down first — the leadership signal
+   * aborts (reason `transferred`) and leader work drains — and only then lets the target take over,
+   * so there is never more than one leader and the fencing of the old term ends with it. Resolves at
+   * once with the current term when `nodeId` is this node.
+   *
+   * Rejects with `NotLeaderError` when this node does not lead, `ValidationError` for a bad argument,
+   * and `TransferError` whose `reason` says why: `unknown_target`, `unhealthy_target`, `not_candidate`
+   * or `in_progress` (nothing changed), `target_withdrew`, `timeout` or `interrupted` (this node has
+   * stepped down already, unless a timeout came before the step-down: another candidate leads, or
+   * will shortly). Aborting `signal` rejects with
+   * its reason and ends the transfer: if this node had stepped down, it campaigns again behind the
+   * others, like after `resign()`. See docs/leadership-control.md.
+   */
+  transferLeadership(nodeId: string, options?: TransferOptions): Promise<TransferResult>;
 
   /**
    * Waits for leadership, then runs `fn` once with the term and a signal that aborts when leadership

@@ -118,6 +118,8 @@ export const isNodeNotFoundError = (error: unknown): error is NodeNotFoundError 
 export type LeadershipLossReason =
   /** `resign()` was called. */
   | 'resigned'
+  /** This node handed leadership to another (`transferLeadership()`, an operator, or a priority). */
+  | 'transferred'
   /** `stop()` was called or the start signal aborted. */
   | 'stopped'
   /** Another node was elected (e.g. a healthier or lower-id candidate in memory). */
@@ -135,6 +137,7 @@ export type LeadershipLossReason =
 /** Every {@link LeadershipLossReason}, e.g. to export a metric series for each from the start. */
 export const LEADERSHIP_LOSS_REASONS: readonly LeadershipLossReason[] = Object.freeze([
   'resigned',
+  'transferred',
   'stopped',
   'superseded',
   'unhealthy',
@@ -277,6 +280,80 @@ export class WatchOverflowError extends ZtapError {
 export const isWatchOverflowError = (error: unknown): error is WatchOverflowError =>
   hasErrorCode(error, WatchOverflowError.code);
 
+/** Why a transfer of leadership failed; carried by {@link TransferError}. */
+export type TransferFailureReason =
+  /** No member has the target's id. */
+  | 'unknown_target'
+  /** The target is a member but not healthy (unhealthy, or `unknown`: never heard from). */
+  | 'unhealthy_target'
+  /** The target is healthy but does not campaign (e.g. still within its `initialLeadership`). */
+  | 'not_candidate'
+  /** The target stopped being a candidate (unhealthy, stopped, crashed) before it led. */
+  | 'target_withdrew'
+  /** The target did not lead within the transfer's timeout. */
+  | 'timeout'
+  /** Another transfer of this leadership is under way. */
+  | 'in_progress'
+  /** An operator's transfer named a term that is not the current leader's: nothing was written. */
+  | 'stale_term'
+  /** An operator's transfer found no leader to hand over from: nothing was written. */
+  | 'no_leader'
+  /** The leadership ended some other way (lease lost, request removed) before the target led. */
+  | 'interrupted';
+
+/** Every {@link TransferFailureReason}. */
+export const TRANSFER_FAILURE_REASONS: readonly TransferFailureReason[] = Object.freeze([
+  'unknown_target',
+  'unhealthy_target',
+  'not_candidate',
+  'target_withdrew',
+  'timeout',
+  'in_progress',
+  'stale_term',
+  'no_leader',
+  'interrupted',
+]);
+
+const TRANSFER_FAILURES: Record<TransferFailureReason, string> = {
+  unknown_target: 'no member has that id',
+  unhealthy_target: 'it is not healthy',
+  not_candidate: 'it is not a candidate (it does not campaign)',
+  target_withdrew: 'it withdrew its candidacy before it led',
+  timeout: 'it did not lead in time',
+  in_progress: 'another transfer of this leadership is under way',
+  stale_term: 'the term given is not the current leader’s; nothing was written',
+  no_leader: 'the cluster has no leader to hand over from; nothing was written',
+  interrupted: 'the leadership ended some other way before it led',
+};
+
+/**
+ * A transfer of leadership (`transferLeadership()`, `ztap cluster transfer`) failed; `reason` says
+ * why and `target` names the node leadership was meant for. Unless the reason is one that is found
+ * before anything happens (`unknown_target`, `unhealthy_target`, `not_candidate`, `in_progress`,
+ * `stale_term`, `no_leader`), the old leader has already stepped down: some candidate leads, or will shortly.
+ */
+export class TransferError extends ZtapError {
+  static readonly code = 'ZTAP_TRANSFER';
+  readonly target: string;
+  readonly reason: TransferFailureReason;
+  /** What was seen, when there is more to say than the reason (e.g. `state unhealthy`). */
+  readonly detail: string | undefined;
+
+  /** `detail` adds what was seen, e.g. `state unhealthy` or `n2 did not step aside`. */
+  constructor(target: string, reason: TransferFailureReason, detail?: string, options?: ErrorOptions) {
+    const why = detail ? `${TRANSFER_FAILURES[reason]}: ${detail}` : TRANSFER_FAILURES[reason];
+    super(
+      TransferError.code,
+      `leadership could not be transferred to ${JSON.stringify(target)}: ${why}`,
+      options,
+    );
+    this.target = target;
+    this.reason = reason;
+    this.detail = detail;
+  }
+}
+export const isTransferError = (error: unknown): error is TransferError =>
+  hasErrorCode(error, TransferError.code);
 /**
  * A node was asked to do what its `role` rules out: a `member` or an `observer` never campaigns, so
  * it cannot wait for leadership, run leader work or lead. Rather than wait forever for a leadership

@@ -133,6 +133,22 @@ export interface LeaderWorkErrorEvent {
   readonly error: unknown;
 }
 
+/**
+ * A transfer of this node's leadership ended: `successorTerm` when the target leads, `error` when it
+ * failed (a `TransferError` naming why, or what else ended it).
+ */
+export interface TransferEvent {
+  /** The node leadership was handed to. */
+  readonly target: string;
+  /** The term handed over. */
+  readonly term: number;
+  /** True when a priority moved leadership (see the `priority` option), false when asked for. */
+  readonly automatic: boolean;
+  /** The target's term, once it leads. */
+  readonly successorTerm?: number;
+  readonly error?: Error;
+}
+
 /** What a backend reports for monitoring (the metrics integration listens to these). */
 export interface ElectionTelemetry {
   /** This node's own leadership began or ended. */
@@ -154,4 +170,6 @@ export interface ElectionTelemetry {
   readonly onDrain: Event<DrainEvent>;
   /** Leader work run by `lead()` failed while leading (`lead()` then resigns and rejects). */
   readonly onLeaderWorkError: Event<LeaderWorkErrorEvent>;
+  /** A transfer of this node's leadership (asked for, or moved by a priority) succeeded or failed. */
+  readonly onTransfer: Event<TransferEvent>;
 }

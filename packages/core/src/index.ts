@@ -12,10 +12,17 @@ export {
   type HealthVerdict,
   type LeaderElectionConfig,
   MAX_DRAIN_TIMEOUT_MS,
+  MAX_PRIORITY,
   VIEW_KINDS,
   type ViewKind,
 } from './config.ts';
-export type { LeaderElection, SignalOptions, WatchOptions } from './election.ts';
+export type {
+  LeaderElection,
+  SignalOptions,
+  TransferOptions,
+  TransferResult,
+  WatchOptions,
+} from './election.ts';
 export {
   AlreadyStartedError,
   ElectionStoppedError,
@@ -33,6 +40,7 @@ export {
   isNodeNotFoundError,
   isNotLeaderError,
   isRoleError,
+  isTransferError,
   isValidationError,
   isWatchOverflowError,
   isZtapError,
@@ -47,6 +55,9 @@ export {
   NodeNotFoundError,
   NotLeaderError,
   RoleError,
+  TRANSFER_FAILURE_REASONS,
+  TransferError,
+  type TransferFailureReason,
   ValidationError,
   WatchOverflowError,
   ZtapError,
@@ -66,6 +77,7 @@ export {
   type LeaderChangeEvent,
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
+  type TransferEvent,
 } from './events.ts';
 export type { Liveness } from './liveness.ts';
 export { type ClusterLogger, LOG_LEVELS, type LogLevel, type LogMethod } from './logger.ts';

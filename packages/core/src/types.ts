@@ -26,6 +26,11 @@ export interface Node {
   /** When the node was last known to be alive. */
   readonly lastSeen: Date;
   readonly metadata: NodeMetadata;
+  /**
+   * Its claim to lead (the `priority` option; 0 when it sets none, and for records an operator
+   * registered): higher-priority candidates get leadership handed to them.
+   */
+  readonly priority: number;
 }
 
 /** What `registerNode` takes: a node's identity; state, role and times are the cluster's to decide. */
@@ -50,7 +55,7 @@ export type ChangeType =
   | 'node_left'
   | 'node_healthy'
   | 'node_unhealthy'
-  /** Address or metadata changed. */
+  /** Address, metadata or priority changed. */
   | 'node_updated'
   | 'leader_elected'
   | 'leader_lost';

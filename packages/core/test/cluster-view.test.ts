@@ -14,6 +14,7 @@ const member = (
   state,
   joinedAt: at,
   lastSeen: at,
+  priority: 0,
   ...extra,
 });
 const snapshot = (members: MemberRecord[], leader?: [string, number]): ClusterSnapshot => ({

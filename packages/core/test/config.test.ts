@@ -26,6 +26,8 @@ describe('resolveConfig', () => {
       maxRetries: 3,
       watchBufferSize: 1024,
       drainTimeout: 5000,
+      priority: 0,
+      minLeadership: 5000,
       metadata: {},
     });
     expect(config.clock).toBe(systemClock);
@@ -79,6 +81,11 @@ describe('resolveConfig', () => {
     [{ nodeAddress: 'localhost' }, 'nodeAddress', 'host:port'],
     [{ metadata: { zone: 1 } }, 'metadata.zone', 'must be a string'],
     [{ healthCheck: 'yes' }, 'healthCheck', 'must be a function'],
+    [{ priority: 1.5 }, 'priority', 'whole number from -1000000 to 1000000'],
+    [{ priority: 1_000_001 }, 'priority', 'whole number from -1000000 to 1000000'],
+    [{ priority: '10' }, 'priority', 'whole number from -1000000 to 1000000'],
+    [{ minLeadership: -1 }, 'minLeadership', 'from 0 to'],
+    [{ priority: 5, view: 'leader' }, 'priority', "needs view: 'full'"],
   ])('rejects %j naming %s and the rule', (config, field, rule) => {
     const error = ruleBroken(config);
     expect(error.field).toBe(field);

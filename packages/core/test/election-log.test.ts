@@ -19,6 +19,8 @@ import {
   type LeadershipEvent,
   type LeaderWorkErrorEvent,
   type Liveness,
+  TransferError,
+  type TransferEvent,
 } from '../src/index.ts';
 
 /** Telemetry a test fires by hand. */
@@ -32,6 +34,7 @@ function fakeTelemetry() {
     liveness: new EventEmitter<Liveness>(),
     drain: new EventEmitter<DrainEvent>(),
     workError: new EventEmitter<LeaderWorkErrorEvent>(),
+    transfer: new EventEmitter<TransferEvent>(),
     leaseLost: new EventEmitter<LeaseLoss>(),
   };
   const telemetry: ElectionTelemetry = {
@@ -43,6 +46,7 @@ function fakeTelemetry() {
     onLiveness: emitters.liveness.event,
     onDrain: emitters.drain.event,
     onLeaderWorkError: emitters.workError.event,
+    onTransfer: emitters.transfer.event,
   };
   return { telemetry, ...emitters };
 }
@@ -107,6 +111,44 @@ describe('attachLogger', () => {
         level: 'info',
         fields: { nodeId: 'n1', event: 'leadership_lost', term: 9, reason: 'resigned' },
         message: 'leadership lost',
+      },
+    ]);
+  });
+
+  it('logs a transfer: handed over at info (a chosen loss), failed as a warning naming why', () => {
+    const fake = fakeTelemetry();
+    const { logger, lines } = recordingLogger();
+    attachLogger(fake.telemetry, logger, contextOf(fake));
+    fake.leadership.fire({ term: 4, leading: false, reason: 'transferred' });
+    fake.transfer.fire({ target: 'n2', term: 4, automatic: true, successorTerm: 9 });
+    fake.transfer.fire({
+      target: 'n3',
+      term: 11,
+      automatic: false,
+      error: new TransferError('n3', 'target_withdrew'),
+    });
+    expect(lines).toEqual([
+      {
+        level: 'info',
+        fields: { nodeId: 'n1', event: 'leadership_lost', term: 4, reason: 'transferred' },
+        message: 'leadership lost',
+      },
+      {
+        level: 'info',
+        fields: { nodeId: 'n1', event: 'transfer', target: 'n2', term: 4, automatic: true, successorTerm: 9 },
+        message: 'leadership transferred',
+      },
+      {
+        level: 'warn',
+        fields: {
+          nodeId: 'n1',
+          event: 'transfer',
+          target: 'n3',
+          term: 11,
+          automatic: false,
+          error: 'leadership could not be transferred to "n3": it withdrew its candidacy before it led',
+        },
+        message: 'leadership transfer failed',
       },
     ]);
   });

@@ -10,6 +10,7 @@ const member = (id: string): MemberRecord => ({
   state: 'healthy',
   joinedAt: at,
   lastSeen: at,
+  priority: 0,
 });
 const summary = (changes: readonly ClusterStateChange[]) =>
   changes.map((change) => `${change.type}:${change.node.id}${change.term ? `@${change.term}` : ''}`);

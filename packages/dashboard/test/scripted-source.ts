@@ -12,6 +12,7 @@ export const node = (id: string, overrides: Partial<Node> = {}): Node => ({
   joinedAt: new Date('2026-01-01T00:00:00Z'),
   lastSeen: new Date('2026-01-01T00:00:00Z'),
   metadata: {},
+  priority: 0,
   ...overrides,
 });
 

@@ -181,8 +181,19 @@ export class CampaignQueue {
     return this.#keys.get(key);
   }
 
+  /** Every campaign key, in no particular order. */
+  values(): Iterable<StoredKey> {
+    return this.#keys.values();
+  }
+
   set(entry: StoredKey): void {
     this.#keys.set(entry.key, entry);
+    if (this.#first?.key === entry.key && this.#first.createRevision !== entry.createRevision) {
+      // The first key was deleted and created again (a re-queue on the same lease) within one batch:
+      // it is a new campaign at the end of the queue, so whoever is now oldest leads.
+      this.#first = this.#oldest();
+      return;
+    }
     if (!this.#first || entry.createRevision < this.#first.createRevision || entry.key === this.#first.key)
       this.#first = entry;
   }
@@ -191,10 +202,14 @@ export class CampaignQueue {
     if (!this.#keys.delete(key) || this.#first?.key !== key) return;
     // Only the leader's departure costs a scan: keys join at the end (their create revision is the
     // newest), so the order among the others never changes.
+    this.#first = this.#oldest();
+  }
+
+  #oldest(): StoredKey | undefined {
     let first: StoredKey | undefined;
     for (const entry of this.#keys.values())
       if (!first || entry.createRevision < first.createRevision) first = entry;
-    this.#first = first;
+    return first;
   }
 
   clear(): void {

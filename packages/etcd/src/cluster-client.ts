@@ -9,6 +9,7 @@ import {
   type PolicyWriteOptions,
   type PolicyWriteResult,
   systemClock,
+  type TransferResult,
   ValidationError,
   type WatchOptions,
 } from '@ztap/cluster';
@@ -21,6 +22,7 @@ import { deregisterMember, leaderFrom, membersFrom, registerMember } from './clu
 import { acquireContext, type ContextRequest, type EtcdClusterContext, withContext } from './context.ts';
 import { KeyLayout } from './keys.ts';
 import { prefixRangeEnd, toEntry } from './mirror.ts';
+import { type OperatorTransferOptions, transferAsOperator } from './operator-transfer.ts';
 import { type EtcdConnectionOptions, type ResolvedConnection, resolveConnection } from './options.ts';
 import { EtcdPolicyStore, type PolicyTxn } from './policy-store.ts';
 
@@ -172,6 +174,19 @@ export class EtcdClusterClient implements AsyncDisposable {
   async deregisterNode(nodeId: string, options: CallOptions = {}): Promise<void> {
     await this.#use('deregister a node', (context) =>
       deregisterMember(this.#records(context), nodeId, options),
+    );
+  }
+
+  /**
+   * Asks the leader to hand leadership to `nodeId` (a healthy candidate) and resolves once it leads,
+   * with its term; `ifTerm` makes it conditional on the leader's term (nothing is written otherwise).
+   * Rejects with `TransferError` naming why (`stale_term`, `no_leader`, `unknown_target`,
+   * `unhealthy_target`, `not_candidate`, `in_progress`, or what the leader reported). Nodes must run
+   * a version with transfers. See docs/leadership-control.md.
+   */
+  async transferLeadership(nodeId: string, options: OperatorTransferOptions = {}): Promise<TransferResult> {
+    return this.#use('transfer leadership', (context) =>
+      transferAsOperator(context, this.#keys, this.#account, nodeId, options),
     );
   }
 

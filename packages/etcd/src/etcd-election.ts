@@ -9,6 +9,8 @@ import {
   type NodeRegistration,
   type SignalOptions,
   type TimerHandle,
+  TransferError,
+  type TransferResult,
   ValidationError,
 } from '@ztap/cluster';
 import {
@@ -18,11 +20,14 @@ import {
   type LeaderRecord,
   LIVE,
   notLive,
+  type PriorityCandidate,
   resolveConfig,
+  type TransferRequest,
 } from '@ztap/cluster/backend';
-import type { Etcd3, ITxnResponse } from 'etcd3';
+import type { Etcd3, IRequestOp, ITxnResponse } from 'etcd3';
 import { abortable, type CallAccount, type CallOptions } from './calls.ts';
 import {
+  bytes,
   decide,
   fencedTxn,
   fenceOutcome,
@@ -51,6 +56,18 @@ import { awaitRelease, holderOf, type RecordStanding, standingOf } from './membe
 import { type PrefixMirror, toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
 import { pause, reconnectDelayMs } from './reconnect-pacing.ts';
+import {
+  campaignOf,
+  checkTarget,
+  decodeTransfer,
+  encodeTransfer,
+  failureOf,
+  mustStepAside,
+  requestRefusal,
+  requestTxn,
+  type TransferRecord,
+  transferProgress,
+} from './transfer.ts';
 
 /** What this package's other parts need of an election (not exported from the package). */
 export interface ElectionInternals {
@@ -76,6 +93,8 @@ interface Run {
   readonly membership: Membership;
   /** Aborted by `stop()`: every request of this run ends at once. */
   readonly operations: AbortController;
+  /** Ends this election's subscription to the mirror's batches. */
+  readonly unsubscribe: () => void;
   /**
    * A narrow view's watch of this node's own member record (the context does not watch members);
    * undefined with the full view, whose context mirror holds the record.
@@ -150,6 +169,10 @@ export class EtcdElection extends BaseElection {
   readonly #renewals = new EventEmitter<LeaseRenewal>();
   /** Uniform in [0, 1): the jitter of a re-grant after a lost lease. */
   readonly #random = (): number => Math.random();
+  /** Fires after every batch the view has applied (transfers wait on it). */
+  readonly #batches = new EventEmitter<void>();
+  /** Terms whose operator request this node has taken up (each is carried out once). */
+  readonly #operatorTerms = new Set<number>();
 
   /**
    * Fires each time a keepalive moves the step-down deadline forward, leader or not. For supervisors
@@ -318,6 +341,8 @@ export class EtcdElection extends BaseElection {
     const member = this.#member();
     const memberKey = this.#keys.memberKey(this.nodeId);
     const membership = context.join(member, memberKey);
+    // After the context's own subscription (made when it was created): the view is current here.
+    const unsubscribe = context.mirror.subscribe(() => this.#afterBatch());
     // A narrow context watches no members, so the record this node's claim rests on gets a watch of its own.
     const ownRecord =
       this.view === 'leader' && this.role !== 'observer' ? context.keyMirror(memberKey) : undefined;
@@ -325,7 +350,7 @@ export class EtcdElection extends BaseElection {
       member.reconsider();
       member.reconcile();
     });
-    const run: Run = { context, release, membership, operations, ownRecord };
+    const run: Run = { context, release, membership, operations, unsubscribe, ownRecord };
     this.#run = run;
     const startSignal = signal ? AbortSignal.any([signal, operations.signal]) : operations.signal;
     if (this.role !== 'observer') await this.checkHealth();
@@ -431,6 +456,7 @@ export class EtcdElection extends BaseElection {
       metadata: this.config.metadata,
       joinedAt: this.#joinedAt.toISOString(),
       health: this.healthy ? 'healthy' : 'unhealthy',
+      priority: this.config.priority,
     });
   }
 
@@ -451,6 +477,7 @@ export class EtcdElection extends BaseElection {
     const session = this.#session;
     this.#session = undefined;
     this.#leadershipKey = undefined;
+    this.#batches.fire(); // a transfer waiting for the queue to move learns that this node stopped
     if (session && run) {
       // Revoking deletes our member record and campaign key in one revision: the successor is
       // elected at the speed of one watch event instead of waiting out the TTL.
@@ -462,6 +489,7 @@ export class EtcdElection extends BaseElection {
         await this.#reach(run, revision, AbortSignal.timeout(this.#etcd.requestTimeout)).catch(() => {});
     }
     if (run) {
+      run.unsubscribe();
       await run.ownRecord?.stop();
       run.membership.leave();
       this.#run = undefined;
@@ -472,6 +500,7 @@ export class EtcdElection extends BaseElection {
     this.#idCleared = false;
     this.#idConflict = undefined;
     this.#retiredLeaseIds.clear();
+    this.#operatorTerms.clear();
     if (this.#client && this.#client !== this.#etcd.client) {
       this.#client.close();
       this.#client = undefined;
@@ -571,7 +600,207 @@ export class EtcdElection extends BaseElection {
     this.livenessMayHaveChanged();
     this.setLeadership(undefined, 'lease_lost');
     this.#republish();
+    this.#batches.fire(); // a transfer in progress ends: its request went with the lease
     this.#kick();
+  }
+
+  // ---- transfer and priorities ---------------------------------------------------------------
+
+  /** After every batch: the bookkeeping of transfers and priorities (see transfer.ts). */
+  #afterBatch(): void {
+    const run = this.#run;
+    if (!run || !this.running) return;
+    // O(1) per election and batch: what all of them need was worked out once, by the shared view.
+    const { campaigns, transfer } = run.context.view;
+    if (transfer) {
+      const own = this.#session && campaigns.get(this.#session.campaignKey);
+      // A candidate ahead of the target goes to the back of the queue (the leader does so last).
+      if (!this.#requeue && mustStepAside(own, campaigns.first, transfer.targetKey)) {
+        this.#requestRequeue();
+        this.#kick();
+      }
+      if (transfer.record.by === 'operator' && super.isLeader() && this.term === transfer.term)
+        this.#takeUpOperatorRequest(transfer.term, transfer.record);
+    }
+    // A canary campaigns only while no better candidate does.
+    if (this.config.priority < 0) this.#kick();
+    this.#batches.fire();
+    this.reviewPriorities();
+  }
+
+  /** Whether this node keeps out of the queue: a canary while a higher-priority candidate campaigns. */
+  #standsBack(session: LeaseSession): boolean {
+    const run = this.#run;
+    if (this.config.priority >= 0 || !run || super.isLeader()) return false;
+    const { campaigns, cluster } = run.context.view;
+    for (const entry of campaigns.values()) {
+      if (entry.key === session.campaignKey) continue;
+      const node = cluster.getNode(entry.value);
+      if (node?.state === 'healthy' && node.priority > this.config.priority) return true;
+    }
+    return false;
+  }
+
+  protected override priorityCandidates(): Iterable<PriorityCandidate> {
+    const run = this.#run;
+    if (!run) return [];
+    const { campaigns, cluster } = run.context.view;
+    const candidates: PriorityCandidate[] = [];
+    for (const entry of campaigns.values()) {
+      const since = run.context.view.eligibleSince(entry);
+      const node = cluster.getNode(entry.value);
+      if (since === undefined || !node || node.id === this.nodeId) continue;
+      candidates.push({
+        id: node.id,
+        priority: node.priority,
+        healthySinceMs: since,
+        order: entry.createRevision,
+      });
+    }
+    return candidates;
+  }
+
+  /** An operator asked (`ztap cluster transfer`) for a transfer of our term: carry it out once. */
+  #takeUpOperatorRequest(term: number, record: TransferRecord): void {
+    if (this.#operatorTerms.has(term)) return;
+    this.#operatorTerms.add(term);
+    this.requestTransfer(record.target, record.timeoutMs)
+      // A refusal before onTransfer ran (another transfer under way) must reach the operator too.
+      .catch((error: unknown) => this.#closeRequest(term, error))
+      .catch(() => {});
+  }
+
+  /**
+   * Hands leadership over on etcd's queue (see transfer.ts): checks the target, writes the request
+   * (unless an operator's is there), steps down, waits until everyone else ahead of the target has
+   * re-queued, re-queues last, and resolves once the target is first. On failure this node
+   * re-queues too (it has stepped down already), and the request is closed with the reason.
+   */
+  protected async onTransfer({ target, term, signal }: TransferRequest): Promise<TransferResult> {
+    const run = this.#run;
+    const session = this.#session;
+    const leaderKey = this.#leadershipKey;
+    if (!run || !session || leaderKey === undefined) throw new TransferError(target, 'interrupted');
+    let steppedDown = false;
+    try {
+      // Judged from a view as current as etcd: a target that joined a moment ago is known.
+      await run.context.mirror.sync(this.#etcd.requestTimeout, signal);
+      this.#checkTarget(run, target);
+      await this.#writeRequest(run, session, leaderKey, term, target);
+      steppedDown = true;
+      await this.stepDownForTransfer();
+      const result = await this.#handOver(run, session, leaderKey, target, signal);
+      await this.#closeRequest(term, undefined); // it has done its work
+      return result;
+    } catch (error) {
+      // The reason first, while this node still holds its key: an operator waiting on the request
+      // reads why before the queue moves on.
+      await this.#closeRequest(term, error);
+      // Stepped down but not handed over: to the back of the queue, like after resign().
+      if (steppedDown && run.context.view.campaigns.get(leaderKey)) {
+        this.#requestRequeue();
+        this.#kick();
+      }
+      throw error;
+    }
+  }
+
+  /** Refuses a target that cannot take over now (nothing has been written yet). */
+  #checkTarget(run: Run, target: string): void {
+    const { cluster, campaigns } = run.context.view;
+    checkTarget(target, cluster.getNode(target), campaignOf(campaigns.values(), target));
+  }
+
+  async #writeRequest(run: Run, session: LeaseSession, leaderKey: string, term: number, target: string) {
+    const key = this.#keys.transferKey(term);
+    if (run.context.mirror.get(key)) return; // an operator's request for this term: it is what we carry out
+    const record = { target };
+    // Retried: a repeat finds the request there and recognises it as its own (see requestRefusal).
+    const response = await run.context.caller.call(
+      'write the transfer request',
+      (deadline) => this.client.kv.txn(requestTxn(leaderKey, term, session.id, key, record), deadline),
+      { class: 'write', account: this.#account, signal: run.operations.signal },
+    );
+    this.#writeFloor = Math.max(this.#writeFloor, Number(response.header.revision));
+    const refusal = response.succeeded ? 'written' : requestRefusal(response, term, record);
+    if (refusal !== 'written')
+      throw new TransferError(target, refusal === 'stale_term' ? 'interrupted' : refusal);
+    await run.context.mirror.waitFor(Number(response.header.revision), this.#etcd.requestTimeout);
+  }
+
+  async #handOver(
+    run: Run,
+    session: LeaseSession,
+    leaderKey: string,
+    target: string,
+    signal: AbortSignal,
+  ): Promise<TransferResult> {
+    let requeued = false;
+    for (;;) {
+      signal.throwIfAborted();
+      if (this.#session !== session || !this.running)
+        throw new TransferError(target, 'interrupted', 'this node lost its lease or stopped');
+      const { campaigns } = run.context.view;
+      const progress = transferProgress(campaigns.values(), campaigns.first, leaderKey, target);
+      if (progress.kind === 'done') return { nodeId: target, term: progress.term };
+      if (progress.kind === 'withdrew') throw new TransferError(target, 'target_withdrew');
+      if (progress.kind === 'requeue' && !requeued) {
+        requeued = true;
+        this.#requestRequeue();
+        this.#kick();
+      }
+      await this.#nextBatch(signal);
+    }
+  }
+
+  /** Resolves after the next batch; rejects with the signal's reason. */
+  #nextBatch(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        subscription.dispose();
+        signal.removeEventListener('abort', onAbort);
+      };
+      const subscription = this.#batches.event(() => {
+        done();
+        resolve();
+      });
+      const onAbort = () => {
+        done();
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Ends the request of `term`, if it is still there. An operator's failed request keeps the
+   * reason instead (the operator's `ztap cluster transfer` waits for it, then deletes it); any other
+   * is deleted. Best effort: the request goes with our lease anyway, and it is no longer in force
+   * once another leads.
+   */
+  async #closeRequest(term: number, failure: unknown): Promise<void> {
+    const run = this.#run;
+    const key = this.#keys.transferKey(term);
+    const existing = run?.context.mirror.get(key);
+    const record = existing && decodeTransfer(existing.value);
+    if (!run || !existing || record?.failed) return;
+    const op: IRequestOp =
+      failure !== undefined && record?.by === 'operator'
+        ? {
+            request_put: {
+              key: bytes(key),
+              value: bytes(encodeTransfer({ ...record, failed: failureOf(failure) })),
+              lease: existing.lease,
+            },
+          }
+        : { request_delete_range: { key: bytes(key) } };
+    await run.context.caller
+      .call(
+        'close the transfer request',
+        (deadline) => this.client.kv.txn({ compare: [], success: [op], failure: [] }, deadline),
+        { class: 'write', account: this.#account, signal: run.operations.signal },
+      )
+      .catch(() => {});
   }
 
   // ---- making etcd match what we want ----------------------------------------------------------
@@ -677,9 +906,12 @@ export class EtcdElection extends BaseElection {
       memberKey: this.#keys.memberKey(this.nodeId),
       record: this.#wantedRecord(),
       campaignKey: session.campaignKey,
-      // A member is registered and health-tracked, but never in the queue.
+      // A member is registered and health-tracked, but never in the queue; a canary stands back.
       eligible:
-        this.role === 'candidate' && this.healthy && this.config.clock.monotonicNow() >= this.#eligibleAtMs,
+        this.role === 'candidate' &&
+        this.healthy &&
+        this.config.clock.monotonicNow() >= this.#eligibleAtMs &&
+        !this.#standsBack(session),
       requeue: this.#requeue,
     };
   }

@@ -27,6 +27,7 @@ export {
   isEtcdUnavailableError,
 } from './errors.ts';
 export { EtcdElection, type LeaseRenewal } from './etcd-election.ts';
+export type { OperatorTransferOptions } from './operator-transfer.ts';
 export {
   DEFAULT_ENDPOINTS,
   type EtcdConnectionOptions,

@@ -1,4 +1,4 @@
-import { type NodeMetadata, ValidationError } from '@ztap/cluster';
+import { MAX_PRIORITY, type NodeMetadata, ValidationError } from '@ztap/cluster';
 import { hasControlCharacters, type MemberRecord } from '@ztap/cluster/backend';
 
 /**
@@ -10,7 +10,9 @@ import { hasControlCharacters, type MemberRecord } from '@ztap/cluster/backend';
  *   Same form as etcd's Go `concurrency` package, so `etcdctl elect -l <prefix>election` shows our
  *   leader and Go services can take part;
  * - `<prefix>policies/<name>`: a policy (JSON envelope around the YAML text); its mod revision is
- *   its version.
+ *   its version;
+ * - `<prefix>transfer/<term>`: a request to hand the leadership of `term` to a named candidate, on
+ *   the leader's lease (see transfer.ts).
  */
 export class KeyLayout {
   readonly prefix: string;
@@ -18,6 +20,7 @@ export class KeyLayout {
   readonly electionName: string;
   readonly electionPrefix: string;
   readonly policiesPrefix: string;
+  readonly transfersPrefix: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -25,6 +28,12 @@ export class KeyLayout {
     this.electionName = `${prefix}election`;
     this.electionPrefix = `${this.electionName}/`;
     this.policiesPrefix = `${prefix}policies/`;
+    this.transfersPrefix = `${prefix}transfer/`;
+  }
+
+  /** The transfer request of the leadership whose term (campaign key create revision) is `term`. */
+  transferKey(term: number): string {
+    return `${this.transfersPrefix}${term}`;
   }
 
   policyKey(name: string): string {
@@ -75,10 +84,18 @@ export interface StoredMember {
   readonly joinedAt: string;
   /** `healthy` or `unhealthy` as the node's own health check says; absent for operator records. */
   readonly health?: 'healthy' | 'unhealthy';
+  /** The node's priority; absent when 0 (so records of nodes that set none are as before). */
+  readonly priority?: number;
 }
 
 export function encodeMember(member: StoredMember): string {
-  return JSON.stringify(member);
+  const { priority, ...rest } = member;
+  return JSON.stringify(priority ? { ...rest, priority } : rest);
+}
+
+/** A priority as a record states it; anything but a whole number in range counts as 0. */
+function storedPriority(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= MAX_PRIORITY ? value : 0;
 }
 
 /**
@@ -107,6 +124,7 @@ export function decodeMember(
       joinedAt,
       // No lease, no node: an operator's record has never been heard from since it was registered.
       lastSeen: hasLease ? lastSeen : joinedAt,
+      priority: storedPriority(stored.priority),
     };
   } catch {
     return undefined;

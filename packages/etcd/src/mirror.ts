@@ -433,11 +433,34 @@ export class PrefixMirror {
       : Number(response.header.revision);
   }
 
+  /**
+   * Whether nothing under the prefix changed although etcd's revision moved past the mirror's: writes
+   * elsewhere in the same etcd (another application, or multi-region replicas beside the cluster
+   * prefix) move it without an event for this watch, and taking that for a silent watch would replace
+   * it every two checks. A keys-only listing that matches the mirror key for key, mod revision for mod
+   * revision, shows the mirror is current as of that listing (what a re-list would have found), so
+   * its revision moves there. A listing that differs, or one that crossed a re-list, answers false.
+   */
+  async #unchangedSince(current: number): Promise<boolean> {
+    if (this.#listing) return false;
+    const response = await this.#read('list the watched keys (keys only)', { keys_only: true });
+    const listedAt = Number(response.header.revision);
+    if (this.#listing || listedAt < current || response.kvs.length !== this.#entries.size) return false;
+    for (const kv of response.kvs)
+      if (this.#entries.get(kv.key.toString())?.modRevision !== Number(kv.mod_revision)) return false;
+    if (listedAt > this.#revision) {
+      this.#revision = listedAt;
+      // Readers waiting for a revision (read-your-writes) hear that the mirror reached it.
+      this.#emit({ revision: listedAt, changedKeys: new Set(), resync: false });
+    }
+    return true;
+  }
+
   async #checkProgress(): Promise<void> {
     try {
       const current = await this.#progressTarget();
       this.#lastError = undefined;
-      if (current <= this.#revision) {
+      if (current <= this.#revision || (await this.#unchangedSince(current))) {
         this.#lagTarget = undefined;
       } else if (this.#lagTarget !== undefined && this.#revision < this.#lagTarget) {
         // Behind the revision seen one check (at least an interval) ago: events are not arriving.

@@ -183,6 +183,18 @@ describe('CampaignQueue', () => {
     queue.delete('/e/b');
     expect(queue.first).toBeUndefined();
   });
+
+  it('moves a first key that was deleted and created again in one batch to the end of the queue', () => {
+    // A re-queue on the same lease gives the same key a new create revision; a watch that catches up
+    // after an outage delivers the delete and the create together, so only the new entry is seen.
+    const queue = new CampaignQueue();
+    queue.set(entry('/e/a', 2));
+    queue.set(entry('/e/b', 3));
+    queue.set(entry('/e/a', 5));
+    expect(queue.first?.key).toBe('/e/b');
+    queue.delete('/e/b');
+    expect(queue.first).toEqual(entry('/e/a', 5));
+  });
 });
 
 describe('stepDownDeadline', () => {

@@ -226,7 +226,11 @@ export class FakeEtcd {
         .map(([key, stored]) => toKv(key, stored));
       return {
         header: { revision: String(this.revision) },
-        kvs: request.count_only ? [] : kvs,
+        kvs: request.count_only
+          ? []
+          : request.keys_only
+            ? kvs.map((kv) => ({ ...kv, value: Buffer.alloc(0) }))
+            : kvs,
         count: String(kvs.length),
       };
     },

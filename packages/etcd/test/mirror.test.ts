@@ -170,6 +170,41 @@ describe('PrefixMirror', () => {
     expect(mirror.get('/c/a')?.value).toBe('1');
   });
 
+  it('keeps its watch when only writes outside its prefix moved etcd on, and catches up to them', async () => {
+    const { etcd, clock, mirror, batches } = setup({ progressIntervalMs: 1000 });
+    etcd.put('/c/a', '1');
+    await mirror.start();
+    const watching = etcd.watcher;
+    const elsewhere = etcd.put('/other/x', '1');
+    etcd.put('/other/x', '2');
+    await clock.advance(1000);
+    await clock.advance(1000);
+    await clock.advance(1000);
+    expect(watching?.cancelled).toBe(false);
+    expect(batches.some((batch) => batch.resync)).toBe(false);
+    // A reader waiting for a revision past its prefix's last change hears that the mirror reached it.
+    expect(mirror.revision).toBeGreaterThanOrEqual(elsewhere);
+    // Its watch still delivers.
+    etcd.put('/c/b', '2');
+    expect(mirror.get('/c/b')?.value).toBe('2');
+  });
+
+  it('still replaces a silent watch when a key under its prefix was deleted or rewritten meanwhile', async () => {
+    const { etcd, clock, mirror } = setup({ progressIntervalMs: 1000 });
+    etcd.put('/c/a', '1');
+    etcd.put('/c/b', '1');
+    await mirror.start();
+    const silent = etcd.watcher;
+    etcd.delivering = false;
+    etcd.delete('/c/a');
+    etcd.put('/c/b', '2');
+    await clock.advance(1000);
+    await clock.advance(1000);
+    expect(silent?.cancelled).toBe(true);
+    expect(mirror.get('/c/a')).toBeUndefined();
+    expect(mirror.get('/c/b')?.value).toBe('2');
+  });
+
   describe("a small range ('contents' progress): the election keys, one member record", () => {
     const electionKeys = { progressIntervalMs: 1000, prefix: '/c/election/', progress: 'contents' } as const;
 

@@ -7,7 +7,7 @@ import {
   type NodeRegistration,
   type NodeState,
 } from '@ztap/cluster';
-import type { ClusterSnapshot, MemberRecord } from '@ztap/cluster/backend';
+import type { ClusterSnapshot, MemberRecord, PriorityCandidate } from '@ztap/cluster/backend';
 import { MemoryPolicyStore } from './policy-store.ts';
 
 /** A running election's claim on a member record: only its owner heartbeats, leaves or resigns it. */
@@ -18,6 +18,9 @@ interface HubMember {
   address: string;
   metadata: NodeMetadata;
   state: NodeState;
+  /** Since when (monotonic ms) it has been healthy without interruption; for the priority rule. */
+  healthySinceMs: number;
+  priority: number;
   joinedAt: Date;
   lastSeen: Date;
   lastHeartbeatMs: number;
@@ -27,8 +30,18 @@ interface HubMember {
   candidate: { token: CandidateToken; eligibleAtMs: number; yieldRank: number; mayLead: boolean } | undefined;
 }
 
+/** Whether `a` comes before `b` among candidates of one priority: resigned-most-recently last, then id. */
+function comesFirst(a: HubMember, b: HubMember): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  const rankA = a.candidate?.yieldRank ?? Number.POSITIVE_INFINITY;
+  const rankB = b.candidate?.yieldRank ?? Number.POSITIVE_INFINITY;
+  return rankA < rankB || (rankA === rankB && a.id < b.id);
+}
+
 export interface CandidateJoin extends NodeRegistration {
   readonly healthy: boolean;
+  /** Default 0. */
+  readonly priority?: number;
   readonly electionTimeout: number;
   readonly initialLeadership: number;
   /** False for a `member`: registered and health-tracked, never chosen as leader. */
@@ -47,7 +60,9 @@ export type HubListener = (snapshot: ClusterSnapshot) => void;
  * The leader is the eligible candidate that comes first by (resigned-most-recently last, id): the seed's
  * lexicographic rule, except that a node that resigned queues behind the others until it leads again.
  * A candidate is eligible when it is healthy and its `initialLeadership` has passed; a `member`
- * holds a record and heartbeats like a candidate but is never eligible.
+ * holds a record and heartbeats like a candidate but is never eligible. Priorities come first when a
+ * leader is chosen afresh; a leader is only pre-empted within its own priority (see
+ * {@link HubState.transfer} and the priority rule, which the leading election applies itself).
  */
 export class HubState {
   readonly #clock: Clock;
@@ -81,6 +96,7 @@ export class HubState {
       state: member.state,
       joinedAt: member.joinedAt,
       lastSeen: member.lastSeen,
+      priority: member.priority,
     }));
     const leader = this.#leader;
     return { members, leader: leader ? { id: leader.id, term: leader.term } : undefined };
@@ -109,6 +125,8 @@ export class HubState {
       address: node.address,
       metadata: node.metadata ?? {},
       state: node.healthy ? 'healthy' : 'unhealthy',
+      healthySinceMs: existing?.state === 'healthy' && !heldByOther ? existing.healthySinceMs : nowMs,
+      priority: node.priority ?? 0,
       joinedAt: existing && !heldByOther ? existing.joinedAt : wallNow,
       lastSeen: wallNow,
       lastHeartbeatMs: nowMs,
@@ -174,7 +192,7 @@ export class HubState {
     if (member?.candidate?.token !== token) return false;
     member.lastHeartbeatMs = this.#clock.monotonicNow();
     member.lastSeen = this.#clock.wallNow();
-    member.state = healthy ? 'healthy' : 'unhealthy';
+    this.#setState(member, healthy ? 'healthy' : 'unhealthy');
     this.#markSilentMembersUnhealthy();
     this.#changed();
     return true;
@@ -207,6 +225,8 @@ export class HubState {
       address: node.address,
       metadata: node.metadata ?? {},
       state: 'unknown',
+      healthySinceMs: 0,
+      priority: 0,
       joinedAt: wallNow,
       lastSeen: wallNow,
       lastHeartbeatMs: this.#clock.monotonicNow(),
@@ -232,27 +252,112 @@ export class HubState {
     const nowMs = this.#clock.monotonicNow();
     for (const member of this.#members.values()) {
       if (member.state !== 'unhealthy' && nowMs - member.lastHeartbeatMs > member.timeoutMs) {
-        member.state = 'unhealthy';
+        this.#setState(member, 'unhealthy');
       }
     }
   }
 
+  #setState(member: HubMember, state: NodeState): void {
+    if (state === 'healthy' && member.state !== 'healthy') member.healthySinceMs = this.#clock.monotonicNow();
+    member.state = state;
+  }
+
+  /** Running, healthy and past its `initialLeadership`: it may lead. */
+  #eligible(member: HubMember, nowMs: number): boolean {
+    return (
+      member.candidate?.mayLead === true &&
+      member.state === 'healthy' &&
+      member.candidate.eligibleAtMs <= nowMs
+    );
+  }
+
+  /**
+   * The current leader stays unless an eligible candidate of its own priority comes first by
+   * (resigned-most-recently last, id) — the seed's pre-emptive rule, within a priority. Higher
+   * priorities do not pre-empt: the leader hands over to them itself, by the priority rule (after a
+   * drain, and not before its `minLeadership`), as on etcd. Without a leader, the best eligible
+   * candidate leads: highest priority first.
+   */
   #chooseLeader(): HubMember | undefined {
     const nowMs = this.#clock.monotonicNow();
+    const current = this.#leader && this.#members.get(this.#leader.id);
+    const holding =
+      current && current.candidate?.token === this.#leader?.token && this.#eligible(current, nowMs)
+        ? current
+        : undefined;
     let best: HubMember | undefined;
     for (const member of this.#members.values()) {
-      const candidate = member.candidate;
-      if (!candidate?.mayLead || member.state !== 'healthy' || candidate.eligibleAtMs > nowMs) continue;
-      const bestRank = best?.candidate?.yieldRank ?? Number.POSITIVE_INFINITY;
-      if (
-        !best ||
-        candidate.yieldRank < bestRank ||
-        (candidate.yieldRank === bestRank && member.id < best.id)
-      ) {
-        best = member;
-      }
+      if (!this.#eligible(member, nowMs)) continue;
+      if (holding && member.priority !== holding.priority) continue;
+      if (!best || comesFirst(member, best)) best = member;
     }
     return best;
+  }
+
+  /**
+   * Whether `id` could take leadership now, and if not why: what `transferLeadership` checks before
+   * it steps down.
+   */
+  candidacyOf(
+    id: string,
+  ):
+    | { ok: true }
+    | { ok: false; reason: 'unknown_target' | 'unhealthy_target' | 'not_candidate'; detail?: string } {
+    const member = this.#members.get(id);
+    if (!member) return { ok: false, reason: 'unknown_target' };
+    if (member.state !== 'healthy')
+      return { ok: false, reason: 'unhealthy_target', detail: `state ${member.state}` };
+    if (member.candidate && !member.candidate.mayLead)
+      return { ok: false, reason: 'not_candidate', detail: 'its role never campaigns' };
+    if (!this.#eligible(member, this.#clock.monotonicNow()))
+      return { ok: false, reason: 'not_candidate', detail: 'it is not past its initialLeadership' };
+    return { ok: true };
+  }
+
+  /** The eligible candidates other than `token`'s, as the priority rule sees them (order: by id). */
+  priorityCandidates(token: CandidateToken): PriorityCandidate[] {
+    const nowMs = this.#clock.monotonicNow();
+    const members = [...this.#members.values()]
+      .filter((member) => member.candidate?.token !== token && this.#eligible(member, nowMs))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    return members.map((member, order) => ({
+      id: member.id,
+      priority: member.priority,
+      healthySinceMs: member.healthySinceMs,
+      order,
+    }));
+  }
+
+  /**
+   * The leader (`token`, still leading with `term`) hands leadership to `targetId`: as on etcd, every
+   * candidate that would come before the target (the leader included) goes behind it, so the target
+   * keeps leading under the pre-emptive rule; it leads with a new term. Returns that term, or why not.
+   */
+  transfer(
+    token: CandidateToken,
+    term: number,
+    targetId: string,
+  ): { ok: true; term: number } | { ok: false; reason: 'not_leader' | 'target_withdrew' } {
+    const leader = this.#leader;
+    if (leader?.token !== token || leader.term !== term) return { ok: false, reason: 'not_leader' };
+    const target = this.#members.get(targetId);
+    const nowMs = this.#clock.monotonicNow();
+    if (!target?.candidate || !this.#eligible(target, nowMs)) return { ok: false, reason: 'target_withdrew' };
+    const ahead = [...this.#members.values()]
+      .filter(
+        (member) =>
+          member !== target &&
+          member.priority === target.priority &&
+          this.#eligible(member, nowMs) &&
+          comesFirst(member, target),
+      )
+      .sort((a, b) => (comesFirst(a, b) ? -1 : 1));
+    const former = this.#members.get(leader.id);
+    if (former && !ahead.includes(former)) ahead.push(former);
+    for (const member of ahead) if (member.candidate) member.candidate.yieldRank = ++this.#lastYieldRank;
+    this.#leader = { id: target.id, term: ++this.#lastTerm, token: target.candidate.token };
+    this.#changed();
+    return { ok: true, term: this.#leader.term };
   }
 
   #changed(): void {

@@ -7,10 +7,20 @@ import {
   NodeIdInUseError,
   type NodeRegistration,
   type SignalOptions,
+  TransferError,
+  type TransferResult,
   validateNodeId,
   validateRegistration,
 } from '@ztap/cluster';
-import { BaseElection, type ClusterSnapshot, LIVE, notLive, resolveConfig } from '@ztap/cluster/backend';
+import {
+  BaseElection,
+  type ClusterSnapshot,
+  LIVE,
+  notLive,
+  type PriorityCandidate,
+  resolveConfig,
+  type TransferRequest,
+} from '@ztap/cluster/backend';
 import { MemoryHub, stateOf } from './hub.ts';
 import type { CandidateToken, HubState } from './hub-state.ts';
 
@@ -104,6 +114,34 @@ export class InMemoryElection extends BaseElection {
     if (this.#token) this.#hub.resign(this.nodeId, this.#token);
   }
 
+  /**
+   * The hub hands leadership over in one step once this node has stepped down and drained. Whatever
+   * ends the transfer short of success, this node lets go of leadership afterwards, as after
+   * `resign()`.
+   */
+  protected async onTransfer({ target, term, signal }: TransferRequest): Promise<TransferResult> {
+    const token = this.#token;
+    if (!token) throw new ElectionStoppedError(this.nodeId);
+    const candidacy = this.#hub.candidacyOf(target);
+    if (!candidacy.ok) throw new TransferError(target, candidacy.reason, candidacy.detail);
+    await this.stepDownForTransfer();
+    if (this.#token !== token) throw new ElectionStoppedError(this.nodeId, 'stopped during the transfer');
+    if (signal.aborted) {
+      this.#hub.resign(this.nodeId, token);
+      throw signal.reason;
+    }
+    const outcome = this.#hub.transfer(token, term, target);
+    if (outcome.ok) return { nodeId: target, term: outcome.term };
+    const leader = this.#hub.snapshot().leader;
+    if (leader?.id === target) return { nodeId: target, term: leader.term };
+    this.#hub.resign(this.nodeId, token);
+    throw new TransferError(target, outcome.reason === 'target_withdrew' ? outcome.reason : 'interrupted');
+  }
+
+  protected override priorityCandidates(): Iterable<PriorityCandidate> {
+    return this.#token ? this.#hub.priorityCandidates(this.#token) : [];
+  }
+
   protected backendLiveness(): Liveness {
     // An observer has no membership to vouch for: it is live while it follows the hub.
     if (this.role === 'observer')
@@ -149,6 +187,7 @@ export class InMemoryElection extends BaseElection {
         address: this.config.nodeAddress,
         metadata: this.config.metadata,
         healthy: this.healthy,
+        priority: this.config.priority,
         electionTimeout: this.config.electionTimeout,
         initialLeadership: this.config.initialLeadership,
         mayLead: this.role === 'candidate',
@@ -179,6 +218,7 @@ export class InMemoryElection extends BaseElection {
     } else if (this.isLeader()) {
       this.setLeadership(undefined, this.#lossReason(token));
     }
+    this.reviewPriorities();
   }
 
   #lossReason(token: CandidateToken): LeadershipLossReason {

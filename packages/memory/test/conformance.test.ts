@@ -28,10 +28,12 @@ describeConformance('memory', async () => {
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(check ? { healthCheck: check } : {}),
         ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+        ...(options.priority === undefined ? {} : { priority: options.priority }),
+        ...(options.minLeadership === undefined ? {} : { minLeadership: options.minLeadership }),
         ...(options.role ? { role: options.role } : {}),
         ...(options.view ? { view: options.view } : {}),
         ...timing,
-        initialLeadership: 0,
+        initialLeadership: options.initialLeadership ?? 0,
         clock,
         hub,
       });

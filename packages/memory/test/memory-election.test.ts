@@ -53,6 +53,24 @@ describe('InMemoryElection', () => {
     expect(nodes[0]?.getLeader()?.id).toBe('node-1');
   });
 
+  it('chosen afresh, the highest priority leads; the lowest id only breaks ties, and pre-empts only within a priority', async () => {
+    const nodes = [
+      election('node-1', { priority: -1 }),
+      election('node-2', { priority: 5 }),
+      election('node-3', { priority: 5 }),
+    ];
+    for (const node of nodes) await node.start();
+    expect(nodes.map((node) => node.isLeader())).toEqual([false, true, false]);
+    // node-2 stops: node-3 (the same priority) leads, not the lower id with the lower priority.
+    await nodes[1]?.stop();
+    expect(nodes[2]?.isLeader()).toBe(true);
+    // A higher priority joining does not pre-empt at once: the leader hands over by the priority rule.
+    const top = election('node-0', { priority: 9 });
+    await top.start();
+    expect(top.isLeader()).toBe(false);
+    expect(await cluster.clock.settle(top.waitForLeadership())).toMatchObject({ term: expect.any(Number) });
+  });
+
   it('lets a fresh node lead only after initialLeadership, then by the lexicographic rule', async () => {
     const late = election('b');
     await late.start();

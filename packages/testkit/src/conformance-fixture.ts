@@ -10,6 +10,12 @@ export interface ConformanceNodeOptions {
   readonly healthCheck?: HealthCheck;
   /** Default: the library's (5000 ms). */
   readonly drainTimeout?: number;
+  /** Default 0. */
+  readonly priority?: number;
+  /** Default: the fixture's (0: nodes may lead at once). */
+  readonly initialLeadership?: number;
+  /** Default: the library's (5000 ms). */
+  readonly minLeadership?: number;
   /**
    * Called once, as soon as this node's `start()` has begun talking to its store (etcd: the lease
    * grant is on the wire): the moment a test aborts a start that must then undo what it began.

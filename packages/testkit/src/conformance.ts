@@ -14,6 +14,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConformanceFixture, conformanceHelpers } from './conformance-fixture.ts';
 import { describeLeaderWorkContract } from './leader-work-conformance.ts';
+import { describeLeadershipControlContract } from './leadership-control-conformance.ts';
 import { Recorder } from './recorder.ts';
 import { describeRolesContract } from './roles-conformance.ts';
 
@@ -518,6 +519,7 @@ export function describeConformance(backend: string, createFixture: () => Promis
     });
 
     describeLeaderWorkContract(helpers);
+    describeLeadershipControlContract(helpers);
     describeRolesContract(helpers);
   });
 }

@@ -8,6 +8,7 @@
  */
 export { confirmEtcdHandle } from './confirm.ts';
 export { type ConformanceFixture, type ConformanceNodeOptions, describeConformance } from './conformance.ts';
+export { DelayingProxy, type DelayingProxyOptions, dialerPid } from './delaying-proxy.ts';
 export { eventually } from './eventually.ts';
 export { type Sample, samplesOf, sampleValue, typesOf } from './exposition.ts';
 export { linesOf } from './lines.ts';
@@ -20,3 +21,9 @@ export {
 export { describePolicyConformance, type PolicyFixture } from './policy-conformance.ts';
 export { Journal, Recorder } from './recorder.ts';
 export { type StubbornWork, startStubbornWork } from './stubborn-work.ts';
+export {
+  startWanTopology,
+  type WanRegion,
+  type WanTopology,
+  type WanTopologyOptions,
+} from './wan-topology.ts';

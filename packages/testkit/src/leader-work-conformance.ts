@@ -9,25 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import type { ConformanceHelpers } from './conformance-fixture.ts';
 import { Journal } from './recorder.ts';
-
-/** Resolves when `signal` aborts. */
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-/** Resolves after `count` more successful heartbeats of `election`: time passes while it keeps renewing. */
-function heartbeats(election: LeaderElection, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0;
-    const subscription = election.telemetry.onHeartbeat(({ ok }) => {
-      if (ok && ++seen >= count) {
-        subscription.dispose();
-        resolve();
-      }
-    });
-  });
-}
+import { aborted, heartbeats } from './waits.ts';
 
 /**
  * Leader work and graceful step-downs: `resign()` and `stop()` let work started through

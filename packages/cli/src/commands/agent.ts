@@ -11,6 +11,7 @@ import { clusterLoggerFor } from '../library-log.ts';
 import { createLogger, type Logger, logFormat, logFormatOption } from '../log.ts';
 import { createNodeElection, nodeOptions } from '../node-options.ts';
 import type { GlobalOptions } from '../options.ts';
+import { regionAgentOptions, regionSettings, runRegionAgent } from './region-agent.ts';
 
 /** `[host:]port` → where the health endpoint listens; a bare port binds loopback only. */
 export function parseListen(text: string): { host: string; port: number } {
@@ -33,13 +34,15 @@ export function oneOfFlag<T extends string>(flag: string, value: string, allowed
 }
 
 export function registerAgentCommand(program: Command, io: CliIO): void {
-  logFormatOption(
-    nodeOptions(
-      program
-        .command('agent')
-        .description(
-          'run a node: register, heartbeat, campaign (unless --role member); serve /healthz; resign cleanly on SIGTERM/SIGINT',
-        ),
+  regionAgentOptions(
+    logFormatOption(
+      nodeOptions(
+        program
+          .command('agent')
+          .description(
+            'run a node: register, heartbeat, campaign (unless --role member); serve /healthz; resign cleanly on SIGTERM/SIGINT',
+          ),
+      ),
     ),
   )
     .option(
@@ -61,6 +64,8 @@ Examples:
   $ ztap agent --id node-1 --address 10.0.0.7:9090 --listen 0.0.0.0:8080
   $ ztap agent --id node-2 --address 10.0.0.8:9090 --health-url http://127.0.0.1:9090/ready --log-format json
   $ ztap agent --id host-417 --address 10.0.4.17:9090 --role member --view leader
+  $ ztap agent --id node-3 --address 10.0.1.7:9090 --endpoints http://10.0.1.5:2379 \
+      --region eu --global-endpoints http://10.0.9.1:2379 --home-region eu
 
 /healthz answers 200 with {"status":"ok",...} while the node can vouch for its membership: etcd
 confirmed its heartbeats before the step-down deadline, its member record is in etcd, and its health
@@ -80,6 +85,16 @@ follow the leader and its policies and never lead. --view leader makes a node wa
       const view = oneOfFlag('--view', globals.view ?? 'full', VIEW_KINDS);
       const format = logFormat(globals);
       const log = createLogger(io, format, globals.color !== false);
+      // Multi-region: a regional election plus the global candidacy (docs/multi-region.md).
+      const region = regionSettings(command, io);
+      if (region) {
+        if (role !== 'candidate' || view !== 'full')
+          throw new UsageError(
+            '--role member and --view leader cannot be combined with --region: a region agent is a candidate with the full view (docs/multi-region.md)',
+          );
+        await runRegionAgent(command, io, log, format, listen, region);
+        return;
+      }
       const election = createNodeElection(command, io, clusterLoggerFor(log, format), { role, view });
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
@@ -145,7 +160,7 @@ async function runAgent(
 }
 
 /** Each change of this node's liveness (once per change, not per heartbeat), until disposed. */
-function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
+export function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolean): Disposable {
   let unhealthy = !election.liveness.ok;
   if (unhealthy)
     log(
@@ -164,7 +179,7 @@ function logLiveness(election: EtcdElection, log: Logger, stopping: () => boolea
 }
 
 /** This node's own leadership, with the reason it ended. */
-async function logLeadership(election: EtcdElection, log: Logger): Promise<void> {
+export async function logLeadership(election: EtcdElection, log: Logger): Promise<void> {
   try {
     for (;;) {
       const { term, signal } = await election.waitForLeadership();
@@ -176,8 +191,8 @@ async function logLeadership(election: EtcdElection, log: Logger): Promise<void>
       );
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       const reason = isLeadershipLostError(signal.reason) ? signal.reason.reason : 'unknown';
-      // Resigning or stopping is the operator's choice: news, not a warning.
-      const chosen = reason === 'resigned' || reason === 'stopped';
+      // Resigning, handing over or stopping is a choice: news, not a warning.
+      const chosen = reason === 'resigned' || reason === 'transferred' || reason === 'stopped';
       log(
         'follower',
         `this node no longer leads (term ${term} ended: ${reason})`,
@@ -191,7 +206,7 @@ async function logLeadership(election: EtcdElection, log: Logger): Promise<void>
 }
 
 /** Who leads the cluster, as this node sees it. */
-async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<void> {
+export async function logClusterLeaders(election: EtcdElection, log: Logger): Promise<void> {
   for await (const change of election.watch({ includeExisting: true })) {
     if (change.type === 'leader_elected')
       log('leader_elected', `${change.node.id} leads the cluster (term ${change.term})`, {

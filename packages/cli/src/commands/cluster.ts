@@ -1,6 +1,7 @@
 import { validateAddress, validateMetadata, validateNodeId } from '@ztap/cluster';
 import type { Command } from 'commander';
-import { CliFailure } from '../errors.ts';
+import { parseDuration } from '../duration.ts';
+import { CliFailure, UsageError } from '../errors.ts';
 import { ago, changeJson, countStates, listJson, metadataText, statusJson, table } from '../format.ts';
 import { type CliIO, painter, writeLine } from '../io.ts';
 import { collect, parseMetadata } from '../options.ts';
@@ -123,6 +124,33 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
     );
 
   cluster
+    .command('transfer')
+    .description('hand leadership to a healthy candidate, and wait until it leads')
+    .argument('<id>', 'node id of the candidate that is to lead')
+    .option(
+      '--if-term <term>',
+      'only if the leader still holds this term (as `ztap cluster status` shows it)',
+    )
+    .option('--wait <duration>', 'how long the leader gives the target to lead, its drain included', '15s')
+    .addHelpText(
+      'after',
+      `${examples(['ztap cluster transfer node-2', 'ztap cluster transfer node-2 --if-term 1234 --wait 30s'])}
+The leader steps down first (its leader work drains), then the target leads with a higher term.
+Exits 0 once the target leads, 1 with the reason otherwise (nothing is written when the term given
+is not the leader's, or the target is unknown, unhealthy or not a candidate).`,
+    )
+    .action(async (id: string, local: { ifTerm?: string; wait: string }, command: Command) =>
+      oneShot(command, io, async ({ client, output, cluster: name }) => {
+        validateNodeId(id, '<id>');
+        const timeoutMs = parseDuration(local.wait, '--wait');
+        const ifTerm = local.ifTerm === undefined ? undefined : parseTerm(local.ifTerm);
+        const result = await client.transferLeadership(id, { ifTerm, timeoutMs });
+        if (output.structured) output.document({ leader: result.nodeId, term: result.term, cluster: name });
+        else writeLine(io.stdout, `${result.nodeId} leads cluster ${name} (term ${result.term})`);
+      }),
+    );
+
+  cluster
     .command('watch')
     .description('stream changes as they happen, until interrupted (Ctrl-C)')
     .option('--no-existing', 'do not start with the current members and leader')
@@ -164,4 +192,12 @@ Exits 1 when the cluster has no leader (so it can gate scripts and probes).`,
         }
       }),
     );
+}
+
+/** `--if-term`: a term is a whole number above 0 (an etcd revision). */
+function parseTerm(text: string): number {
+  const term = /^[1-9][0-9]*$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(term))
+    throw new UsageError(`--if-term must be a term, a whole number above 0 (got ${JSON.stringify(text)})`);
+  return term;
 }

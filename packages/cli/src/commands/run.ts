@@ -83,12 +83,29 @@ async function runWhileLeader(
       nodeId: election.nodeId,
       keeperPid: keeper.pid,
     });
-    let leadership: Leadership;
+    let elected = false;
     try {
-      leadership = await election.waitForLeadership({
-        signal: AbortSignal.any([shutdown.signal, keeper.lost]),
-      });
+      // As leader work: a handover (transfer, resign) drains it, so the successor starts only once
+      // the command's group is gone.
+      return await election.runWhileLeader(
+        ({ term }) => {
+          elected = true;
+          // The leadership's own signal, not one that the shutdown also aborts: a shutdown is
+          // reported as such, not as a lost leadership.
+          const leadership: Leadership = { term, signal: election.leadershipSignal };
+          const env = childEnvironment(io.env, {
+            ZTAP_TERM: String(term),
+            ZTAP_NODE_ID: election.nodeId,
+            ZTAP_PREFIX: election.prefix,
+          });
+          return superviseCommand(election, leadership, keeper, { commandLine, env, graceMs }, log, {
+            signal: shutdown.signal,
+          });
+        },
+        { signal: AbortSignal.any([shutdown.signal, keeper.lost]) },
+      );
     } catch (error) {
+      if (elected) throw error;
       if (isKeeperDiedError(keeper.lost.reason))
         throw new CliFailure(`${keeper.lost.reason.message} before ${commandLine[0]} started`, undefined, {
           cause: keeper.lost.reason,
@@ -97,14 +114,6 @@ async function runWhileLeader(
         return `stopped by ${String(shutdown.signal.reason ?? 'shutdown')} before being elected`;
       throw error;
     }
-    const env = childEnvironment(io.env, {
-      ZTAP_TERM: String(leadership.term),
-      ZTAP_NODE_ID: election.nodeId,
-      ZTAP_PREFIX: election.prefix,
-    });
-    return await superviseCommand(election, leadership, keeper, { commandLine, env, graceMs }, log, {
-      signal: shutdown.signal,
-    });
   } finally {
     stopListening();
     // Leadership ends in this order: the command's group is gone (the keeper exits only then), and

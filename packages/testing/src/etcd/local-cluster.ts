@@ -146,9 +146,13 @@ async function launch(
   trackDir(root);
   const ports = await freeLoopbackPorts(size * 2);
   const names = Array.from({ length: size }, (_, index) => `etcd-${index + 1}`);
-  const initialCluster = names
-    .map((name, index) => `${name}=http://127.0.0.1:${ports[2 * index + 1]}`)
-    .join(',');
+  const advertised = await Promise.all(
+    names.map(async (name, index) => {
+      const peerUrl = `http://127.0.0.1:${ports[2 * index + 1]}`;
+      return (await options.advertisePeerUrl?.({ name, index, peerUrl })) ?? peerUrl;
+    }),
+  );
+  const initialCluster = names.map((name, index) => `${name}=${advertised[index]}`).join(',');
   const clusterToken = `ztap-${randomUUID()}`;
   const members = names.map(
     (name, index) =>
@@ -162,6 +166,7 @@ async function launch(
         clusterToken,
         extraArgs: options.extraArgs ?? [],
         tls: options.tls,
+        advertisePeerUrl: advertised[index],
       }),
   );
   const cluster = new LocalEtcdCluster(binary, root, members, options.tls);

@@ -28,6 +28,8 @@ export interface LocalMemberConfig {
   readonly extraArgs: readonly string[];
   /** Serve clients over TLS (`https://` client URL). */
   readonly tls?: EtcdServerTls | undefined;
+  /** The peer URL the other members dial, when not the one it listens on (a proxy in front of it). */
+  readonly advertisePeerUrl?: string | undefined;
 }
 
 /**
@@ -60,13 +62,14 @@ const fileSize = (path: string): number => {
 
 /** etcd's flags for `config`, the caller's `extraArgs` last so they win. */
 function memberArgs(config: LocalMemberConfig, clientUrl: string, peerUrl: string): string[] {
+  const advertisedPeerUrl = config.advertisePeerUrl ?? peerUrl;
   return [
     ['--name', config.name],
     ['--data-dir', join(config.dir, 'data')],
     ['--listen-client-urls', clientUrl],
     ['--advertise-client-urls', clientUrl],
     ['--listen-peer-urls', peerUrl],
-    ['--initial-advertise-peer-urls', peerUrl],
+    ['--initial-advertise-peer-urls', advertisedPeerUrl],
     // Read only when the data dir is new: a restarted member finds its cluster in its own WAL.
     ['--initial-cluster', config.initialCluster],
     ['--initial-cluster-token', config.clusterToken],

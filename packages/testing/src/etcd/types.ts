@@ -99,6 +99,15 @@ export interface EtcdClusterOptions {
   readonly startupTimeoutMs?: number;
   /** Serve clients over TLS (every member, with the same certificate). */
   readonly tls?: EtcdServerTls;
+  /**
+   * The peer URL the other members dial to reach a member, given the one it listens on (default: that
+   * one): put a proxy there to delay or cut the traffic between members, as across a WAN.
+   */
+  readonly advertisePeerUrl?: (member: {
+    readonly name: string;
+    readonly index: number;
+    readonly peerUrl: string;
+  }) => string | Promise<string>;
   /** Aborting it rejects the start with the signal's reason, and the members are stopped. */
   readonly signal?: AbortSignal | undefined;
 }
