@@ -35,3 +35,4 @@ export {
 } from './priority.ts';
 export { MAX_REASON_LENGTH, oneLine } from './reason.ts';
 export { hasControlCharacters } from './validation.ts';
+export { Waiters } from './waiters.ts';

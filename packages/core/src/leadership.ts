@@ -6,8 +6,7 @@ import {
 } from './errors.ts';
 import type { LeadershipEvent } from './events.ts';
 import type { Leadership } from './types.ts';
-
-type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unknown) => void };
+import { Waiters } from './waiters.ts';
 
 /**
  * This node's own leadership: the term it holds, the signal that aborts when it ends, and callers
@@ -17,7 +16,7 @@ type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unkno
 export class LeadershipTracker {
   #current: { term: number; controller: AbortController } | undefined;
   #lastEndedTerm = 0;
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters = new Waiters<Leadership>();
 
   readonly #nodeId: string;
   readonly #onChange: (event: LeadershipEvent) => void;
@@ -62,9 +61,7 @@ export class LeadershipTracker {
     if (this.#current) this.lose('superseded');
     this.#current = { term, controller: new AbortController() };
     this.#onChange({ term, leading: true });
-    const leadership = this.current as Leadership;
-    for (const waiter of this.#waiters) waiter.resolve(leadership);
-    this.#waiters.clear();
+    this.#waiters.resolveAll(this.current as Leadership);
     return true;
   }
 
@@ -86,30 +83,11 @@ export class LeadershipTracker {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const current = this.current;
     if (current) return Promise.resolve(current);
-    return new Promise<Leadership>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters.delete(waiter);
-        reject(signal?.reason);
-      };
-      const waiter: Waiter = {
-        resolve: (leadership) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(leadership);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      this.#waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.#waiters.wait(signal);
   }
 
   /** Rejects everyone waiting to lead (the election stopped). */
   rejectWaiters(detail: string): void {
-    const error = new ElectionStoppedError(this.#nodeId, detail);
-    for (const waiter of this.#waiters) waiter.reject(error);
-    this.#waiters.clear();
+    this.#waiters.rejectAll(new ElectionStoppedError(this.#nodeId, detail));
   }
 }

@@ -5,6 +5,7 @@ import {
   LeadershipLostError,
   NotLeaderError,
 } from '@ztap/cluster';
+import { Waiters } from '@ztap/cluster/backend';
 import type { EtcdElection } from '@ztap/cluster-etcd';
 import { Emitter } from './emitter.ts';
 
@@ -20,8 +21,6 @@ export interface GlobalLeadershipEvent {
   readonly reason?: LeadershipLossReason;
 }
 
-type Waiter = { resolve: (leadership: Leadership) => void; reject: (error: unknown) => void };
-
 /**
  * This node's global leadership as the application sees it: held only while the node leads its
  * region AND the global election says it leads globally. Its signal depends on the regional
@@ -36,7 +35,7 @@ export class GlobalLeadership {
   readonly #nodeId: string;
   #current: { term: number; controller: AbortController; signal: AbortSignal } | undefined;
   #lastEndedTerm = 0;
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters = new Waiters<Leadership>();
   readonly #events = new Emitter<GlobalLeadershipEvent>();
   readonly onChange = this.#events.event;
 
@@ -88,9 +87,7 @@ export class GlobalLeadership {
     const signal = AbortSignal.any([controller.signal, this.#regional.leadershipSignal]);
     this.#current = { term, controller, signal };
     this.#events.fire({ term, leading: true });
-    const leadership = { term, signal };
-    for (const waiter of this.#waiters) waiter.resolve(leadership);
-    this.#waiters.clear();
+    this.#waiters.resolveAll({ term, signal });
   }
 
   lose(reason: LeadershipLossReason, cause?: unknown): void {
@@ -108,31 +105,11 @@ export class GlobalLeadership {
   waitFor(signal?: AbortSignal): Promise<Leadership> {
     const now = this.current;
     if (now) return Promise.resolve(now);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters.delete(waiter);
-        reject(signal?.reason);
-      };
-      const waiter: Waiter = {
-        resolve: (leadership) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(leadership);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      this.#waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.#waiters.wait(signal);
   }
 
   /** The node stopped: nobody waits for a leadership that cannot come. */
   rejectWaiters(): void {
-    for (const waiter of this.#waiters)
-      waiter.reject(new ElectionStoppedError(this.#nodeId, 'the multi-region node stopped'));
-    this.#waiters.clear();
+    this.#waiters.rejectAll(new ElectionStoppedError(this.#nodeId, 'the multi-region node stopped'));
   }
 }
