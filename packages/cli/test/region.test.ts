@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { MultiRegionStatus } from '@ztap/cluster-multi-region';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { globalEndpointsFrom, parseRegionAddress, regionStatusLines } from '../src/commands/region.ts';
+import { regionStatusLines } from '../src/commands/region.ts';
 import { regionSettings } from '../src/commands/region-agent.ts';
+import { globalEndpointsFrom, parseRegionAddress } from '../src/commands/region-options.ts';
 import { type CliIO, createProgram, UsageError } from '../src/index.ts';
 
 const io = (env: Record<string, string> = {}): CliIO => ({
@@ -31,7 +32,8 @@ describe('ztap region status: arguments', () => {
       name: 'eu',
       endpoints: ['http://10.0.1.5:2379', 'http://10.0.1.6:2379'],
     });
-    for (const bad of ['eu', '=http://x:1', 'eu=']) expect(() => parseRegionAddress(bad)).toThrow(UsageError);
+    for (const bad of ['eu', '=http://x:1', 'eu=', 'EU=http://x:1'])
+      expect(() => parseRegionAddress(bad)).toThrow(UsageError);
   });
 
   it('takes the global endpoints from the flag, else ZTAP_GLOBAL_ENDPOINTS, adding the scheme', () => {
