@@ -25,7 +25,7 @@ const status: MultiRegionStatus = {
         lagMs: 1500,
         policies: 3,
         resyncing: false,
-        writer: { nodeId: 'eu-2', regionalTerm: 5 },
+        writer: { nodeId: 'eu-2', term: 5 },
       },
     },
     { name: 'us', endpoints: ['http://u:1'], reachable: false, error: 'http://u:1: connection refused' },

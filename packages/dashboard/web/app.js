@@ -128,7 +128,15 @@ function renderRegions(state) {
     ...view.regions.map((region) =>
       h('tr', {}, [
         h('td', { text: region.name }),
-        h('td', { text: region.leader ?? 'none', ...(region.leader ? {} : { className: 'bad' }) }),
+        // Without an answer from its etcd, "none" would be a guess: the leader is unknown, not absent.
+        h(
+          'td',
+          region.leader
+            ? { text: region.leader }
+            : region.state === 'disconnected'
+              ? { text: 'unknown', className: 'state-unknown' }
+              : { text: 'none', className: 'bad' },
+        ),
         h('td', { text: region.term === undefined ? '' : String(region.term) }),
         h('td', { text: region.replicationLagMs === undefined ? '' : lagText(region.replicationLagMs) }),
         h(
