@@ -61,6 +61,22 @@ describe('the dashboard region feed: MultiRegionStatus → WireRegions', () => {
       ['us', 'disconnected', undefined],
     ]);
     expect(view.regions[0]?.reason).toMatch(/global store .* unreachable/);
+    expect(view.regions[0]?.replicationLagMs).toBeUndefined();
+  });
+
+  it('a region that stops answering keeps its last leader and term, marked, without a stale lag', () => {
+    const before = wireRegionsFrom(status);
+    const cutOff: MultiRegionStatus = {
+      ...status,
+      regions: [
+        { name: 'eu', endpoints: ['http://e:1'], reachable: false, error: 'http://e:1: deadline exceeded' },
+        status.regions[1] as MultiRegionStatus['regions'][number],
+      ],
+    };
+    expect(nextRegionsView(before, wireRegionsFrom(cutOff)).regions).toEqual([
+      { name: 'eu', leader: 'eu-2', term: 5, state: 'disconnected', reason: 'http://e:1: deadline exceeded' },
+      { name: 'us', state: 'disconnected', reason: 'http://u:1: connection refused' },
+    ]);
   });
 });
 

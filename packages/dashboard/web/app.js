@@ -132,7 +132,7 @@ function renderRegions(state) {
         h(
           'td',
           region.leader
-            ? { text: region.leader }
+            ? { text: region.state === 'disconnected' ? `${region.leader} (last known)` : region.leader }
             : region.state === 'disconnected'
               ? { text: 'unknown', className: 'state-unknown' }
               : { text: 'none', className: 'bad' },

@@ -36,25 +36,42 @@ export function wireRegionsFrom(status: MultiRegionStatus): WireRegions {
   };
 }
 
-/** `region` as last known, marked not read just now (for `reason`): its last state stays on screen. */
+/**
+ * `region` as last known (leader and term), marked not read just now for `reason`. Its lag is
+ * dropped: it is "now minus the last confirmation", so an old figure would understate it.
+ */
 function stale(region: WireRegion, reason: string): WireRegion {
-  return { ...region, state: 'disconnected', reason };
+  return {
+    name: region.name,
+    ...(region.leader !== undefined ? { leader: region.leader } : {}),
+    ...(region.term !== undefined ? { term: region.term } : {}),
+    state: 'disconnected',
+    reason,
+  };
 }
 
 /**
- * The next view after a read: without the global store its directory is unknown, so regions seen
- * before and missing now stay (marked disconnected) instead of vanishing from the page.
+ * The next view after a read. A region whose etcd did not answer keeps its last known leader and
+ * term (marked disconnected); without the global store its directory is unknown, so regions seen
+ * before and missing now stay too, instead of vanishing from the page.
  */
 export function nextRegionsView(previous: WireRegions | undefined, read: WireRegions): WireRegions {
-  if (read.globalState !== 'disconnected' || !previous) return read;
-  const named = new Set(read.regions.map((region) => region.name));
-  const kept = previous.regions
-    .filter((region) => !named.has(region.name))
-    .map((region) => stale(region, 'not read: the global store (its directory of regions) is unreachable'));
-  return {
-    ...read,
-    regions: [...read.regions, ...kept].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-  };
+  if (!previous) return read;
+  const before = new Map(previous.regions.map((region) => [region.name, region]));
+  const regions = read.regions.map((region) => {
+    const known = before.get(region.name);
+    return region.state === 'disconnected' && known
+      ? stale({ ...known, name: region.name }, region.reason ?? 'unreachable')
+      : region;
+  });
+  if (read.globalState === 'disconnected') {
+    const named = new Set(read.regions.map((region) => region.name));
+    for (const region of previous.regions)
+      if (!named.has(region.name))
+        regions.push(stale(region, 'not read: the global store (its directory of regions) is unreachable'));
+    regions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  return { ...read, regions };
 }
 
 /** The last view with everything marked disconnected: a read failed as a whole. */
