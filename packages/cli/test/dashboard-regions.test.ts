@@ -2,35 +2,9 @@ import type { WireRegions } from '@ztap/cluster-dashboard';
 import type { MultiRegionStatus } from '@ztap/cluster-multi-region';
 import { describe, expect, it } from 'vitest';
 import { nextRegionsView, pollRegions, wireRegionsFrom } from '../src/commands/dashboard-regions.ts';
+import { exampleStatus } from './region-status-example.ts';
 
-const status: MultiRegionStatus = {
-  global: {
-    endpoints: ['http://g:1'],
-    reachable: true,
-    leader: { node: 'us-1@us', region: 'us', term: 12 },
-    revision: 40,
-    policies: 3,
-  },
-  regions: [
-    {
-      name: 'eu',
-      endpoints: ['http://e:1'],
-      reachable: true,
-      leader: { nodeId: 'eu-2', term: 5 },
-      nodes: 2,
-      healthyNodes: 2,
-      replication: {
-        globalRevision: 40,
-        confirmedAt: '2026-01-01T00:00:00.000Z',
-        lagMs: 1500,
-        policies: 3,
-        resyncing: false,
-        writer: { nodeId: 'eu-2', term: 5 },
-      },
-    },
-    { name: 'us', endpoints: ['http://u:1'], reachable: false, error: 'http://u:1: connection refused' },
-  ],
-};
+const status = exampleStatus;
 
 const globalDown: MultiRegionStatus = {
   global: { endpoints: ['http://g:1'], reachable: false, error: 'http://g:1: connection refused' },
@@ -45,8 +19,8 @@ describe('the dashboard region feed: MultiRegionStatus → WireRegions', () => {
       globalTerm: 12,
       globalState: 'connected',
       regions: [
-        { name: 'eu', leader: 'eu-2', term: 5, replicationLagMs: 1500, state: 'connected' },
-        { name: 'us', state: 'disconnected', reason: 'http://u:1: connection refused' },
+        { name: 'eu', leader: 'eu-2', term: 7, replicationLagMs: 1234, state: 'connected' },
+        { name: 'ap', state: 'disconnected', reason: 'etcd at http://a:1 is unreachable' },
       ],
     });
   });
@@ -57,11 +31,11 @@ describe('the dashboard region feed: MultiRegionStatus → WireRegions', () => {
     expect(view.globalState).toBe('disconnected');
     expect(view.globalReason).toBe('http://g:1: connection refused');
     expect(view.regions.map((region) => [region.name, region.state, region.leader])).toEqual([
+      ['ap', 'disconnected', undefined],
       ['eu', 'disconnected', 'eu-2'],
-      ['us', 'disconnected', undefined],
     ]);
-    expect(view.regions[0]?.reason).toMatch(/global store .* unreachable/);
-    expect(view.regions[0]?.replicationLagMs).toBeUndefined();
+    expect(view.regions[1]?.reason).toMatch(/global store .* unreachable/);
+    expect(view.regions[1]?.replicationLagMs).toBeUndefined();
   });
 
   it('a region that stops answering keeps its last leader and term, marked, without a stale lag', () => {
@@ -74,8 +48,8 @@ describe('the dashboard region feed: MultiRegionStatus → WireRegions', () => {
       ],
     };
     expect(nextRegionsView(before, wireRegionsFrom(cutOff)).regions).toEqual([
-      { name: 'eu', leader: 'eu-2', term: 5, state: 'disconnected', reason: 'http://e:1: deadline exceeded' },
-      { name: 'us', state: 'disconnected', reason: 'http://u:1: connection refused' },
+      { name: 'eu', leader: 'eu-2', term: 7, state: 'disconnected', reason: 'http://e:1: deadline exceeded' },
+      { name: 'ap', state: 'disconnected', reason: 'etcd at http://a:1 is unreachable' },
     ]);
   });
 });
@@ -110,7 +84,7 @@ describe('pollRegions', () => {
     expect(second.globalLeader).toBe('us-1@us');
     expect(second.regions.map((region) => [region.name, region.state, region.leader])).toEqual([
       ['eu', 'disconnected', 'eu-2'],
-      ['us', 'disconnected', undefined],
+      ['ap', 'disconnected', undefined],
     ]);
     expect(second.regions[0]?.reason).toMatch(/cannot read the regions: directory entry/);
     expect(third).toEqual(first);

@@ -8,6 +8,7 @@ import { regionStatusLines } from '../src/commands/region.ts';
 import { regionSettings } from '../src/commands/region-agent.ts';
 import { globalEndpointsFrom, parseRegionAddress } from '../src/commands/region-options.ts';
 import { type CliIO, createProgram, UsageError } from '../src/index.ts';
+import { exampleStatus } from './region-status-example.ts';
 
 const io = (env: Record<string, string> = {}): CliIO => ({
   stdout: process.stdout,
@@ -48,38 +49,7 @@ describe('ztap region status: arguments', () => {
   });
 
   it('prints the global leader, then a row per region with its leader, lag and reachability', () => {
-    const status: MultiRegionStatus = {
-      global: {
-        endpoints: ['http://g:1'],
-        reachable: true,
-        leader: { node: 'us-1@us', region: 'us', term: 12 },
-        revision: 40,
-        policies: 3,
-      },
-      regions: [
-        {
-          name: 'eu',
-          endpoints: ['http://e:1'],
-          reachable: true,
-          leader: { nodeId: 'eu-2', term: 7 },
-          nodes: 2,
-          healthyNodes: 2,
-          replication: {
-            globalRevision: 40,
-            lagMs: 1234,
-            policies: 3,
-            resyncing: false,
-            writer: { nodeId: 'eu-2', term: 7 },
-          },
-        },
-        {
-          name: 'ap',
-          endpoints: ['http://a:1'],
-          reachable: false,
-          error: 'etcd at http://a:1 is unreachable',
-        },
-      ],
-    };
+    const status = exampleStatus;
     expect(regionStatusLines(status, (_style, text) => text)).toEqual([
       'global leader  us (us-1@us, global term 12)',
       'global store   http://g:1: revision 40, 3 policies',
