@@ -144,7 +144,13 @@ export class Trial {
   async finish(
     scenario: string,
     figures: Record<string, number | string> = {},
-    options: { policies?: boolean; violations?: string[]; gracefulHandovers?: boolean } = {},
+    options: {
+      policies?: boolean;
+      violations?: string[];
+      gracefulHandovers?: boolean;
+      /** More invariants, checked once the writers are quiet: each returns its violations. */
+      checks?: () => Promise<string[]>;
+    } = {},
   ): Promise<void> {
     try {
       for (const node of this.nodes) node.restore();
@@ -169,6 +175,7 @@ export class Trial {
       ).catch(() => {});
       const violations = [
         ...(options.violations ?? []),
+        ...((await options.checks?.()) ?? []),
         ...staleTermWrites(this.nodes.map((node) => node.process)),
         ...overlappingLeaders(this.nodes.map((node) => node.process)),
         ...viewMismatches(views, members, policies),

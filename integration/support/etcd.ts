@@ -1,14 +1,23 @@
 import type { EtcdElectionOptions } from '@ztap/cluster-etcd';
-import { type EtcdHandle, startEtcd } from '@ztap/cluster-testing';
+import { type EtcdHandle, type GrpcProxy, startEtcd, startGrpcProxy } from '@ztap/cluster-testing';
 import { confirmEtcdHandle } from '@ztap/testkit';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
 
 export interface SharedEtcd {
+  /** Where nodes connect: etcd itself, or the gRPC proxy in front of it. */
   readonly endpoints: string[];
   /** A plain client for the test itself (operator actions, reading what is really in etcd). */
   readonly client: Etcd3;
   readonly handle: EtcdHandle;
+  /** The gRPC proxy the nodes go through, when the file asked for one. */
+  readonly proxy: GrpcProxy | undefined;
+}
+
+/** How the nodes of a test file reach etcd. */
+export interface UseEtcdOptions {
+  /** `grpc-proxy`: through etcd's gRPC proxy (`etcd grpc-proxy start`); the test's own client stays direct. */
+  readonly via?: 'direct' | 'grpc-proxy';
 }
 
 let counter = 0;
@@ -25,19 +34,28 @@ export function uniqueCluster(label: string): string {
  * It prints which etcd the file runs on, and what the engine and etcd itself say about it (a claim
  * that does not hold fails the file).
  */
-export function useEtcd(): SharedEtcd {
-  const shared = {} as { endpoints: string[]; client: Etcd3; handle: EtcdHandle };
+export function useEtcd(options: UseEtcdOptions = {}): SharedEtcd {
+  const shared = {} as {
+    endpoints: string[];
+    client: Etcd3;
+    handle: EtcdHandle;
+    proxy: GrpcProxy | undefined;
+  };
   beforeAll(async () => {
     const started = performance.now();
     shared.handle = await startEtcd();
     const startMs = Math.round(performance.now() - started);
-    shared.endpoints = [...shared.handle.endpoints];
-    shared.client = new Etcd3({ hosts: shared.endpoints });
+    shared.client = new Etcd3({ hosts: [...shared.handle.endpoints] });
+    shared.proxy = options.via === 'grpc-proxy' ? await startGrpcProxy(shared.handle) : undefined;
+    shared.endpoints = [...(shared.proxy ?? shared.handle).endpoints];
     console.info(`[integration] etcd: ${shared.handle.description} (started in ${startMs} ms)`);
+    if (shared.proxy)
+      console.info(`[integration] nodes connect through etcd's gRPC proxy at ${shared.endpoints.join(', ')}`);
     console.info(`[integration] confirmed: ${await confirmEtcdHandle(shared.handle)}`);
   }, 60_000);
   afterAll(async () => {
     shared.client?.close();
+    await shared.proxy?.stop();
     await shared.handle?.stop();
   });
   return shared;

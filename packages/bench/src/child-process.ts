@@ -98,6 +98,11 @@ export class BenchChild {
     );
   }
 
+  /** Writes one command line to the child's stdin. */
+  send(line: string): void {
+    if (!this.#done) this.#child.stdin?.write(`${line}\n`);
+  }
+
   signal(signal: NodeJS.Signals): void {
     if (!this.#done) this.#child.kill(signal);
   }

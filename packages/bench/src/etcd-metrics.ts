@@ -12,6 +12,8 @@ export interface EtcdCounters {
   readonly watchRequests: number;
   /** Keepalive messages received on LeaseKeepAlive streams. */
   readonly keepalives: number;
+  /** Bytes etcd sent to its gRPC clients (responses, watch events, keepalive answers). */
+  readonly sentBytes: number;
   /** Watchers open right now (a gauge). */
   readonly watchers: number;
   /** Unary requests by method, e.g. `{ Range: 3, Txn: 1 }`. */
@@ -34,6 +36,7 @@ export function parseEtcdMetrics(text: string): EtcdCounters {
   let watchRequests = 0;
   let keepalives = 0;
   let watchers = 0;
+  let sentBytes = 0;
   const byMethod: Record<string, number> = {};
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
@@ -53,11 +56,13 @@ export function parseEtcdMetrics(text: string): EtcdCounters {
       watchRequests += value;
     } else if (name === 'etcd_debugging_mvcc_events_total') {
       watchEvents += value;
+    } else if (name === 'etcd_network_client_grpc_sent_bytes_total') {
+      sentBytes += value;
     } else if (name === 'etcd_debugging_mvcc_watcher_total') {
       watchers += value;
     }
   }
-  return { unaryRequests, watchEvents, watchRequests, keepalives, watchers, byMethod };
+  return { unaryRequests, watchEvents, watchRequests, keepalives, sentBytes, watchers, byMethod };
 }
 
 /** Reads etcd's counters now. */
@@ -79,6 +84,7 @@ export function counterDelta(before: EtcdCounters, after: EtcdCounters): EtcdCou
     watchEvents: after.watchEvents - before.watchEvents,
     watchRequests: after.watchRequests - before.watchRequests,
     keepalives: after.keepalives - before.keepalives,
+    sentBytes: after.sentBytes - before.sentBytes,
     watchers: after.watchers,
     byMethod,
   };

@@ -16,6 +16,7 @@ import { crashFailover } from './scenarios/crash-failover.ts';
 import { dualLeadership } from './scenarios/dual-leadership.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { fencedWrite } from './scenarios/fenced-write.ts';
+import { fleet } from './scenarios/fleet.ts';
 import { handover } from './scenarios/handover.ts';
 import { herd } from './scenarios/herd.ts';
 import { multiRegion } from './scenarios/multi-region.ts';
@@ -31,6 +32,7 @@ const SCENARIOS: Record<string, (context: BenchContext) => Promise<ScenarioResul
   herd,
   fanout,
   fenced: fencedWrite,
+  fleet,
   'multi-region': multiRegion,
 };
 

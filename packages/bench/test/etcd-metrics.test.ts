@@ -5,6 +5,7 @@ const SAMPLE = `# HELP etcd_debugging_mvcc_events_total Total number of events s
 # TYPE etcd_debugging_mvcc_events_total counter
 etcd_debugging_mvcc_events_total 42
 etcd_debugging_mvcc_watcher_total 3
+etcd_network_client_grpc_sent_bytes_total 2048
 grpc_server_started_total{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"} 10
 grpc_server_started_total{grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"} 4
 grpc_server_started_total{grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"} 2
@@ -14,12 +15,13 @@ grpc_server_msg_received_total{grpc_method="Range",grpc_service="etcdserverpb.KV
 `;
 
 describe('parseEtcdMetrics', () => {
-  it('reads unary requests (by method), watch events, watch stream messages and keepalives', () => {
+  it('reads unary requests (by method), watch events, watch stream messages, keepalives and bytes sent', () => {
     expect(parseEtcdMetrics(SAMPLE)).toEqual({
       unaryRequests: 14,
       watchEvents: 42,
       watchRequests: 7,
       keepalives: 1500,
+      sentBytes: 2048,
       watchers: 3,
       byMethod: { Range: 10, Txn: 4 },
     });
@@ -38,6 +40,7 @@ describe('parseEtcdMetrics', () => {
       watchEvents: 8,
       watchRequests: 0,
       keepalives: 0,
+      sentBytes: 0,
       watchers: 3,
       byMethod: { Txn: 2 },
     });

@@ -45,6 +45,8 @@ export interface ContextRequest {
 
 /** An election on a context: what the context tells it after each batch. */
 export interface ContextMember {
+  /** Whether it may lead: the re-lists of a context with a candidate skip the process's line. */
+  candidate?(): boolean;
   /** Its own keys changed, the first campaign key moved, or the view was rebuilt: decide again. */
   reconsider(): void;
   /** Its own keys changed or the view was rebuilt: make etcd match what it wants (in the background). */
@@ -136,6 +138,8 @@ export class EtcdClusterContext {
       clock: this.settings.clock,
       account: this.account,
       progress,
+      // A candidate decides from this view: its re-lists do not wait behind the members'.
+      urgent: () => [...this.#members].some((member) => member.candidate?.() ?? false),
     };
   }
 

@@ -55,6 +55,7 @@ import { sessionLiveness } from './liveness.ts';
 import { awaitRelease, holderOf, type RecordStanding, standingOf } from './member-claim.ts';
 import { type PrefixMirror, toEntry } from './mirror.ts';
 import { type EtcdElectionOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './options.ts';
+import { pause, reconnectDelayMs } from './reconnect-pacing.ts';
 import {
   campaignOf,
   checkTarget,
@@ -166,6 +167,8 @@ export class EtcdElection extends BaseElection {
   /** Leases of ours that are gone: a view still showing our record on one is late, not a conflict. */
   readonly #retiredLeaseIds = new Set<string>();
   readonly #renewals = new EventEmitter<LeaseRenewal>();
+  /** Uniform in [0, 1): the jitter of a re-grant after a lost lease. */
+  readonly #random = (): number => Math.random();
   /** Fires after every batch the view has applied (transfers wait on it). */
   readonly #batches = new EventEmitter<void>();
   /** Terms whose operator request this node has taken up (each is carried out once). */
@@ -532,6 +535,7 @@ export class EtcdElection extends BaseElection {
   /** How the context reaches this election after each batch (private: nobody else may feed it). */
   #member(): ContextMember {
     return {
+      candidate: () => this.role === 'candidate',
       reconsider: () => {
         if (!this.#run) return;
         this.#evaluateLeadership();
@@ -912,43 +916,74 @@ export class EtcdElection extends BaseElection {
     };
   }
 
+  /**
+   * After a lost lease, the pause before asking for a new one (see reconnect-pacing.ts): a fleet
+   * whose leases all expired in one outage comes back spread over a window, candidates first.
+   */
+  async #paceRegrant(run: Run, signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#leaseWasLost) return;
+    const delayMs = reconnectDelayMs(
+      {
+        candidate: this.#mayLead(),
+        fleetSize: run.context.mirror.peakSize,
+        ttlMs: this.#etcd.leaseTtlSeconds * 1000,
+        heartbeatMs: this.config.heartbeatInterval,
+      },
+      this.#random(),
+    );
+    const stop = signal ? AbortSignal.any([signal, run.operations.signal]) : run.operations.signal;
+    await pause(this.config.clock, delayMs, stop);
+  }
+
+  /**
+   * Whether this node campaigns now (candidates re-grant first after an outage): a candidate, and
+   * not held back by `initialLeadership` (which joins with its record only, as a member does).
+   */
+  #mayLead(): boolean {
+    return this.role === 'candidate' && this.config.clock.monotonicNow() >= this.#eligibleAtMs;
+  }
+
   async #ensureSession(run: Run, signal: AbortSignal | undefined): Promise<LeaseSession> {
     if (this.#session && !this.#session.lost) return this.#session;
-    this.#granting ??= LeaseSession.grant(
-      run.context,
-      {
-        ttlSeconds: this.#etcd.leaseTtlSeconds,
-        marginMs: this.#etcd.stepDownMargin,
-        clock: this.config.clock,
-        electionPrefix: this.#keys.electionPrefix,
-        account: this.#account,
-        track: (grant) => {
-          this.#grants.add(grant);
-          void grant.finally(() => this.#grants.delete(grant));
-        },
-      },
-      {
-        onLost: () => this.#onLeaseLost(session),
-        onDeadline: () => {
-          // The lease may expire from now on: a drain can no longer keep a successor out.
-          this.interruptDrain('deadline');
-          this.#onDeadline();
-        },
-        // A node that could not renew may have missed becoming first while its session was invalid
-        // (the batch that made it first arrived during the outage): look again now that it is valid.
-        onRenewed: () => {
-          this.livenessMayHaveChanged();
-          if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
-          if (super.isLeader()) return;
-          this.#evaluateLeadership();
-          this.#republish();
-        },
-        onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
-      },
-      signal,
-    ).finally(() => {
-      this.#granting = undefined;
-    });
+    this.#granting ??= this.#paceRegrant(run, signal)
+      .then(() =>
+        LeaseSession.grant(
+          run.context,
+          {
+            ttlSeconds: this.#etcd.leaseTtlSeconds,
+            marginMs: this.#etcd.stepDownMargin,
+            clock: this.config.clock,
+            electionPrefix: this.#keys.electionPrefix,
+            account: this.#account,
+            track: (grant) => {
+              this.#grants.add(grant);
+              void grant.finally(() => this.#grants.delete(grant));
+            },
+          },
+          {
+            onLost: () => this.#onLeaseLost(session),
+            onDeadline: () => {
+              // The lease may expire from now on: a drain can no longer keep a successor out.
+              this.interruptDrain('deadline');
+              this.#onDeadline();
+            },
+            // A node that could not renew may have missed becoming first while its session was invalid
+            // (the batch that made it first arrived during the outage): look again now that it is valid.
+            onRenewed: () => {
+              this.livenessMayHaveChanged();
+              if (this.#session === session) this.#renewals.fire({ validUntilMs: session.validUntilMs });
+              if (super.isLeader()) return;
+              this.#evaluateLeadership();
+              this.#republish();
+            },
+            onHeartbeat: (heartbeat) => this.heartbeats.fire(heartbeat),
+          },
+          signal,
+        ),
+      )
+      .finally(() => {
+        this.#granting = undefined;
+      });
     const session: LeaseSession = await this.#granting;
     if (!this.running || this.#run !== run) {
       await session.revoke(AbortSignal.timeout(this.#etcd.requestTimeout)).catch(() => {});
@@ -1015,7 +1050,7 @@ export class EtcdElection extends BaseElection {
       endpoints: this.#etcd.endpoints,
       required: settings,
       defaults: settings,
-      // A silent watch is noticed within about two of these.
+      // A silent watch is noticed within about three of these (jittered: see reconnect-pacing.ts).
       progressIntervalMs: this.config.electionTimeout,
     };
   }

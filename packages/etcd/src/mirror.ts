@@ -2,6 +2,8 @@ import type { Clock, TimerHandle } from '@ztap/cluster';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { abortable, type CallAccount, type EtcdCaller } from './calls.ts';
 import { bytes, type StoredKey } from './campaign.ts';
+import { pause, progressCheckDelayMs, RECONNECT_SLOT_MS } from './reconnect-pacing.ts';
+import { processRelists, type RelistGate } from './relist-gate.ts';
 
 /** What one watch response (or one resync) changed. */
 export interface MirrorBatch {
@@ -35,6 +37,12 @@ export interface MirrorOptions {
   readonly clock: Clock;
   /** Where the mirror's own requests are counted and their failures reported. */
   readonly account: CallAccount;
+  /** Uniform in [0, 1): the jitter of progress checks and re-lists (tests pass their own). */
+  readonly random?: () => number;
+  /** Where re-lists wait for a turn; the process-wide gate by default (see relist-gate.ts). */
+  readonly relists?: RelistGate;
+  /** Whether this mirror's re-lists skip the line (a candidate decides from it); read at each re-list. */
+  readonly urgent?: () => boolean;
 }
 
 /** The smallest key greater than every key with this prefix: etcd's `range_end` for a prefix range. */
@@ -91,12 +99,25 @@ export class PrefixMirror {
   /** Aborted by stop(): the mirror's requests in flight end at once. */
   readonly #stopping = new AbortController();
   #lastError: Error | undefined;
+  /** Lists started so far: a re-list asked for by a reconnect is done by any list started after it. */
+  #listStarts = 0;
+  /** A reconnect's re-list is waiting out its jitter: a further reconnect meanwhile joins it. */
+  #reconnectRelist: Promise<void> | undefined;
+  #peakSize = 0;
 
   constructor(client: Etcd3, prefix: string, caller: EtcdCaller, options: MirrorOptions) {
     this.#client = client;
     this.#prefix = prefix;
     this.#caller = caller;
     this.#options = options;
+  }
+
+  /**
+   * The most keys the mirror has held: how many will come back together after an outage that
+   * emptied the prefix (the pacing of re-grants and re-lists, see reconnect-pacing.ts).
+   */
+  get peakSize(): number {
+    return this.#peakSize;
   }
 
   /** The store revision the mirror reflects (0 before the first list). */
@@ -237,7 +258,7 @@ export class PrefixMirror {
     // create() resolved on the first 'connected'; every later one is a reconnect that may hide a gap
     // (etcd3 resumes from the revision in the creation response, not from the last event delivered).
     // A failed re-list is recorded in lastError; the progress check notices the lag and retries.
-    watcher.on('connected', () => this.#relist(true).catch(() => {}));
+    watcher.on('connected', () => void this.#relistAfterReconnect());
     watcher.on('disconnected', (error: Error) => {
       this.#lastError = error;
     });
@@ -245,6 +266,39 @@ export class PrefixMirror {
       this.#lastError = error;
       void this.#replaceWatch();
     });
+  }
+
+  /**
+   * One re-list per reconnect, after a jitter that grows with the prefix (a few ms for a small
+   * cluster, up to half a progress interval for a large one): a whole fleet reconnecting at once
+   * does not list in the same instant. Reconnects while it waits join it, and a list started after
+   * the reconnect (a replaced watch, a sync) already did its work.
+   */
+  #relistAfterReconnect(): Promise<void> {
+    if (this.#reconnectRelist) return this.#reconnectRelist;
+    const startsBefore = this.#listStarts;
+    const windowMs = Math.min(this.#options.progressIntervalMs() / 2, this.#peakSize * RECONNECT_SLOT_MS);
+    const random = this.#options.random ?? Math.random;
+    // Assigned before its first await resumes: the body compares the pending re-list with itself.
+    let relist!: Promise<void>;
+    relist = (async () => {
+      try {
+        if (!(await pause(this.#options.clock, Math.floor(windowMs * random()), this.#stopping.signal)))
+          return;
+        // A list begun before the reconnect (one still waiting for its turn, say) may have read etcd
+        // before the gap closed: let it finish, then list again unless a list begun since did.
+        await this.#listing?.catch(() => {});
+        if (this.#listStarts > startsBefore || this.#stopped) return;
+        // From here on a reconnect comes after this list began: it must wait for a list of its own.
+        if (this.#reconnectRelist === relist) this.#reconnectRelist = undefined;
+        // A failed re-list is recorded in lastError; the progress check notices the lag and retries.
+        await this.#relist(true).catch(() => {});
+      } finally {
+        if (this.#reconnectRelist === relist) this.#reconnectRelist = undefined;
+      }
+    })();
+    this.#reconnectRelist = relist;
+    return relist;
   }
 
   /** A cancelled or stuck watch: start a fresh one and re-list, so nothing between them is missed. */
@@ -290,7 +344,12 @@ export class PrefixMirror {
     if (this.#listing) return this.#listing;
     this.#listing = (async () => {
       try {
-        const response = await this.#read('list the cluster prefix', {});
+        this.#listStarts++;
+        // A re-list waits for a turn among the process's (the first list of a start does not: a
+        // starting node has nothing to fall back on).
+        const list = () => this.#read('list the cluster prefix', {});
+        const gate = this.#options.relists ?? processRelists;
+        const response = await (resync ? gate.run(list, this.#options.urgent?.() ?? false) : list());
         const listed = new Map<string, StoredKey>();
         for (const kv of response.kvs) {
           const entry = toEntry(kv);
@@ -320,14 +379,16 @@ export class PrefixMirror {
   }
 
   #emit(batch: MirrorBatch): void {
+    this.#peakSize = Math.max(this.#peakSize, this.#entries.size);
     for (const listener of [...this.#listeners]) listener(batch);
   }
 
   #scheduleProgressCheck(): void {
     if (this.#stopped) return;
+    const random = this.#options.random ?? Math.random;
     this.#progressTimer = this.#options.clock.setTimeout(
       () => void this.#checkProgress().finally(() => this.#scheduleProgressCheck()),
-      this.#options.progressIntervalMs(),
+      progressCheckDelayMs(this.#options.progressIntervalMs(), random()),
     );
   }
 
@@ -402,7 +463,7 @@ export class PrefixMirror {
       if (current <= this.#revision || (await this.#unchangedSince(current))) {
         this.#lagTarget = undefined;
       } else if (this.#lagTarget !== undefined && this.#revision < this.#lagTarget) {
-        // Behind the revision seen one check ago: events are not arriving. Start over.
+        // Behind the revision seen one check (at least an interval) ago: events are not arriving.
         this.#lagTarget = undefined;
         await this.#replaceWatch();
       } else {

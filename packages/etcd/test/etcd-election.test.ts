@@ -1,7 +1,7 @@
 import { isLeadershipLostError } from '@ztap/cluster';
 import { flushAsyncWork, ManualClock } from '@ztap/cluster-testing';
 import { Recorder } from '@ztap/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EtcdElection } from '../src/etcd-election.ts';
 import { FakeEtcd } from './fake-etcd.ts';
 
@@ -144,6 +144,34 @@ describe('EtcdElection on a fake etcd', () => {
     await clock.settle(new Recorder(watcher.leaderChanges()).until((leaders) => leaders.at(-1)?.id === 'n1'));
     expect(node.leaseId).not.toBe(lost);
     expect(node.isLeader()).toBe(true);
+  });
+
+  it('after a lost lease, waits a jittered pause that grows with the cluster before granting again', async () => {
+    const etcd = new FakeEtcd();
+    const clock = new ManualClock();
+    // A big cluster: 2,000 other members (their records, as a fleet's would be).
+    for (let index = 0; index < 2000; index++) etcd.put(`/c/members/m${index}`, '{}');
+    const node = election(etcd, 'n1', clock);
+    await node.start();
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      const grants = () => etcd.calls.filter((call) => call === 'leaseGrant').length;
+      expect(grants()).toBe(1);
+      let lostAt: number | undefined;
+      node.telemetry.onLeadership((event) => {
+        if (!event.leading && event.reason === 'lease_lost') lostAt ??= clock.monotonicNow();
+      });
+      etcd.expireLease(node.leaseId as string);
+      while (grants() === 1 && clock.monotonicNow() < 10_000) await clock.advance(1);
+      const pausedMs = clock.monotonicNow() - (lostAt as number);
+      // 2,002 keys: a window of 4,004 ms (under the TTL of 5 s), half of it with this random; the
+      // pause begins at the loss or at the next heartbeat's reconcile (1 s) at the latest.
+      expect(pausedMs).toBeGreaterThanOrEqual(2002);
+      expect(pausedMs).toBeLessThanOrEqual(3100);
+      await clock.settle(new Recorder(node.leaderChanges()).until((leaders) => leaders.at(-1)?.id === 'n1'));
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('elections on one client share one watch and one decoded view: the same change objects reach both', async () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CallAccount, EtcdCaller } from '../src/calls.ts';
 import { isEtcdUnavailableError } from '../src/errors.ts';
 import { type MirrorBatch, PrefixMirror } from '../src/mirror.ts';
+import { MAX_CONCURRENT_RELISTS, RelistGate } from '../src/relist-gate.ts';
 import { FakeEtcd } from './fake-etcd.ts';
 
 const PREFIX = '/c/';
@@ -15,6 +16,8 @@ function setup(
     prefix?: string;
     scope?: 'prefix' | 'key';
     progress?: 'revision' | 'contents';
+    random?: () => number;
+    relists?: RelistGate;
   } = {},
 ) {
   const etcd = new FakeEtcd();
@@ -32,6 +35,9 @@ function setup(
     account,
     ...(options.scope ? { scope: options.scope } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    // No jitter unless a test asks for it: checks and re-lists come at the earliest allowed time.
+    random: options.random ?? (() => 0),
+    relists: options.relists ?? new RelistGate(MAX_CONCURRENT_RELISTS),
   });
   const batches: MirrorBatch[] = [];
   mirror.subscribe((batch) => batches.push(batch));
@@ -308,5 +314,130 @@ describe('PrefixMirror', () => {
     expect(etcd.watcher).toBeUndefined();
     expect(reports).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+/** `count` started mirrors of one fake etcd whose re-lists share a gate of `limit` turns. */
+async function gatedMirrors(count: number, limit: number) {
+  const etcd = new FakeEtcd();
+  const gate = new RelistGate(limit);
+  const clock = new ManualClock();
+  const account: CallAccount = { attempts: 0, report: () => {} };
+  const caller = new EtcdCaller({
+    endpoints: ['http://127.0.0.1:2379'],
+    maxRetries: 0,
+    requestTimeout: 60_000,
+  });
+  const fleet = Array.from({ length: count }, () => {
+    const mirror = new PrefixMirror(etcd.client, PREFIX, caller, {
+      progressIntervalMs: () => 60_000,
+      clock,
+      account,
+      random: () => 0,
+      relists: gate,
+    });
+    mirrors.push(mirror);
+    return mirror;
+  });
+  for (const mirror of fleet) await mirror.start();
+  return { etcd, gate, clock, fleet };
+}
+
+describe('PrefixMirror under a reconnect storm (a fleet reconnecting at once)', () => {
+  it('checks progress at jittered times, never sooner than the interval and before 1.5 intervals', async () => {
+    const { etcd, clock, mirror } = setup({ progressIntervalMs: 1000, random: () => 0.5 });
+    await mirror.start();
+    const listed = etcd.ranges;
+    await clock.advance(1249);
+    expect(etcd.ranges).toBe(listed);
+    await clock.advance(1);
+    expect(etcd.ranges).toBe(listed + 1);
+    await clock.advance(1249);
+    expect(etcd.ranges).toBe(listed + 1);
+    await clock.advance(1);
+    expect(etcd.ranges).toBe(listed + 2);
+  });
+
+  it('re-lists once per reconnect, after a jitter that grows with the prefix; reconnects meanwhile join it', async () => {
+    const { etcd, clock, mirror, batches } = setup({ progressIntervalMs: 60_000, random: () => 0.5 });
+    for (let index = 0; index < 100; index++) etcd.put(`/c/n${index}`, '1');
+    await mirror.start();
+    const listed = etcd.ranges;
+    etcd.delivering = false;
+    etcd.put('/c/late', '1');
+    etcd.delivering = true;
+    // 100 keys: a window of 200 ms, half of it with this random.
+    etcd.watcher?.emit('connected');
+    await clock.advance(50);
+    etcd.watcher?.emit('connected'); // the same connection flapping again before the re-list ran
+    await clock.advance(49);
+    expect(etcd.ranges).toBe(listed);
+    await clock.advance(1);
+    await mirror.waitFor(etcd.revision, 1000);
+    expect(etcd.ranges).toBe(listed + 1);
+    expect(batches.at(-1)?.resync).toBe(true);
+    expect(mirror.get('/c/late')?.value).toBe('1');
+    await clock.advance(1000);
+    expect(etcd.ranges).toBe(listed + 1);
+  });
+
+  it('a list started after the reconnect (a sync) stands for the reconnect re-list', async () => {
+    const { etcd, clock, mirror } = setup({ progressIntervalMs: 60_000, random: () => 0.99 });
+    for (let index = 0; index < 100; index++) etcd.put(`/c/n${index}`, '1');
+    await mirror.start();
+    etcd.watcher?.emit('connected');
+    const listed = etcd.ranges;
+    etcd.delivering = false;
+    etcd.put('/c/late', '1'); // the watch never brings it: sync() gives up waiting and lists
+    const syncing = mirror.sync(100);
+    await clock.advance(100);
+    await syncing;
+    expect(etcd.ranges).toBe(listed + 2); // the revision read and the list
+    await clock.advance(1000);
+    expect(etcd.ranges).toBe(listed + 2);
+    expect(mirror.get('/c/late')?.value).toBe('1');
+  });
+
+  it("re-lists of every mirror in the process wait for a turn: at most the gate's limit in flight", async () => {
+    const { etcd, gate, fleet } = await gatedMirrors(6, 2);
+    let release!: () => void;
+    etcd.rangeGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const before = etcd.ranges;
+    for (const watcher of etcd.watchers) watcher.emit('connected');
+    await flushAsyncWork();
+    expect(etcd.ranges - before).toBe(2);
+    expect(gate.waiting).toBe(4);
+    etcd.rangeGate = undefined;
+    release();
+    await Promise.all(fleet.map((mirror) => mirror.waitFor(etcd.revision, 1000)));
+    await flushAsyncWork();
+    expect(etcd.ranges - before).toBe(6);
+    expect(gate.running).toBe(0);
+  });
+
+  it('a reconnect while an earlier list is still in flight lists again once that list is done', async () => {
+    const { etcd, clock } = await gatedMirrors(2, 1);
+    const [otherWatcher, watcher] = etcd.watchers;
+    let release!: () => void;
+    etcd.rangeGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const before = etcd.ranges;
+    otherWatcher?.emit('connected'); // takes the one turn, and holds it
+    await flushAsyncWork();
+    watcher?.emit('connected'); // its list waits for the turn
+    await flushAsyncWork();
+    watcher?.emit('connected'); // a second reconnect while that list has not run
+    await flushAsyncWork();
+    etcd.rangeGate = undefined;
+    release();
+    await flushAsyncWork();
+    await clock.advance(1);
+    await flushAsyncWork();
+    // One list for the other mirror; for this one, the list begun before the second reconnect and
+    // one after it.
+    expect(etcd.ranges - before).toBe(3);
   });
 });

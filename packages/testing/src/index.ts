@@ -36,5 +36,6 @@ export type {
   StartEtcdOptions,
   WaitOptions,
 } from './etcd/types.ts';
+export { type GrpcProxy, type GrpcProxyOptions, startGrpcProxy } from './grpc-proxy.ts';
 export { type LeaderWaitOptions, waitForLeader, waitForNoLeader, waitUntilLeads } from './leader-waits.ts';
 export { flushAsyncWork, ManualClock } from './manual-clock.ts';
