@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import type { MultiRegionStatus } from '@ztap/cluster-multi-region';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { globalEndpointsFrom, parseRegionAddress, regionStatusLines } from '../src/commands/region.ts';
+import { regionStatusLines } from '../src/commands/region.ts';
 import { regionSettings } from '../src/commands/region-agent.ts';
+import { globalEndpointsFrom, parseRegionAddress } from '../src/commands/region-options.ts';
 import { type CliIO, createProgram, UsageError } from '../src/index.ts';
+import { exampleStatus } from './region-status-example.ts';
 
 const io = (env: Record<string, string> = {}): CliIO => ({
   stdout: process.stdout,
@@ -31,7 +33,8 @@ describe('ztap region status: arguments', () => {
       name: 'eu',
       endpoints: ['http://10.0.1.5:2379', 'http://10.0.1.6:2379'],
     });
-    for (const bad of ['eu', '=http://x:1', 'eu=']) expect(() => parseRegionAddress(bad)).toThrow(UsageError);
+    for (const bad of ['eu', '=http://x:1', 'eu=', 'EU=http://x:1'])
+      expect(() => parseRegionAddress(bad)).toThrow(UsageError);
   });
 
   it('takes the global endpoints from the flag, else ZTAP_GLOBAL_ENDPOINTS, adding the scheme', () => {
@@ -46,38 +49,7 @@ describe('ztap region status: arguments', () => {
   });
 
   it('prints the global leader, then a row per region with its leader, lag and reachability', () => {
-    const status: MultiRegionStatus = {
-      global: {
-        endpoints: ['http://g:1'],
-        reachable: true,
-        leader: { node: 'us-1@us', region: 'us', term: 12 },
-        revision: 40,
-        policies: 3,
-      },
-      regions: [
-        {
-          name: 'eu',
-          endpoints: ['http://e:1'],
-          reachable: true,
-          leader: { nodeId: 'eu-2', term: 7 },
-          nodes: 2,
-          healthyNodes: 2,
-          replication: {
-            globalRevision: 40,
-            lagMs: 1234,
-            policies: 3,
-            resyncing: false,
-            writer: { nodeId: 'eu-2', term: 7 },
-          },
-        },
-        {
-          name: 'ap',
-          endpoints: ['http://a:1'],
-          reachable: false,
-          error: 'etcd at http://a:1 is unreachable',
-        },
-      ],
-    };
+    const status = exampleStatus;
     expect(regionStatusLines(status, (_style, text) => text)).toEqual([
       'global leader  us (us-1@us, global term 12)',
       'global store   http://g:1: revision 40, 3 policies',

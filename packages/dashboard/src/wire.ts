@@ -83,16 +83,28 @@ export interface WirePolicySummary {
 /** One region of a multi-region deployment (the extension point; see {@link WireRegions}). */
 export interface WireRegion {
   readonly name: string;
+  /** Its regional leader's node id. */
   readonly leader?: string;
+  /** Its regional term. */
   readonly term?: number;
   /** How far the region's copy of the global policies lags behind, ms. */
   readonly replicationLagMs?: number;
+  /** Whether its etcd answered the last read (`disconnected`: what is shown is the last known state). */
   readonly state?: 'connected' | 'disconnected';
+  /** Why it could not be read (endpoint and cause; never credentials). */
+  readonly reason?: string;
 }
 
 export interface WireRegions {
+  /** The global leader's node id. */
   readonly globalLeader?: string;
+  /** The region the global leader leads. */
+  readonly globalRegion?: string;
   readonly globalTerm?: number;
+  /** Whether the global store answered the last read. */
+  readonly globalState?: 'connected' | 'disconnected';
+  /** Why the global store could not be read. */
+  readonly globalReason?: string;
   readonly regions: readonly WireRegion[];
 }
 

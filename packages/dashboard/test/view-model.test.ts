@@ -7,7 +7,9 @@ import {
   countStates,
   currentLeadership,
   duration,
+  globalLeaderLine,
   isStale,
+  lagText,
   stateFromSnapshot,
   timeLabel,
   timelineRows,
@@ -141,5 +143,31 @@ describe('the page’s view model', () => {
     expect(duration(7_380_000)).toBe('2h 3m');
     expect(timeLabel({ at: iso(0), accuracy: 'estimated' })).toMatch(/^~\d\d:\d\d:\d\d$/);
     expect(timeLabel({ at: iso(0), accuracy: 'before' })).toMatch(/^≤/);
+  });
+});
+
+describe('the regions section', () => {
+  it('names the global leader, its region and global term; or says why there is none', () => {
+    expect(
+      globalLeaderLine({ globalLeader: 'us-1@us', globalRegion: 'us', globalTerm: 12, regions: [] }),
+    ).toEqual({ text: 'Global leader: us-1@us in region us, global term 12', bad: false });
+    expect(globalLeaderLine({ globalState: 'connected', regions: [] })).toEqual({
+      text: 'No global leader',
+      bad: true,
+    });
+    expect(
+      globalLeaderLine({
+        globalState: 'disconnected',
+        globalReason: 'g:1: refused',
+        globalLeader: 'x',
+        regions: [],
+      }),
+    ).toEqual({ text: 'Global store unreachable: g:1: refused', bad: true });
+  });
+
+  it('shows a short lag in tenths of a second, a long one as a duration', () => {
+    expect(lagText(340)).toBe('0.3s');
+    expect(lagText(9_940)).toBe('9.9s');
+    expect(lagText(75_000)).toBe('1m 15s');
   });
 });

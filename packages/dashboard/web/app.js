@@ -10,7 +10,9 @@ import {
   currentLeadership,
   duration,
   emptyState,
+  globalLeaderLine,
   isStale,
+  lagText,
   stateFromSnapshot,
   WINDOWS,
 } from './view-model.js';
@@ -118,20 +120,34 @@ function renderRegions(state) {
   section.hidden = !state.regions;
   if (!state.regions) return;
   const view = state.regions;
-  setText(
-    byId('global-leader'),
-    view.globalLeader
-      ? `Global leader: ${view.globalLeader}${view.globalTerm ? ` (term ${view.globalTerm})` : ''}`
-      : 'No global leader',
-  );
+  const global = globalLeaderLine(view);
+  const line = byId('global-leader');
+  setText(line, global.text);
+  line.classList.toggle('bad', global.bad);
   byId('region-rows').replaceChildren(
     ...view.regions.map((region) =>
       h('tr', {}, [
         h('td', { text: region.name }),
-        h('td', { text: region.leader ?? 'none' }),
+        // Without an answer from its etcd, "none" would be a guess: the leader is unknown, not absent.
+        h(
+          'td',
+          region.leader
+            ? { text: region.state === 'disconnected' ? `${region.leader} (last known)` : region.leader }
+            : region.state === 'disconnected'
+              ? { text: 'unknown', className: 'state-unknown' }
+              : { text: 'none', className: 'bad' },
+        ),
         h('td', { text: region.term === undefined ? '' : String(region.term) }),
-        h('td', { text: region.replicationLagMs === undefined ? '' : duration(region.replicationLagMs) }),
-        h('td', { text: region.state ?? '' }),
+        h('td', { text: region.replicationLagMs === undefined ? '' : lagText(region.replicationLagMs) }),
+        h(
+          'td',
+          region.state === undefined
+            ? {}
+            : region.state === 'connected'
+              ? { text: 'yes', className: 'state-healthy' }
+              : { text: 'no', className: 'state-unhealthy' },
+        ),
+        h('td', { text: region.reason ?? '', className: 'reason' }),
       ]),
     ),
   );

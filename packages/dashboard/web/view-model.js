@@ -284,3 +284,26 @@ export function reasonText(reason) {
       return '';
   }
 }
+
+/**
+ * A replication lag: tenths of a second while short (confirmations come every few seconds, so
+ * "0s" would hide the difference between fresh and one beat behind), then as {@link duration}.
+ * @param {number} ms
+ */
+export function lagText(ms) {
+  return ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : duration(ms);
+}
+
+/**
+ * The line above the regions table: who leads globally, or why that is not known.
+ * @param {WireRegions} view
+ * @returns {{ text: string, bad: boolean }}
+ */
+export function globalLeaderLine(view) {
+  if (view.globalState === 'disconnected')
+    return { text: `Global store unreachable: ${view.globalReason ?? 'no answer'}`, bad: true };
+  if (!view.globalLeader) return { text: 'No global leader', bad: true };
+  const where = view.globalRegion ? ` in region ${view.globalRegion}` : '';
+  const term = view.globalTerm === undefined ? '' : `, global term ${view.globalTerm}`;
+  return { text: `Global leader: ${view.globalLeader}${where}${term}`, bad: false };
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { isValidationError } from '@ztap/cluster';
+import type { MultiRegionStatus, MultiRegionStatusOptions } from '@ztap/cluster-multi-region';
 import type { Command } from 'commander';
 import { connectionSettingsFrom } from '../connection.ts';
 import { CliFailure, UsageError } from '../errors.ts';
@@ -8,8 +9,15 @@ import type { CliIO } from '../io.ts';
 import { createLogger, logFormat, logFormatOption } from '../log.ts';
 import type { GlobalOptions } from '../options.ts';
 import { parseListen } from './agent.ts';
+import { pollRegions, REGION_POLL_INTERVAL_MS } from './dashboard-regions.ts';
+import {
+  type RegionReadFlags,
+  regionReadFrom,
+  regionReadOptions,
+  regionReadRequested,
+} from './region-options.ts';
 
-interface DashboardCommandOptions {
+interface DashboardCommandOptions extends RegionReadFlags {
   readonly listen: string;
   readonly token?: string | true;
 }
@@ -23,8 +31,7 @@ function tokenFrom(option: string | true | undefined, io: CliIO): string | undef
 
 export function registerDashboardCommand(program: Command, io: CliIO): void {
   logFormatOption(
-    program
-      .command('dashboard')
+    regionReadOptions(program.command('dashboard'))
       .description(
         'serve a live, read-only web dashboard of the cluster (leader, members, timeline, policies)',
       )
@@ -45,11 +52,17 @@ Examples:
   $ ztap dashboard                                   http://127.0.0.1:8080/ (this machine only)
   $ ztap --cluster payments dashboard --listen 9000
   $ ztap dashboard --listen 0.0.0.0:8080 --token     prints a link with a fresh random token
+  $ ztap --endpoints http://10.0.1.5:2379 --cluster payments dashboard --global-endpoints http://10.0.9.1:2379
+                                                     adds the Regions section (multi-region)
 
 It only reads: a read-only etcd role on the cluster's prefix is enough (--user, ZTAP_ETCD_PASSWORD).
 Listening on anything but loopback needs a token; open the printed link once (it sets a cookie),
 or send "Authorization: Bearer <token>". ZTAP_DASHBOARD_TOKEN sets the token without putting it
-on the command line.`,
+on the command line.
+
+With --global-endpoints (or ZTAP_GLOBAL_ENDPOINTS) the page gets a Regions section: every region's
+leader and term, whether its etcd answers, its replication lag, and the global leader, read as
+\`ztap region status\` reads them, every ${REGION_POLL_INTERVAL_MS / 1000} s (each read bounded by --timeout).`,
     )
     .action(async (local: DashboardCommandOptions, command: Command) => {
       // Loaded here, not at startup: every other command would pay for it.
@@ -69,14 +82,26 @@ on the command line.`,
           );
         throw error;
       }
-      const { connection, cluster } = connectionSettingsFrom(globals, io);
+      const settings = connectionSettingsFrom(globals, io);
+      const { connection, cluster } = settings;
+      const regionRead = regionReadRequested(local, io) ? regionReadFrom(local, io, settings) : undefined;
+      const stopRegions = new AbortController();
+      const onError = (error: unknown) =>
+        log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }, 'red');
       let dashboard: ReturnType<typeof createDashboard>;
       try {
         dashboard = createDashboard({
           connection,
           ...(token ? { token } : {}),
-          onError: (error) =>
-            log('error', `dashboard: ${(error as Error).message}`, { error: String(error) }, 'red'),
+          ...(regionRead
+            ? {
+                regions: pollRegions(readRegions(regionRead), {
+                  signal: stopRegions.signal,
+                  onError,
+                }),
+              }
+            : {}),
+          onError,
         });
       } catch (error) {
         if (isValidationError(error) && error.field === 'token')
@@ -106,6 +131,7 @@ on the command line.`,
         const signal = await stopped;
         log('stopping', `${signal}: closing the dashboard`, { signal });
       } finally {
+        stopRegions.abort();
         await dashboard.close();
         await new Promise<void>((resolve) => {
           server?.closeAllConnections();
@@ -114,6 +140,11 @@ on the command line.`,
         });
       }
     });
+}
+
+/** Reads the regions as `ztap region status` does; the package is loaded only by dashboards that show regions. */
+function readRegions(options: MultiRegionStatusOptions): () => Promise<MultiRegionStatus> {
+  return async () => (await import('@ztap/cluster-multi-region')).readMultiRegionStatus(options);
 }
 
 function serve(

@@ -15,7 +15,7 @@ import type { LogFormat, Logger } from '../log.ts';
 import { electionOptionsFrom } from '../node-options.ts';
 import type { GlobalOptions } from '../options.ts';
 import { logClusterLeaders, logLeadership, logLiveness } from './agent.ts';
-import { globalEndpointsFrom } from './region.ts';
+import { globalEndpointsFrom } from './region-options.ts';
 
 /** The multi-region settings of `ztap agent`, from flags, environment or `--region-config`. */
 interface RegionSettings {
