@@ -53,7 +53,14 @@ async function watchRequests(trial: Trial): Promise<{ written: Promise<void> }> 
 async function campaigning(trial: Trial, nodeId: string): Promise<void> {
   await eventually(
     async () =>
-      Object.values(await etcd.client.getAll().prefix(`${trial.prefix}election/`).strings()).includes(nodeId),
+      Object.values(
+        // While a member is down, a read the client sends to it fails (ECONNREFUSED): read again.
+        await etcd.client
+          .getAll()
+          .prefix(`${trial.prefix}election/`)
+          .strings()
+          .catch(() => ({})),
+      ).includes(nodeId),
     20_000,
     `${nodeId} to campaign`,
   );
