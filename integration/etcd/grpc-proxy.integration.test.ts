@@ -8,7 +8,7 @@
  * only safe if no answer vouches for a renewal etcd made before the client asked (docs/operations.md).
  */
 import { isLeadershipLostError } from '@ztap/cluster';
-import { waitUntilLeads } from '@ztap/cluster-testing';
+import { startEtcd, startGrpcProxy, waitUntilLeads } from '@ztap/cluster-testing';
 import { describe, expect, it } from 'vitest';
 import { eventually, uniqueCluster, useEtcd } from '../support/etcd.ts';
 import { describeEtcdConformance } from './etcd-conformance.ts';
@@ -43,36 +43,47 @@ describe('leases through the gRPC proxy', () => {
   }, 60_000);
 
   it('etcd frozen behind the proxy: the leader steps down at its deadline, and after etcd resumes one node leads', async () => {
-    const cluster = uniqueCluster('proxy-etcd-frozen');
-    const a = node('a', cluster, { requestTimeout: 500 });
-    await a.start();
-    await waitUntilLeads(a);
-    const b = node('b', cluster);
-    await b.start();
-    const renewals: number[] = [];
-    a.onLeaseRenewed(({ validUntilMs }) => renewals.push(validUntilMs));
-    await eventually(() => renewals.length >= 2, 10_000, 'renewals through the proxy');
-    const signal = a.leadershipSignal;
-    let endedAt = 0;
-    signal.addEventListener('abort', () => {
-      endedAt = a.clock.monotonicNow();
-    });
-    const member = etcd.handle.members[0];
-    if (!member) throw new Error('no etcd member to freeze');
-    member.pause();
+    // An etcd of its own, from the local binary: freezing needs its process, which a container
+    // (CI's shared etcd) does not hand out.
+    const frozen = await startEtcd({ provider: 'local' });
+    const proxy = await startGrpcProxy(frozen);
     try {
-      await eventually(() => endedAt > 0, TTL_MS + 10_000, 'the leader to step down');
+      const cluster = uniqueCluster('proxy-etcd-frozen');
+      const endpoints = [...proxy.endpoints];
+      const a = node('a', cluster, { requestTimeout: 500, endpoints });
+      await a.start();
+      await waitUntilLeads(a);
+      const b = node('b', cluster, { endpoints });
+      await b.start();
+      const renewals: number[] = [];
+      a.onLeaseRenewed(({ validUntilMs }) => renewals.push(validUntilMs));
+      await eventually(() => renewals.length >= 2, 10_000, 'renewals through the proxy');
+      const signal = a.leadershipSignal;
+      let endedAt = 0;
+      signal.addEventListener('abort', () => {
+        endedAt = a.clock.monotonicNow();
+      });
+      const member = frozen.members[0];
+      if (!member) throw new Error('a local etcd has a member');
+      member.pause();
+      try {
+        await eventually(() => endedAt > 0, TTL_MS + 10_000, 'the leader to step down');
+      } finally {
+        member.resume();
+      }
+      expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
+      // Never later than the last answer allowed, whatever the proxy did meanwhile.
+      expect(endedAt).toBeLessThanOrEqual((renewals.at(-1) as number) + 50);
+      await eventually(
+        () => [a, b].filter((election) => election.isLeader()).length === 1,
+        20_000,
+        'one leader after etcd resumed',
+      );
+      expect([a, b].filter((election) => election.isLeader())).toHaveLength(1);
+      await Promise.all([a.stop(), b.stop()]);
     } finally {
-      member.resume();
+      await proxy.stop();
+      await frozen.stop();
     }
-    expect(isLeadershipLostError(signal.reason) && signal.reason.reason).toBe('deadline');
-    // Never later than the last answer allowed, whatever the proxy did meanwhile.
-    expect(endedAt).toBeLessThanOrEqual((renewals.at(-1) as number) + 50);
-    await eventually(
-      () => [a, b].filter((election) => election.isLeader()).length === 1,
-      20_000,
-      'one leader after etcd resumed',
-    );
-    expect([a, b].filter((election) => election.isLeader())).toHaveLength(1);
   }, 60_000);
 });
