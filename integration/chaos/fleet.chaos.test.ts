@@ -55,6 +55,7 @@ describe('chaos: a fleet through an etcd outage', () => {
           await trial.acceptedWrite(0n);
           const pausedAt = nowNs();
           for (const member of etcd.cluster.members) member.pause();
+          // The fault itself: the outage lasts 3 × TTL, so every lease expires in it.
           await new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS));
           for (const member of etcd.cluster.members) member.resume();
           const resumedAt = nowNs();

@@ -12,11 +12,11 @@
  * leadership to <id> and reports the outcome (`transfer`, with `target`, `ok`, the successor's
  * `term` or the failure's `reason`); "stop" (or SIGTERM) stops it gracefully.
  */
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isLeadershipLostError } from '@ztap/cluster';
 import { EtcdElection, EtcdPolicySync } from '@ztap/cluster-etcd';
 import { LeaderActs, now, report } from './leader-acts.ts';
+import { listenForCommands } from './node-control.ts';
 import type { NodeProcessConfig } from './node-process-config.ts';
 
 const config = JSON.parse(process.env.ZTAP_TEST_NODE ?? '{}') as NodeProcessConfig;
@@ -120,31 +120,22 @@ async function transfer([target = '', timeout]: string[]): Promise<void> {
   }
 }
 
-async function stop(code: number): Promise<never> {
-  await election.stop();
-  report({ event: 'stopped' });
-  process.exit(code);
-}
-
-process.on('SIGTERM', () => void stop(0));
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const command = line.trim();
-  if (command === 'stop') void stop(0);
-  if (command === 'resign') void election.resign();
-  if (command.startsWith('transfer ')) void transfer(command.split(' ').slice(1));
-  if (command === 'quiet') void acts.quieten();
-  if (command === 'dump') {
-    report({
-      event: 'view',
-      members: election.getNodes().map((node) => node.id),
-      leader: election.getLeader()?.id ?? null,
-      isLeader: election.isLeader(),
-      leaseId: election.leaseId,
-      lastError: election.lastError?.message,
-      resyncs,
-      ...(config.watchPolicies ? { policies: Object.fromEntries(knownPolicies) } : {}),
-    });
-  }
+listenForCommands({
+  stop: () => election.stop(),
+  quieten: () => acts.quieten(),
+  view: () => ({
+    members: election.getNodes().map((node) => node.id),
+    leader: election.getLeader()?.id ?? null,
+    isLeader: election.isLeader(),
+    leaseId: election.leaseId,
+    lastError: election.lastError?.message,
+    resyncs,
+    ...(config.watchPolicies ? { policies: Object.fromEntries(knownPolicies) } : {}),
+  }),
+  other: (command) => {
+    if (command === 'resign') void election.resign();
+    if (command.startsWith('transfer ')) void transfer(command.split(' ').slice(1));
+  },
 });
 
 await election.start();

@@ -14,9 +14,9 @@
  * On stdin: "dump" reports its view (replicated policies, lag, the global leader it knows); "quiet"
  * stops its global writes (replication goes on); "stop" (or SIGTERM) stops it gracefully.
  */
-import { createInterface } from 'node:readline';
 import { MultiRegionNode } from '@ztap/cluster-multi-region';
 import { LeaderActs, report } from './leader-acts.ts';
+import { listenForCommands } from './node-control.ts';
 import type { RegionNodeConfig } from './region-node-config.ts';
 
 const config = JSON.parse(process.env.ZTAP_TEST_NODE ?? '{}') as RegionNodeConfig;
@@ -89,27 +89,16 @@ async function publishPolicy(term: number) {
   return { name, version: policy.version, revision: policy.version };
 }
 
-async function stop(code: number): Promise<never> {
-  await node.stop();
-  report({ event: 'stopped' });
-  process.exit(code);
-}
-
-process.on('SIGTERM', () => void stop(0));
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const command = line.trim();
-  if (command === 'stop') void stop(0);
-  if (command === 'quiet') void acts.quieten();
-  if (command === 'dump') {
-    report({
-      event: 'view',
-      region: config.region,
-      policies: Object.fromEntries(node.policies.list().map((policy) => [policy.name, policy.version])),
-      lagMs: node.replicationLagMs,
-      leader: node.globalLeader?.node ?? null,
-      isLeader: node.isGlobalLeader(),
-    });
-  }
+listenForCommands({
+  stop: () => node.stop(),
+  quieten: () => acts.quieten(),
+  view: () => ({
+    region: config.region,
+    policies: Object.fromEntries(node.policies.list().map((policy) => [policy.name, policy.version])),
+    lagMs: node.replicationLagMs,
+    leader: node.globalLeader?.node ?? null,
+    isLeader: node.isGlobalLeader(),
+  }),
 });
 
 await node.start();

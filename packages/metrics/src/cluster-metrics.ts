@@ -52,6 +52,17 @@ export function registerClusterMetrics(
     names.push(name);
     return metric;
   };
+  /** A counter with one label whose every value is exported from the start (at 0), so rates and alerts see it. */
+  const labelledCounter = <L extends string>(
+    name: string,
+    help: string,
+    label: L,
+    values: readonly string[],
+  ) => {
+    const counter = track(new Counter({ name, help, labelNames: [label], registers }), name);
+    startAtZero(counter, label, values);
+    return counter;
+  };
 
   track(
     new Gauge({
@@ -126,26 +137,18 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_heartbeat_latency_seconds',
   );
-  const heartbeatFailures = track(
-    new Counter({
-      name: 'ztap_cluster_heartbeat_failures_total',
-      help: 'Heartbeats of this node that failed, by kind (timeout, stream, lease_lost).',
-      labelNames: ['kind'],
-      registers,
-    }),
+  const heartbeatFailures = labelledCounter(
     'ztap_cluster_heartbeat_failures_total',
+    'Heartbeats of this node that failed, by kind (timeout, stream, lease_lost).',
+    'kind',
+    HEARTBEAT_FAILURE_KINDS,
   );
-  startAtZero(heartbeatFailures, 'kind', HEARTBEAT_FAILURE_KINDS);
-  const losses = track(
-    new Counter({
-      name: 'ztap_cluster_leadership_losses_total',
-      help: 'Leaderships of this node that ended, by reason (resigned, stopped, superseded, unhealthy, lease_lost, deadline).',
-      labelNames: ['reason'],
-      registers,
-    }),
+  const losses = labelledCounter(
     'ztap_cluster_leadership_losses_total',
+    'Leaderships of this node that ended, by reason (resigned, stopped, superseded, unhealthy, lease_lost, deadline).',
+    'reason',
+    LEADERSHIP_LOSS_REASONS,
   );
-  startAtZero(losses, 'reason', LEADERSHIP_LOSS_REASONS);
   const resyncs = track(
     new Counter({
       name: 'ztap_cluster_watch_resyncs_total',
@@ -154,16 +157,12 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_watch_resyncs_total',
   );
-  const backendErrors = track(
-    new Counter({
-      name: 'ztap_cluster_etcd_errors_total',
-      help: 'Failed calls to the backend after retries, by kind (unavailable, nospace, permission, auth, request).',
-      labelNames: ['kind'],
-      registers,
-    }),
+  const backendErrors = labelledCounter(
     'ztap_cluster_etcd_errors_total',
+    'Failed calls to the backend after retries, by kind (unavailable, nospace, permission, auth, request).',
+    'kind',
+    BACKEND_ERROR_KINDS,
   );
-  startAtZero(backendErrors, 'kind', BACKEND_ERROR_KINDS);
   track(
     new Gauge({
       name: 'ztap_cluster_policy_version',
@@ -177,26 +176,18 @@ export function registerClusterMetrics(
     }),
     'ztap_cluster_policy_version',
   );
-  const policyFailures = track(
-    new Counter({
-      name: 'ztap_cluster_policy_sync_failures_total',
-      help: 'Policy writes that failed, by reason (not_leader, fenced, conflict, invalid, backend).',
-      labelNames: ['reason'],
-      registers,
-    }),
+  const policyFailures = labelledCounter(
     'ztap_cluster_policy_sync_failures_total',
+    'Policy writes that failed, by reason (not_leader, fenced, conflict, invalid, backend).',
+    'reason',
+    POLICY_SYNC_FAILURE_REASONS,
   );
-  startAtZero(policyFailures, 'reason', POLICY_SYNC_FAILURE_REASONS);
-  const drains = track(
-    new Counter({
-      name: 'ztap_cluster_drains_total',
-      help: 'Step-downs that waited for leader work still running, by outcome (settled, timeout, deadline, lease_lost).',
-      labelNames: ['outcome'],
-      registers,
-    }),
+  const drains = labelledCounter(
     'ztap_cluster_drains_total',
+    'Step-downs that waited for leader work still running, by outcome (settled, timeout, deadline, lease_lost).',
+    'outcome',
+    DRAIN_OUTCOMES,
   );
-  startAtZero(drains, 'outcome', DRAIN_OUTCOMES);
 
   const measurement = measureCluster(
     election,

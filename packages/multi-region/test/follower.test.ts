@@ -67,16 +67,22 @@ const response = (revision: number, key: string): IWatchResponse =>
 
 function follow(etcd: FakeEtcd) {
   const batches: FollowerBatch[] = [];
+  const delivered = new EventEmitter();
   const follower = new PrefixFollower({
     client: etcd.client,
     prefix: '/p/',
     calls: new EtcdCalls(['http://fake:1'], { requestTimeout: 1000, maxRetries: 0 }),
     description: 'the test prefix',
     retryDelayMs: 10,
-    onBatch: (batch) => batches.push(batch),
+    onBatch: (batch) => {
+      batches.push(batch);
+      delivered.emit('batch', batch);
+    },
     wallNow: () => new Date(0),
   });
-  return { follower, batches };
+  /** The next batch the follower delivers (await it instead of polling). */
+  const nextBatch = () => once(delivered, 'batch');
+  return { follower, batches, nextBatch };
 }
 
 describe('PrefixFollower: what etcd says when it opens a watch is never missed', () => {
@@ -104,10 +110,10 @@ describe('PrefixFollower: what etcd says when it opens a watch is never missed',
         watcher.emit('connected', { header: { revision: '12' } });
         if (startRevision === 6) watcher.emit('error', new Error('Watcher canceled: compacted'));
       });
-    const { follower, batches } = follow(etcd);
+    const { follower, batches, nextBatch } = follow(etcd);
+    const listed = nextBatch();
     await follower.start(6);
-    for (let wait = 0; wait < 50 && batches.length === 0; wait++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await listed;
     expect(batches).toEqual([
       { kind: 'snapshot', revision: 10, clusterId: 'c1', keys: [], askedAt: new Date(0) },
     ]);
